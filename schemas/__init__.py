@@ -1,0 +1,9 @@
+"""The Avro contract of linernotes: .avsc files, record types that mirror them, the codec.
+
+Imports nothing else of ours (see DESIGN.md).
+"""
+
+from schemas.contract import SCHEMA_NAMES, load_schema, schema_str
+from schemas.errors import DecodeError, RegistryError, SchemaError
+
+__all__ = ["SCHEMA_NAMES", "DecodeError", "RegistryError", "SchemaError", "load_schema", "schema_str"]

@@ -1,0 +1,148 @@
+"""Avro in the Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro body.
+
+Encoders write with one registered schema; decoders read any registered writer version into the
+reader schema (Avro schema resolution), and decode whole batches in one call so that callers pay
+the Python overhead once per batch, not once per message. Bad messages become :class:`DecodeError`
+values that keep their raw bytes, never exceptions that stop a batch.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import fastavro
+
+from schemas.errors import DecodeError
+
+MAGIC = 0
+_HEADER = struct.Struct(">bI")
+HEADER_SIZE = _HEADER.size
+
+
+def _strip_logical(node: Any) -> Any:
+    """Drop logicalType annotations: we carry times as epoch-millis ints, which skips
+    fastavro's datetime conversion on the hot path. The bytes are identical either way."""
+    if isinstance(node, list):
+        return [_strip_logical(n) for n in node]
+    if isinstance(node, dict):
+        return {k: _strip_logical(v) for k, v in node.items() if k != "logicalType"}
+    return node
+
+
+def parse(schema: dict[str, Any] | str) -> Any:
+    """A fastavro-parsed schema with logical types removed (see :func:`_strip_logical`)."""
+    import json
+
+    raw = json.loads(schema) if isinstance(schema, str) else schema
+    return fastavro.parse_schema(_strip_logical(raw), _force=True)
+
+
+def frame(schema_id: int, body: bytes) -> bytes:
+    return _HEADER.pack(MAGIC, schema_id) + body
+
+
+def schema_id_of(raw: bytes | None) -> int:
+    """The schema id in a framed message; :class:`DecodeError` if it is not framed."""
+    if raw is None:
+        raise DecodeError("value is null (tombstone or missing)", raw)
+    if len(raw) < HEADER_SIZE:
+        raise DecodeError(f"message too short for the wire format ({len(raw)} bytes)", raw)
+    magic, schema_id = _HEADER.unpack_from(raw)
+    if magic != MAGIC:
+        raise DecodeError(f"unknown magic byte {magic}", raw)
+    return int(schema_id)
+
+
+class Encoder:
+    """Encodes records (dicts) with one registered writer schema."""
+
+    def __init__(self, schema: dict[str, Any] | str, schema_id: int) -> None:
+        self.schema_id = schema_id
+        self._parsed = parse(schema)
+        self._header = _HEADER.pack(MAGIC, schema_id)
+
+    def encode(self, record: dict[str, Any]) -> bytes:
+        buf = io.BytesIO()
+        buf.write(self._header)
+        fastavro.schemaless_writer(buf, self._parsed, record)
+        return buf.getvalue()
+
+    def encode_many(self, records: Iterable[dict[str, Any]]) -> list[bytes]:
+        header, parsed, writer = self._header, self._parsed, fastavro.schemaless_writer
+        out: list[bytes] = []
+        buf = io.BytesIO()
+        for record in records:
+            buf.seek(0)
+            buf.truncate()
+            buf.write(header)
+            writer(buf, parsed, record)
+            out.append(buf.getvalue())
+        return out
+
+
+WriterLookup = Callable[[int], str]
+
+
+class Decoder:
+    """Decodes framed messages written with any known version into ``reader_schema``.
+
+    ``lookup`` returns the writer schema (JSON) for a schema id; it is called once per id
+    and cached here. Messages written with the reader's own id skip schema resolution.
+    """
+
+    def __init__(
+        self, reader_schema: dict[str, Any] | str, lookup: WriterLookup, *, reader_id: int | None = None
+    ) -> None:
+        self._reader = parse(reader_schema)
+        self._lookup = lookup
+        self._writers: dict[int, tuple[Any, Any]] = {}
+        if reader_id is not None:
+            self._writers[reader_id] = (self._reader, None)
+
+    def _writer(self, schema_id: int, raw: bytes) -> tuple[Any, Any]:
+        pair = self._writers.get(schema_id)
+        if pair is None:
+            try:
+                writer = parse(self._lookup(schema_id))
+            except Exception as e:  # noqa: BLE001 - any lookup failure is a decode failure of this message
+                raise DecodeError(f"unknown schema id {schema_id}: {e}", raw, schema_id=schema_id) from e
+            pair = (writer, self._reader)
+            self._writers[schema_id] = pair
+        return pair
+
+    def decode(self, raw: bytes | None) -> dict[str, Any]:
+        schema_id = schema_id_of(raw)
+        assert raw is not None
+        writer, reader = self._writer(schema_id, raw)
+        buf = io.BytesIO(raw)
+        buf.seek(HEADER_SIZE)
+        try:
+            record = fastavro.schemaless_reader(buf, writer, reader)
+        except Exception as e:  # noqa: BLE001 - fastavro raises many types on corrupt input
+            raise DecodeError(f"corrupt Avro body for schema id {schema_id}: {e!r}", raw, schema_id=schema_id) from e
+        if buf.tell() != len(raw):
+            raise DecodeError(
+                f"{len(raw) - buf.tell()} trailing bytes after the Avro body (schema id {schema_id})",
+                raw,
+                schema_id=schema_id,
+            )
+        if not isinstance(record, dict):
+            raise DecodeError(f"schema id {schema_id} did not decode to a record", raw, schema_id=schema_id)
+        return record
+
+    def decode_many(
+        self, raws: Sequence[bytes | None]
+    ) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, DecodeError]]]:
+        """Decode a batch. Returns ``(oks, errs)``, each a list of ``(index, item)``."""
+        oks: list[tuple[int, dict[str, Any]]] = []
+        errs: list[tuple[int, DecodeError]] = []
+        decode = self.decode
+        for i, raw in enumerate(raws):
+            try:
+                oks.append((i, decode(raw)))
+            except DecodeError as e:
+                errs.append((i, e))
+        return oks, errs

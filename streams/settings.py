@@ -1,0 +1,118 @@
+"""All configuration, read once from ``LINERNOTES_*`` environment variables (and CLI flags).
+
+Frozen and strict: an unknown ``LINERNOTES_*`` variable is an error, not a silent typo.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "LINERNOTES_"
+
+
+class TopicSpec(BaseSettings):
+    """Not read from the environment on its own; see :attr:`Settings.topic_specs`."""
+
+    model_config = SettingsConfigDict(frozen=True)
+    name: str
+    partitions: int
+    compact: bool = False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    # -- Kafka ------------------------------------------------------------------------------
+    bootstrap_servers: str = "127.0.0.1:19092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: str | None = None
+    schema_registry_url: str = "http://127.0.0.1:18081"
+    replication_factor: int = 1
+
+    # -- topics (names are part of the external contract; see DESIGN.md) ------------------
+    topic_events: str = "listening-events"
+    topic_catalog: str = "catalog"
+    topic_features: str = "user-features"
+    topic_requests: str = "story-requests"
+    topic_stories: str = "user-stories"
+    topic_events_dlq: str = "listening-events.dlq"
+    topic_requests_dlq: str = "story-requests.dlq"
+    events_partitions: int = Field(default=6, ge=1)
+    catalog_partitions: int = Field(default=1, ge=1)
+    features_partitions: int = Field(default=6, ge=1)
+    requests_partitions: int = Field(default=6, ge=1)
+    stories_partitions: int = Field(default=6, ge=1)
+    dlq_partitions: int = Field(default=1, ge=1)
+
+    # -- Triton -----------------------------------------------------------------------------
+    triton_url: str = "127.0.0.1:18001"
+    triton_model: str = "story_generator"
+
+    # -- tracing ----------------------------------------------------------------------------
+    otlp_endpoint: str = "http://127.0.0.1:16006/v1/traces"
+
+    # -- local stack (development only) ---------------------------------------------------
+    run_dir: Path = Path(".linernotes")
+    broker_port: int = 19092
+    registry_port: int = 18081
+    triton_http_port: int = 18000
+    triton_grpc_port: int = 18001
+    triton_metrics_port: int = 18002
+    phoenix_port: int = 16006
+    phoenix_grpc_port: int = 14317
+    model_repository: Path = Path("deploy/triton/models")
+    stack_timeout_s: float = Field(default=120.0, gt=0)
+
+    def topic_specs(self) -> list[TopicSpec]:
+        return [
+            TopicSpec(name=self.topic_events, partitions=self.events_partitions),
+            TopicSpec(name=self.topic_catalog, partitions=self.catalog_partitions, compact=True),
+            TopicSpec(name=self.topic_features, partitions=self.features_partitions, compact=True),
+            TopicSpec(name=self.topic_requests, partitions=self.requests_partitions),
+            TopicSpec(name=self.topic_stories, partitions=self.stories_partitions),
+            TopicSpec(name=self.topic_events_dlq, partitions=self.dlq_partitions),
+            TopicSpec(name=self.topic_requests_dlq, partitions=self.dlq_partitions),
+        ]
+
+    def kafka_conf(self) -> dict[str, Any]:
+        """librdkafka settings for confluent-kafka clients."""
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "security.protocol": self.security_protocol}
+        if self.sasl_mechanism:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            conf["sasl.username"] = self.sasl_username
+        if self.sasl_password:
+            conf["sasl.password"] = self.sasl_password.get_secret_value()
+        if self.ssl_ca_location:
+            conf["ssl.ca.location"] = self.ssl_ca_location
+        return conf
+
+    def masked(self) -> dict[str, Any]:
+        """For logs: every setting, with secrets masked."""
+        return {k: ("***" if isinstance(v, SecretStr) else v) for k, v in self.model_dump().items()}
+
+
+def load(**overrides: Any) -> Settings:
+    """Settings from the environment, with explicit ``overrides`` (e.g. CLI flags) on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def known_env() -> set[str]:
+    return {env_name(f) for f in Settings.model_fields}
+
+
+def unknown_env() -> list[str]:
+    """LINERNOTES_* variables that are neither settings nor CLI options (likely typos)."""
+    return sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known_env())
