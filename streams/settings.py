@@ -5,6 +5,7 @@ Frozen and strict: an unknown ``LINERNOTES_*`` variable is an error, not a silen
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -84,7 +85,11 @@ class Settings(BaseSettings):
 
     def kafka_conf(self) -> dict[str, Any]:
         """librdkafka settings for confluent-kafka clients."""
-        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "security.protocol": self.security_protocol}
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+            "logger": logging.getLogger("linernotes.librdkafka"),  # not straight to stderr
+        }
         if self.sasl_mechanism:
             conf["sasl.mechanism"] = self.sasl_mechanism
         if self.sasl_username:

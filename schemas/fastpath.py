@@ -1,0 +1,93 @@
+"""A hand-specialised Avro writer for ``ListeningEvent``, the one record type produced at volume.
+
+fastavro's generic writer costs ~7.6 µs per event here; this one costs a fraction by caching the
+encodings of repeated values (ids, enums, reasons). Its bytes are identical to fastavro's for the
+current schema: ``tests/unit/test_fastpath.py`` checks that on generated records, so a schema
+change that is not mirrored here fails the tests instead of corrupting data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.records import CONTEXT_TYPES, PLATFORMS
+
+_MAX_CACHE = 200_000
+
+
+def varint_long(n: int) -> bytes:
+    """Avro ``long``: zig-zag, then little-endian base-128 varint."""
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_SMALL = [varint_long(i) for i in range(-64, 64)]
+_PLATFORM = {p: varint_long(i) for i, p in enumerate(PLATFORMS)}
+_CONTEXT = {c: varint_long(i) for i, c in enumerate(CONTEXT_TYPES)}
+_NULL = varint_long(0)
+_SOME = varint_long(1)
+_BOOL = {False: b"\x00", True: b"\x01"}
+
+
+def avro_string(s: str) -> bytes:
+    b = s.encode()
+    return varint_long(len(b)) + b
+
+
+class ListeningEventWriter:
+    """Encodes ListeningEvent dicts to framed Confluent wire-format bytes."""
+
+    def __init__(self, schema_id: int) -> None:
+        self.header = b"\x00" + schema_id.to_bytes(4, "big")
+        self._strings: dict[str, bytes] = {}
+        self._optional: dict[str | None, bytes] = {None: _NULL}
+
+    def _s(self, s: str) -> bytes:
+        cache = self._strings
+        b = cache.get(s)
+        if b is None:
+            if len(cache) > _MAX_CACHE:
+                cache.clear()
+            b = cache[s] = avro_string(s)
+        return b
+
+    def _o(self, s: str | None) -> bytes:
+        cache = self._optional
+        b = cache.get(s)
+        if b is None:
+            if len(cache) > _MAX_CACHE:
+                cache.clear()
+                cache[None] = _NULL
+            b = cache[s] = _SOME + avro_string(s)  # type: ignore[arg-type]
+        return b
+
+    def encode(self, e: dict[str, Any]) -> bytes:
+        strings, optional = self._strings, self._optional
+        ctx = e["context"]
+        user, track, country, r_start, r_end, uri = (
+            e["user_id"], e["track_id"], e["country"], e["reason_start"], e["reason_end"], ctx["uri"]
+        )
+        return b"".join(
+            (
+                self.header,
+                avro_string(e["event_id"]),
+                strings.get(user) or self._s(user),
+                strings.get(track) or self._s(track),
+                varint_long(e["event_time"]),
+                varint_long(e["ms_played"]),
+                _PLATFORM[e["platform"]],
+                optional.get(country) or self._o(country),
+                strings.get(r_start) or self._s(r_start),
+                strings.get(r_end) or self._s(r_end),
+                _BOOL[e["shuffle"]],
+                _BOOL[e["skipped"]],
+                _BOOL[e["offline"]],
+                _CONTEXT[ctx["type"]],
+                optional.get(uri) or self._o(uri),
+            )
+        )
