@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -17,11 +18,12 @@ import click
 from streams.settings import Settings, load
 
 F = TypeVar("F", bound=Callable[..., Any])
+option = functools.partial(click.option, show_envvar=True)  # --help names every LINERNOTES_* variable
 CONTEXT = {"auto_envvar_prefix": "LINERNOTES", "show_default": True, "help_option_names": ["-h", "--help"]}
 
 
 def _opt(*names: str, envvar: str, **kw: Any) -> Callable[[F], F]:
-    return click.option(*names, envvar=envvar, show_envvar=True, **kw)
+    return option(*names, envvar=envvar, **kw)
 
 
 def kafka_options(f: F) -> F:
@@ -57,7 +59,7 @@ def cli() -> None:
 
 # -- local stack --------------------------------------------------------------------------------
 @cli.command()
-@click.option("--service", "services", multiple=True, type=click.Choice(["broker", "registry", "triton", "phoenix"]),
+@option("--service", "services", multiple=True, type=click.Choice(["broker", "registry", "triton", "phoenix"]),
               help="Start only these (repeatable) [default: all four]")
 @stack_options
 def up(services: tuple[str, ...], **kw: Any) -> None:
@@ -94,7 +96,7 @@ def _print_status(stack: Any) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @stack_options
 def status(as_json: bool, **kw: Any) -> None:
     """Show each local service's state and endpoints (Triton's metrics endpoint included)."""
@@ -128,14 +130,14 @@ def topics_create(**kw: Any) -> None:
 
 # -- data in ---------------------------------------------------------------------------------------
 @cli.command()
-@click.option("--users", type=click.IntRange(min=1), default=1000, help="Listeners to simulate")
-@click.option("--events", type=click.IntRange(min=0), default=100_000, help="Listening events in total")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Events/s [default: as fast as possible]")
-@click.option("--seed", type=int, default=42, help="Same seed, same bytes")
-@click.option("--start", default="2026-11-02T00:00:00Z", help="Event time of the first day (ISO-8601)")
-@click.option("--days", type=click.IntRange(min=1), default=7, help="Days of event time to cover")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Generator processes [default: min(2, cores)]")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
+@option("--users", type=click.IntRange(min=1), default=1000, help="Listeners to simulate")
+@option("--events", type=click.IntRange(min=0), default=100_000, help="Listening events in total")
+@option("--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Events/s [default: as fast as possible]")
+@option("--seed", type=int, default=42, help="Same seed, same bytes")
+@option("--start", default="2026-11-02T00:00:00Z", help="Event time of the first day (ISO-8601)")
+@option("--days", type=click.IntRange(min=1), default=7, help="Days of event time to cover")
+@option("--workers", type=click.IntRange(min=1), default=None, help="Generator processes [default: min(2, cores)]")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
 @kafka_options
 def simulate(users: int, events: int, rate: float | None, seed: int, start: str, days: int,
              workers: int | None, as_json: bool, **kw: Any) -> None:
@@ -162,9 +164,9 @@ def simulate(users: int, events: int, rate: float | None, seed: int, start: str,
 
 @cli.command("import-history")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--user", "user_id", required=True, help="user_id to file these plays under")
-@click.option("--include-incognito", is_flag=True, help="Also import plays made in incognito mode")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts")
+@option("--user", "user_id", required=True, help="user_id to file these plays under")
+@option("--include-incognito", is_flag=True, help="Also import plays made in incognito mode")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts")
 @kafka_options
 def import_history(files: tuple[Path, ...], user_id: str, include_incognito: bool, as_json: bool, **kw: Any) -> None:
     """Import Spotify "Extended Streaming History" JSON files as listening events and catalog entries."""

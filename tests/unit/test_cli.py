@@ -1,0 +1,35 @@
+"""CLI misuse and unreachable services: one line on stderr, a non-zero exit, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "streams.cli", *args], capture_output=True, text=True,
+                          timeout=60, env=env)
+
+
+@pytest.mark.parametrize("args", [
+    ("simulate", "--users", "x"), ("simulate", "--nope"), ("frobnicate",), ("simulate", "--start", "yesterday"),
+    ("import-history",), ("import-history", "missing.json", "--user", "u"),
+])
+def test_misuse_is_one_line(args: tuple[str, ...]) -> None:
+    r = run(*args)
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "Traceback" not in r.stderr and r.stderr.startswith("linernotes: ")
+
+
+def test_unreachable_broker_is_one_line() -> None:
+    r = run("topics", "create", "--bootstrap-servers", "127.0.0.1:1")
+    assert r.returncode == 1
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "unreachable" in r.stderr and "linernotes up" in r.stderr
+
+
+def test_help_names_env_vars() -> None:
+    r = run("simulate", "--help")
+    assert r.returncode == 0
+    assert "LINERNOTES_SIMULATE_USERS" in r.stdout and "LINERNOTES_BOOTSTRAP_SERVERS" in r.stdout
