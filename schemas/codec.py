@@ -107,7 +107,7 @@ class Decoder:
         if pair is None:
             try:
                 writer = parse(self._lookup(schema_id))
-            except Exception as e:  # noqa: BLE001 - any lookup failure is a decode failure of this message
+            except Exception as e:
                 raise DecodeError(f"unknown schema id {schema_id}: {e}", raw, schema_id=schema_id) from e
             pair = (writer, self._reader)
             self._writers[schema_id] = pair
@@ -121,7 +121,7 @@ class Decoder:
         buf.seek(HEADER_SIZE)
         try:
             record = fastavro.schemaless_reader(buf, writer, reader)
-        except Exception as e:  # noqa: BLE001 - fastavro raises many types on corrupt input
+        except Exception as e:
             raise DecodeError(f"corrupt Avro body for schema id {schema_id}: {e!r}", raw, schema_id=schema_id) from e
         if buf.tell() != len(raw):
             raise DecodeError(

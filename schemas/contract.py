@@ -73,9 +73,7 @@ def _inline(node: Any, namespace: str, known: dict[str, Any], seen: set[str]) ->
         seen.add(full)
         namespace = full.rsplit(".", 1)[0]
         if kind in ("record", "error"):
-            out["fields"] = [
-                {**f, "type": _inline(f["type"], namespace, known, seen)} for f in node["fields"]
-            ]
+            out["fields"] = [{**f, "type": _inline(f["type"], namespace, known, seen)} for f in node["fields"]]
         return out
     if isinstance(kind, dict | list | str) and kind not in _PRIMITIVES and kind not in ("array", "map"):
         out["type"] = _inline(kind, namespace, known, seen)

@@ -70,7 +70,12 @@ class ListeningEventWriter:
         strings, optional = self._strings, self._optional
         ctx = e["context"]
         user, track, country, r_start, r_end, uri = (
-            e["user_id"], e["track_id"], e["country"], e["reason_start"], e["reason_end"], ctx["uri"]
+            e["user_id"],
+            e["track_id"],
+            e["country"],
+            e["reason_start"],
+            e["reason_end"],
+            ctx["uri"],
         )
         return b"".join(
             (

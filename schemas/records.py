@@ -182,6 +182,4 @@ class Story:
 
     @classmethod
     def from_avro(cls, d: dict[str, Any]) -> Story:
-        return cls(
-            **{**d, "facts": FactSheet.from_avro(d["facts"]), "facts_used": tuple(d.get("facts_used") or ())}
-        )
+        return cls(**{**d, "facts": FactSheet.from_avro(d["facts"]), "facts_used": tuple(d.get("facts_used") or ())})

@@ -27,7 +27,7 @@ class Registry:
         self.url = url
         try:
             self.client = SchemaRegistryClient({"url": url, **(conf or {})})
-        except Exception as e:  # noqa: BLE001 - the client raises plain ValueError on bad config
+        except Exception as e:
             raise RegistryError(f"bad schema registry config for {url}: {e}") from e
 
     def register(self, subject: str, schema_json: str) -> int:
@@ -36,7 +36,7 @@ class Registry:
             return int(self.client.register_schema(subject, Schema(schema_json, "AVRO")))
         except SchemaRegistryError as e:
             raise RegistryError(f"registry refused {subject}: {e.error_message} ({e.error_code})") from e
-        except Exception as e:  # noqa: BLE001 - transport errors (connection refused, timeouts)
+        except Exception as e:
             raise RegistryError(f"schema registry at {self.url} unreachable: {e}") from e
 
     def writer_schema(self, schema_id: int) -> str:
@@ -44,7 +44,7 @@ class Registry:
             return str(self.client.get_schema(schema_id).schema_str)
         except SchemaRegistryError as e:
             raise RegistryError(f"schema id {schema_id}: {e.error_message} ({e.error_code})") from e
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise RegistryError(f"schema registry at {self.url} unreachable: {e}") from e
 
     def encoder(self, topic: str, name: str) -> Encoder:

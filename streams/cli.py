@@ -27,23 +27,42 @@ def _opt(*names: str, envvar: str, **kw: Any) -> Callable[[F], F]:
 
 
 def kafka_options(f: F) -> F:
-    f = _opt("--schema-registry-url", envvar="LINERNOTES_SCHEMA_REGISTRY_URL", default=None,
-             help="Confluent-compatible schema registry [default: local stack]")(f)
-    return _opt("--bootstrap-servers", envvar="LINERNOTES_BOOTSTRAP_SERVERS", default=None,
-                help="Kafka bootstrap servers [default: local stack]")(f)
+    f = _opt(
+        "--schema-registry-url",
+        envvar="LINERNOTES_SCHEMA_REGISTRY_URL",
+        default=None,
+        help="Confluent-compatible schema registry [default: local stack]",
+    )(f)
+    return _opt(
+        "--bootstrap-servers",
+        envvar="LINERNOTES_BOOTSTRAP_SERVERS",
+        default=None,
+        help="Kafka bootstrap servers [default: local stack]",
+    )(f)
 
 
 def stack_options(f: F) -> F:
-    for name, field in reversed([
-        ("--run-dir", "run_dir"), ("--broker-port", "broker_port"), ("--registry-port", "registry_port"),
-        ("--triton-http-port", "triton_http_port"), ("--triton-grpc-port", "triton_grpc_port"),
-        ("--triton-metrics-port", "triton_metrics_port"), ("--phoenix-port", "phoenix_port"),
-        ("--phoenix-grpc-port", "phoenix_grpc_port"),
-    ]):
+    for name, field in reversed(
+        [
+            ("--run-dir", "run_dir"),
+            ("--broker-port", "broker_port"),
+            ("--registry-port", "registry_port"),
+            ("--triton-http-port", "triton_http_port"),
+            ("--triton-grpc-port", "triton_grpc_port"),
+            ("--triton-metrics-port", "triton_metrics_port"),
+            ("--phoenix-port", "phoenix_port"),
+            ("--phoenix-grpc-port", "phoenix_grpc_port"),
+        ]
+    ):
         default = Settings.model_fields[field].default
-        f = _opt(name, field, envvar=f"LINERNOTES_{field.upper()}", default=None,
-                 type=click.Path(path_type=Path) if field == "run_dir" else int,
-                 help=f"[default: {default}]")(f)
+        f = _opt(
+            name,
+            field,
+            envvar=f"LINERNOTES_{field.upper()}",
+            default=None,
+            type=click.Path(path_type=Path) if field == "run_dir" else int,
+            help=f"[default: {default}]",
+        )(f)
     return f
 
 
@@ -59,8 +78,13 @@ def cli() -> None:
 
 # -- local stack --------------------------------------------------------------------------------
 @cli.command()
-@option("--service", "services", multiple=True, type=click.Choice(["broker", "registry", "triton", "phoenix"]),
-              help="Start only these (repeatable) [default: all four]")
+@option(
+    "--service",
+    "services",
+    multiple=True,
+    type=click.Choice(["broker", "registry", "triton", "phoenix"]),
+    help="Start only these (repeatable) [default: all four]",
+)
 @stack_options
 def up(services: tuple[str, ...], **kw: Any) -> None:
     """Start the local stack (Tansu broker, schema registry, Triton, Phoenix) and print endpoints."""
@@ -125,22 +149,35 @@ def topics_create(**kw: Any) -> None:
     specs = {t.name: t for t in s.topic_specs()}
     for name, what in topic_admin.create(s).items():
         spec = specs[name]
-        click.echo(f"{name:24s} {what:8s} partitions={spec.partitions} cleanup={'compact' if spec.compact else 'delete'}")
+        click.echo(
+            f"{name:24s} {what:8s} partitions={spec.partitions} cleanup={'compact' if spec.compact else 'delete'}"
+        )
 
 
 # -- data in ---------------------------------------------------------------------------------------
 @cli.command()
 @option("--users", type=click.IntRange(min=1), default=1000, help="Listeners to simulate")
 @option("--events", type=click.IntRange(min=0), default=100_000, help="Listening events in total")
-@option("--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Events/s [default: as fast as possible]")
+@option(
+    "--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Events/s [default: as fast as possible]"
+)
 @option("--seed", type=int, default=42, help="Same seed, same bytes")
 @option("--start", default="2026-11-02T00:00:00Z", help="Event time of the first day (ISO-8601)")
 @option("--days", type=click.IntRange(min=1), default=7, help="Days of event time to cover")
 @option("--workers", type=click.IntRange(min=1), default=None, help="Generator processes [default: min(2, cores)]")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
 @kafka_options
-def simulate(users: int, events: int, rate: float | None, seed: int, start: str, days: int,
-             workers: int | None, as_json: bool, **kw: Any) -> None:
+def simulate(
+    users: int,
+    events: int,
+    rate: float | None,
+    seed: int,
+    start: str,
+    days: int,
+    workers: int | None,
+    as_json: bool,
+    **kw: Any,
+) -> None:
     """Publish a synthetic catalog and deterministic, realistic listening to Kafka."""
     from streams import simulate as sim
     from streams.simulator import SimulationConfig
@@ -153,13 +190,19 @@ def simulate(users: int, events: int, rate: float | None, seed: int, start: str,
     s = settings_from(**kw)
     config = SimulationConfig(users=users, events=events, days=days, seed=seed, start=start)
     result = sim.run(s, config, rate=rate, progress=not as_json, workers=workers)
-    figures = {"events": result.events, "tracks": result.tracks, "seconds": round(result.seconds, 3),
-               "events_per_s": round(result.events_per_s, 1)}
+    figures = {
+        "events": result.events,
+        "tracks": result.tracks,
+        "seconds": round(result.seconds, 3),
+        "events_per_s": round(result.events_per_s, 1),
+    }
     if as_json:
         click.echo(json.dumps(figures))
     else:
-        click.echo(f"produced {result.events:,} events ({result.events_per_s:,.0f} events/s) and "
-                   f"{result.tracks:,} catalog tracks to {s.bootstrap_servers}")
+        click.echo(
+            f"produced {result.events:,} events ({result.events_per_s:,.0f} events/s) and "
+            f"{result.tracks:,} catalog tracks to {s.bootstrap_servers}"
+        )
 
 
 @cli.command("import-history")
@@ -172,17 +215,35 @@ def import_history(files: tuple[Path, ...], user_id: str, include_incognito: boo
     """Import Spotify "Extended Streaming History" JSON files as listening events and catalog entries."""
     from streams.history_import import run as run_import
 
-    report = run_import(settings_from(**kw), list(files), user_id, include_incognito=include_incognito,
-                        progress=not as_json)
-    counts = {"files": report.files, "entries": report.entries, "imported": report.imported,
-              "podcasts_skipped": report.podcasts, "incognito_skipped": report.incognito,
-              "malformed": report.malformed}
+    report = run_import(
+        settings_from(**kw), list(files), user_id, include_incognito=include_incognito, progress=not as_json
+    )
+    counts = {
+        "files": report.files,
+        "entries": report.entries,
+        "imported": report.imported,
+        "podcasts_skipped": report.podcasts,
+        "incognito_skipped": report.incognito,
+        "malformed": report.malformed,
+    }
     for problem in report.problems:
         click.echo(f"malformed: {problem}", err=True)
     if as_json:
         click.echo(json.dumps(counts))
     else:
         click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
+
+
+@cli.command()
+@click.argument("topic")
+@option("--limit", type=click.IntRange(min=1), default=5, help="Records to show")
+@kafka_options
+def peek(topic: str, limit: int, **kw: Any) -> None:
+    """Print the first records of TOPIC, decoded through the schema registry (one JSON per line)."""
+    from streams.peek import peek as read
+
+    for record in read(settings_from(**kw), topic, limit=limit):
+        click.echo(json.dumps(record, default=str))
 
 
 # -- entry point ----------------------------------------------------------------------------------
@@ -202,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as e:
         return int(e.exit_code or 0)
     except click.UsageError as e:
-        hint = f" (see `linernotes {e.ctx.command_path.split(' ', 1)[1] + ' ' if e.ctx and ' ' in e.ctx.command_path else ''}--help`)"
+        path = e.ctx.command_path.split(" ", 1)[1] + " " if e.ctx and " " in e.ctx.command_path else ""
+        hint = f" (see `linernotes {path}--help`)"
         click.echo(f"linernotes: {e.format_message()}{hint}", err=True)
         return 2
     except click.ClickException as e:
@@ -211,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, click.Abort):
         click.echo("linernotes: interrupted", err=True)
         return 130
-    except Exception as e:  # noqa: BLE001 - the CLI's contract: one line, never a traceback
+    except Exception as e:
         if debug:
             raise
         click.echo(f"linernotes: {type(e).__name__}: {_one_line(e)}", err=True)

@@ -25,10 +25,24 @@ from typing import Any
 from schemas.records import ListeningEvent, PlayContext, TrackInfo
 
 _PLATFORM_HINTS = (
-    ("ios", "IOS"), ("iphone", "IOS"), ("ipad", "IOS"), ("android", "ANDROID"), ("windows", "DESKTOP"),
-    ("os x", "DESKTOP"), ("osx", "DESKTOP"), ("macos", "DESKTOP"), ("linux", "DESKTOP"), ("web", "WEB"),
-    ("cast", "SPEAKER"), ("sonos", "SPEAKER"), ("speaker", "SPEAKER"), ("echo", "SPEAKER"), ("tv", "TV"),
-    ("playstation", "TV"), ("xbox", "TV"), ("car", "CAR"),
+    ("ios", "IOS"),
+    ("iphone", "IOS"),
+    ("ipad", "IOS"),
+    ("android", "ANDROID"),
+    ("windows", "DESKTOP"),
+    ("os x", "DESKTOP"),
+    ("osx", "DESKTOP"),
+    ("macos", "DESKTOP"),
+    ("linux", "DESKTOP"),
+    ("web", "WEB"),
+    ("cast", "SPEAKER"),
+    ("sonos", "SPEAKER"),
+    ("speaker", "SPEAKER"),
+    ("echo", "SPEAKER"),
+    ("tv", "TV"),
+    ("playstation", "TV"),
+    ("xbox", "TV"),
+    ("car", "CAR"),
 )
 
 
@@ -94,21 +108,34 @@ def convert(entry: Any, user_id: str) -> Imported | None:
     album = entry.get("master_metadata_album_album_name") or None
     artist_id = stable_id("art", artist.casefold())
     track = TrackInfo(
-        track_id=uri, track_name=track_name, artist_id=artist_id, artist_name=artist,
-        album_id=stable_id("alb", artist.casefold(), album.casefold()) if album else None, album_name=album,
+        track_id=uri,
+        track_name=track_name,
+        artist_id=artist_id,
+        artist_name=artist,
+        album_id=stable_id("alb", artist.casefold(), album.casefold()) if album else None,
+        album_name=album,
     )
     event = ListeningEvent(
-        event_id=stable_id("ev", user_id, ts, uri, ms), user_id=user_id, track_id=uri, event_time=ts,
-        ms_played=ms, platform=platform_of(entry.get("platform")), country=entry.get("conn_country") or None,
-        reason_start=str(entry.get("reason_start") or "unknown"), reason_end=str(entry.get("reason_end") or "unknown"),
-        shuffle=bool(entry.get("shuffle")), skipped=bool(entry.get("skipped")), offline=bool(entry.get("offline")),
+        event_id=stable_id("ev", user_id, ts, uri, ms),
+        user_id=user_id,
+        track_id=uri,
+        event_time=ts,
+        ms_played=ms,
+        platform=platform_of(entry.get("platform")),
+        country=entry.get("conn_country") or None,
+        reason_start=str(entry.get("reason_start") or "unknown"),
+        reason_end=str(entry.get("reason_end") or "unknown"),
+        shuffle=bool(entry.get("shuffle")),
+        skipped=bool(entry.get("skipped")),
+        offline=bool(entry.get("offline")),
         context=PlayContext(),
     )
     return Imported(event, track)
 
 
-def read(paths: list[Path], user_id: str, *, include_incognito: bool = False,
-         report: ImportReport | None = None) -> Iterator[Imported]:
+def read(
+    paths: list[Path], user_id: str, *, include_incognito: bool = False, report: ImportReport | None = None
+) -> Iterator[Imported]:
     """Every importable entry of every file, in file order. Problems go to ``report``."""
     report = report if report is not None else ImportReport()
     for path in paths:

@@ -15,8 +15,9 @@ from streams.producer import RecordProducer
 from streams.settings import Settings
 
 
-def run(settings: Settings, paths: list[Path], user_id: str, *, include_incognito: bool = False,
-        progress: bool = True) -> ImportReport:
+def run(
+    settings: Settings, paths: list[Path], user_id: str, *, include_incognito: bool = False, progress: bool = True
+) -> ImportReport:
     topics.create(settings)
     registry = Registry(settings.schema_registry_url)
     catalog = registry.encoder(settings.topic_catalog, "TrackInfo")
@@ -25,13 +26,18 @@ def run(settings: Settings, paths: list[Path], user_id: str, *, include_incognit
     report = ImportReport()
     seen_tracks: set[str] = set()
     key = user_id.encode()
-    for item in tqdm(read(paths, user_id, include_incognito=include_incognito, report=report),
-                     unit="ev", disable=not progress, desc="import"):
+    for item in tqdm(
+        read(paths, user_id, include_incognito=include_incognito, report=report),
+        unit="ev",
+        disable=not progress,
+        desc="import",
+    ):
         if item.track.track_id not in seen_tracks:
             seen_tracks.add(item.track.track_id)
             producer.produce(settings.topic_catalog, item.track.track_id.encode(), catalog.encode(item.track.to_avro()))
-        producer.produce(settings.topic_events, key, writer.encode(item.event.to_avro()),
-                         timestamp_ms=item.event.event_time)
+        producer.produce(
+            settings.topic_events, key, writer.encode(item.event.to_avro()), timestamp_ms=item.event.event_time
+        )
         producer.poll()
     producer.flush()
     return report

@@ -51,7 +51,12 @@ class RecordProducer:
             self.first_error = self.first_error or err.str()
 
     def produce(
-        self, topic: str, key: bytes | None, value: bytes | None, *, timestamp_ms: int = 0,
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        *,
+        timestamp_ms: int = 0,
         headers: Headers | None = None,
     ) -> None:
         produce = self._producer.produce

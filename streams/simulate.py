@@ -93,7 +93,11 @@ def merged_days(config: SimulationConfig, schema_id: int, workers: int) -> Itera
 
 
 def run(
-    settings: Settings, config: SimulationConfig, *, rate: float | None = None, progress: bool = True,
+    settings: Settings,
+    config: SimulationConfig,
+    *,
+    rate: float | None = None,
+    progress: bool = True,
     workers: int | None = None,
 ) -> SimulateResult:
     topics.create(settings)

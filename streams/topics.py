@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from streams.settings import Settings, TopicSpec
 
@@ -35,10 +35,13 @@ def create(settings: Settings, specs: Iterable[TopicSpec] | None = None) -> dict
     result = {s.name: "exists" for s in specs if s.name in have}
     new = [
         NewTopic(
-            s.name, num_partitions=s.partitions, replication_factor=settings.replication_factor,
+            s.name,
+            num_partitions=s.partitions,
+            replication_factor=settings.replication_factor,
             config={"cleanup.policy": "compact" if s.compact else "delete"},
         )
-        for s in specs if s.name not in have
+        for s in specs
+        if s.name not in have
     ]
     if not new:
         return result

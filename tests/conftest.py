@@ -17,12 +17,21 @@ from streams.stack.base import free_port
 @pytest.fixture(scope="session")
 def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     run = tmp_path_factory.mktemp("stack")
-    ports = {name: free_port() for name in (
-        "broker_port", "registry_port", "triton_http_port", "triton_grpc_port", "triton_metrics_port",
-        "phoenix_port", "phoenix_grpc_port",
-    )}
+    ports = {
+        name: free_port()
+        for name in (
+            "broker_port",
+            "registry_port",
+            "triton_http_port",
+            "triton_grpc_port",
+            "triton_metrics_port",
+            "phoenix_port",
+            "phoenix_grpc_port",
+        )
+    }
     return load(
-        run_dir=run, **ports,
+        run_dir=run,
+        **ports,
         bootstrap_servers=f"127.0.0.1:{ports['broker_port']}",
         schema_registry_url=f"http://127.0.0.1:{ports['registry_port']}",
         triton_url=f"127.0.0.1:{ports['triton_grpc_port']}",

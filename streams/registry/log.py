@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 
 class KafkaLog:
@@ -50,8 +50,12 @@ class KafkaLog:
         """Every entry from the start. Reads until the log has been idle for ``idle_s``: some
         brokers (Tansu) report end offsets below the real end, so they are not trusted here."""
         consumer = Consumer(
-            {**self._conf, "group.id": f"registry-replay-{uuid.uuid4()}", "enable.auto.commit": False,
-             "auto.offset.reset": "earliest"}
+            {
+                **self._conf,
+                "group.id": f"registry-replay-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+            }
         )
         try:
             consumer.assign([TopicPartition(self.topic, 0, 0)])
@@ -61,10 +65,11 @@ class KafkaLog:
                 msg = consumer.poll(0.1)
                 if msg is None:
                     continue
-                if msg.error():
-                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                err = msg.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
                         continue
-                    raise KafkaException(msg.error())
+                    raise KafkaException(err)
                 last = time.monotonic()
                 value = msg.value()
                 if value:

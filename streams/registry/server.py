@@ -97,16 +97,16 @@ class Api:
     def delete_subject(self, subject: str, **_: Any) -> Any:
         return self.store.delete_subject(subject)
 
-    def get_schema(self, id: str, **_: Any) -> Any:  # noqa: A002 - the route's name
+    def get_schema(self, id: str, **_: Any) -> Any:
         return {"schema": self.store.schema(int(id))}
 
-    def get_schema_raw(self, id: str, **_: Any) -> Any:  # noqa: A002
+    def get_schema_raw(self, id: str, **_: Any) -> Any:
         return json.loads(self.store.schema(int(id)))
 
-    def get_schema_versions(self, id: str, **_: Any) -> Any:  # noqa: A002
+    def get_schema_versions(self, id: str, **_: Any) -> Any:
         return [{"subject": s, "version": v} for s, v in self.store.subjects_of(int(id))]
 
-    def get_schema_subjects(self, id: str, **_: Any) -> Any:  # noqa: A002
+    def get_schema_subjects(self, id: str, **_: Any) -> Any:
         return sorted({s for s, _ in self.store.subjects_of(int(id))})
 
     def schema_types(self, **_: Any) -> Any:
@@ -179,7 +179,7 @@ def make_handler(api: Api) -> type[BaseHTTPRequestHandler]:
                     self._send(200, getattr(api, handler)(body=body, query=query, **params))
                 except RegistryHTTPError as e:
                     self._send(e.status, {"error_code": e.code, "message": e.message})
-                except Exception as e:  # noqa: BLE001 - answer 500 rather than drop the connection
+                except Exception as e:
                     log.exception("registry request failed")
                     self._send(500, {"error_code": 50001, "message": f"Error in the backend data store: {e}"})
                 return
@@ -200,7 +200,7 @@ def make_handler(api: Api) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             self._dispatch("DELETE")
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s " + format, self.address_string(), *args)
 
     return Handler

@@ -112,17 +112,25 @@ def build_catalog(*, artists: int, seed: int, genres: int = 48) -> Catalog:
                 album.append(len(tracks))
                 tracks.append(
                     TrackInfo(
-                        track_id=f"trk_{len(tracks):07d}", track_name=_title(rng), artist_id=artist_id,
-                        artist_name=artist_name, album_id=album_id, album_name=album_name,
-                        genres=paths[genre], duration_ms=rng.randint(95_000, 330_000), release_year=year,
+                        track_id=f"trk_{len(tracks):07d}",
+                        track_name=_title(rng),
+                        artist_id=artist_id,
+                        artist_name=artist_name,
+                        album_id=album_id,
+                        album_name=album_name,
+                        genres=paths[genre],
+                        duration_ms=rng.randint(95_000, 330_000),
+                        release_year=year,
                     )
                 )
             albums.append(tuple(album))
         albums_by_artist.append(tuple(albums))
         tracks_by_artist.append(tuple(t for al in albums for t in al))
     return Catalog(
-        tracks=tuple(tracks), genres=chosen,
+        tracks=tuple(tracks),
+        genres=chosen,
         artists_by_genre={g: tuple(v) for g, v in by_genre.items() if v},
-        tracks_by_artist=tuple(tracks_by_artist), albums_by_artist=tuple(albums_by_artist),
+        tracks_by_artist=tuple(tracks_by_artist),
+        albums_by_artist=tuple(albums_by_artist),
         artist_popularity=tuple(popularity),
     )

@@ -97,13 +97,19 @@ class Simulation:
         taste = [(g, rng.uniform(0.2, 1.0)) for g in rng.sample(genres, rng.randint(2, 5))]
         habit = rng.random()
         return Listener(
-            index=i, user_id=f"u{i:07d}", rng=rng,
+            index=i,
+            user_id=f"u{i:07d}",
+            rng=rng,
             weight=min(rng.paretovariate(1.3), 40.0),  # a few heavy listeners, a long tail of light ones
             daily_prob=0.97 if habit < 0.3 else rng.uniform(0.35, 0.9),  # 30% listen (nearly) every day
             peak_hours=sorted(rng.sample((7, 8, 9, 12, 13, 17, 18, 19, 20, 21, 22, 23), rng.randint(1, 3))),
-            taste=taste, p_new=rng.uniform(0.02, 0.2), p_skip=rng.uniform(0.03, 0.4),
-            p_repeat=rng.uniform(0.0, 0.1), session_len=rng.randint(4, 25),
-            platforms=tuple(rng.sample(_PLATFORMS, rng.randint(1, 3))), country=rng.choice(_COUNTRIES),
+            taste=taste,
+            p_new=rng.uniform(0.02, 0.2),
+            p_skip=rng.uniform(0.03, 0.4),
+            p_repeat=rng.uniform(0.0, 0.1),
+            session_len=rng.randint(4, 25),
+            platforms=tuple(rng.sample(_PLATFORMS, rng.randint(1, 3))),
+            country=rng.choice(_COUNTRIES),
         )
 
     def _plan_days(self) -> list[list[int]]:
@@ -181,9 +187,7 @@ class Simulation:
         sessions = max(1, min(n, round(n / li.session_len)))
         cuts = sorted(rng.randint(1, n - 1) for _ in range(sessions - 1)) if n > 1 else []
         sizes = [b - a for a, b in itertools.pairwise([0, *cuts, n]) if b > a]
-        starts = sorted(
-            day_start + rng.choice(li.peak_hours) * HOUR_MS + rng.randrange(HOUR_MS) for _ in sizes
-        )
+        starts = sorted(day_start + rng.choice(li.peak_hours) * HOUR_MS + rng.randrange(HOUR_MS) for _ in sizes)
         track_ids, durations, rand = self._track_ids, self._durations, rng.random
         seed, index, user_id, country = self.config.seed, li.index, li.user_id, li.country
         for size, planned in zip(sizes, starts, strict=True):
@@ -200,7 +204,11 @@ class Simulation:
                 uri: str | None = f"spotify:album:{artist:06d}{album_idx}"
             else:
                 queue = []
-                uri = None if ctx_type in ("SEARCH", "COLLECTION") else f"spotify:{ctx_type.lower()}:{rng.randrange(10**6)}"
+                uri = (
+                    None
+                    if ctx_type in ("SEARCH", "COLLECTION")
+                    else f"spotify:{ctx_type.lower()}:{rng.randrange(10**6)}"
+                )
             ctx = {"type": ctx_type, "uri": uri}
             reason_start = rng.choice(_FIRST_REASONS)
             previous = -1
@@ -224,13 +232,23 @@ class Simulation:
                     ms, reason_end = duration, "trackdone"
                 t += ms
                 li.seq += 1
-                out.append({
-                    "event_id": f"ev-{seed}-{index}-{li.seq}",
-                    "user_id": user_id, "track_id": track_ids[track], "event_time": t,
-                    "ms_played": ms, "platform": platform, "country": country,
-                    "reason_start": reason_start, "reason_end": reason_end, "shuffle": shuffle,
-                    "skipped": skipped, "offline": offline, "context": ctx,
-                })
+                out.append(
+                    {
+                        "event_id": f"ev-{seed}-{index}-{li.seq}",
+                        "user_id": user_id,
+                        "track_id": track_ids[track],
+                        "event_time": t,
+                        "ms_played": ms,
+                        "platform": platform,
+                        "country": country,
+                        "reason_start": reason_start,
+                        "reason_end": reason_end,
+                        "shuffle": shuffle,
+                        "skipped": skipped,
+                        "offline": offline,
+                        "context": ctx,
+                    }
+                )
                 reason_start = "fwdbtn" if skipped else "trackdone"
                 previous = track
                 t += int(rand() * 4_000)

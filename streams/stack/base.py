@@ -128,8 +128,13 @@ class Service:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.environment(), start_new_session=True, cwd=self.run_dir,
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.environment(),
+                start_new_session=True,
+                cwd=self.run_dir,
             )
         self.pid_file.write_text(str(proc.pid))
         self.wait_healthy(timeout_s, proc=proc)

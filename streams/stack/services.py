@@ -36,8 +36,16 @@ class BrokerService(Service):
         if not os.access(binary, os.X_OK):
             binary.chmod(binary.stat().st_mode | 0o111)
         url = f"tcp://127.0.0.1:{self.port}"
-        return [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/"]
+        return [
+            str(binary),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
@@ -65,7 +73,15 @@ class RegistryService(Service):
     bootstrap: str = "127.0.0.1:19092"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "streams.registry.server", "--port", str(self.port), "--bootstrap", self.bootstrap]
+        return [
+            sys.executable,
+            "-m",
+            "streams.registry.server",
+            "--port",
+            str(self.port),
+            "--bootstrap",
+            self.bootstrap,
+        ]
 
     def environment(self) -> dict[str, str]:
         root = str(Path(__file__).resolve().parents[2])
@@ -128,28 +144,39 @@ class TritonService(Service):
             str(self._pytriton_dir() / "bin" / "tritonserver"),
             f"--model-repository={repo}",
             f"--backend-directory={self._backends()}",
-            f"--http-port={self.http_port}", f"--grpc-port={self.grpc_port}", f"--metrics-port={self.metrics_port}",
-            "--allow-gpu-metrics=false", "--disable-auto-complete-config",
-            "--pinned-memory-pool-byte-size=0", "--cuda-memory-pool-byte-size=0:0",
+            f"--http-port={self.http_port}",
+            f"--grpc-port={self.grpc_port}",
+            f"--metrics-port={self.metrics_port}",
+            "--allow-gpu-metrics=false",
+            "--disable-auto-complete-config",
+            "--pinned-memory-pool-byte-size=0",
+            "--cuda-memory-pool-byte-size=0:0",
             "--backend-config=python,shm-default-byte-size=16777216",
             f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}",
-            "--exit-timeout-secs=10", "--log-verbose=0",
+            "--exit-timeout-secs=10",
+            "--log-verbose=0",
         ]
 
     def environment(self) -> dict[str, str]:
         site = Path(sysconfig.get_paths()["purelib"])
         libdir = sysconfig.get_config_var("LIBDIR") or ""
-        ld = ":".join(p for p in (str(site / "nvidia_pytriton.libs"), libdir, os.environ.get("LD_LIBRARY_PATH", "")) if p)
+        ld = ":".join(
+            p for p in (str(site / "nvidia_pytriton.libs"), libdir, os.environ.get("LD_LIBRARY_PATH", "")) if p
+        )
         venv_bin = str(Path(sys.executable).parent)  # the stub runs `python3` from PATH: ours, with torch/numpy<2
         root = str(Path(__file__).resolve().parents[2])
-        return {**os.environ, "LD_LIBRARY_PATH": ld, "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}",
-                "PYTHONPATH": root}
+        return {
+            **os.environ,
+            "LD_LIBRARY_PATH": ld,
+            "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}",
+            "PYTHONPATH": root,
+        }
 
     def healthy(self) -> bool:
         return http_ok(f"http://127.0.0.1:{self.http_port}/v2/health/ready")
 
     def cleanup(self) -> None:
-        for region in Path("/dev/shm").glob(f"{self.shm_prefix}*"):
+        for region in Path("/dev/shm").glob(f"{self.shm_prefix}*"):  # noqa: S108 - our own, prefixed regions
             region.unlink(missing_ok=True)
 
     def endpoints(self) -> dict[str, str]:
@@ -192,8 +219,13 @@ class PhoenixService(Service):
     def environment(self) -> dict[str, str]:
         work = (self.run_dir / "phoenix").resolve()
         work.mkdir(parents=True, exist_ok=True)
-        return {**os.environ, **PHOENIX_OFFLINE_ENV, "PHOENIX_PORT": str(self.port),
-                "PHOENIX_GRPC_PORT": str(self.grpc_port), "PHOENIX_WORKING_DIR": str(work)}
+        return {
+            **os.environ,
+            **PHOENIX_OFFLINE_ENV,
+            "PHOENIX_PORT": str(self.port),
+            "PHOENIX_GRPC_PORT": str(self.grpc_port),
+            "PHOENIX_WORKING_DIR": str(work),
+        }
 
     def healthy(self) -> bool:
         return http_ok(f"http://127.0.0.1:{self.port}/healthz")

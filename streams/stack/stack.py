@@ -25,13 +25,21 @@ class Stack:
                 "registry", run, [s.registry_port], port=s.registry_port, bootstrap=f"127.0.0.1:{s.broker_port}"
             ),
             "triton": TritonService(
-                "triton", run, [s.triton_http_port, s.triton_grpc_port, s.triton_metrics_port],
-                model_repository=s.model_repository, http_port=s.triton_http_port,
-                grpc_port=s.triton_grpc_port, metrics_port=s.triton_metrics_port,
+                "triton",
+                run,
+                [s.triton_http_port, s.triton_grpc_port, s.triton_metrics_port],
+                model_repository=s.model_repository,
+                http_port=s.triton_http_port,
+                grpc_port=s.triton_grpc_port,
+                metrics_port=s.triton_metrics_port,
             ),
             "phoenix": PhoenixService(
-                "phoenix", run, [s.phoenix_port, s.phoenix_grpc_port], port=s.phoenix_port,
-                grpc_port=s.phoenix_grpc_port, venv=(phoenix_venv or run / "phoenix-venv"),
+                "phoenix",
+                run,
+                [s.phoenix_port, s.phoenix_grpc_port],
+                port=s.phoenix_port,
+                grpc_port=s.phoenix_grpc_port,
+                venv=(phoenix_venv or run / "phoenix-venv"),
             ),
         }
 
@@ -49,6 +57,10 @@ class Stack:
         timeout = self.settings.stack_timeout_s
         took: dict[str, float] = {}
 
+        def start_all(names: list[str]) -> None:
+            for name in names:
+                start(name)
+
         def start(name: str) -> None:
             t0 = time.monotonic()
             started = self.services[name].start(timeout)
@@ -58,7 +70,7 @@ class Stack:
         kafka_side = [n for n in chosen if n in ("broker", "registry")]
         others = [n for n in chosen if n not in kafka_side]
         with ThreadPoolExecutor(max_workers=1 + len(others)) as pool:
-            futures = [pool.submit(lambda: [start(n) for n in kafka_side])]
+            futures = [pool.submit(start_all, kafka_side)]
             futures += [pool.submit(start, n) for n in others]
             errors = [f.exception() for f in futures if f.exception() is not None]
         if errors:

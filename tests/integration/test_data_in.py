@@ -40,7 +40,10 @@ def test_import_history_produces_the_good_entries(kafka: Settings) -> None:
     msgs = consume_all(kafka, kafka.topic_events, 3)
     oks, errs = Registry(kafka.schema_registry_url).decoder("ListeningEvent").decode_many([m.value() for m in msgs])
     assert not errs
-    assert sorted(e["track_id"] for _, e in oks) == sorted([
-        "spotify:track:0GjEhVFGZW8afUYGChu3Rr", "spotify:track:1Z8gIUpKHtYkR8vjLsVzFq",
-        "spotify:track:4lBkNNCfpM9ROxSuVzTdWy",
-    ])
+    assert sorted(e["track_id"] for _, e in oks) == sorted(
+        [
+            "spotify:track:0GjEhVFGZW8afUYGChu3Rr",
+            "spotify:track:1Z8gIUpKHtYkR8vjLsVzFq",
+            "spotify:track:4lBkNNCfpM9ROxSuVzTdWy",
+        ]
+    )

@@ -20,14 +20,29 @@ from streams.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-TRACK = {"track_id": "spotify:track:1", "track_name": "Dancing Queen", "artist_id": "art_1", "artist_name": "ABBA",
-         "album_id": None, "album_name": None, "genres": ["europop", "pop"], "duration_ms": 231_000,
-         "release_year": 1976}
+TRACK = {
+    "track_id": "spotify:track:1",
+    "track_name": "Dancing Queen",
+    "artist_id": "art_1",
+    "artist_name": "ABBA",
+    "album_id": None,
+    "album_name": None,
+    "genres": ["europop", "pop"],
+    "duration_ms": 231_000,
+    "release_year": 1976,
+}
 
 
 def consume_all(s: Settings, topic: str, expected: int, timeout_s: float = 30.0) -> list:
-    consumer = Consumer({**s.kafka_conf(), "group.id": f"t-{uuid.uuid4()}", "auto.offset.reset": "earliest",
-                         "session.timeout.ms": 6000, "max.poll.interval.ms": 6000})
+    consumer = Consumer(
+        {
+            **s.kafka_conf(),
+            "group.id": f"t-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "max.poll.interval.ms": 6000,
+        }
+    )
     consumer.subscribe([topic])
     out: list = []
     import time
@@ -65,8 +80,12 @@ def test_confluent_serializers_round_trip_through_the_broker(kafka: Settings) ->
 
 def test_evolution_both_ways_and_an_incompatible_change_refused(stack: Stack, kafka: Settings) -> None:
     subject = f"evolve-{uuid.uuid4().hex[:6]}-value"
-    v1 = {"type": "record", "name": "Play", "namespace": "linernotes.v1",
-          "fields": [{"name": "user_id", "type": "string"}, {"name": "ms", "type": "long"}]}
+    v1 = {
+        "type": "record",
+        "name": "Play",
+        "namespace": "linernotes.v1",
+        "fields": [{"name": "user_id", "type": "string"}, {"name": "ms", "type": "long"}],
+    }
     v2 = {**v1, "fields": [*v1["fields"], {"name": "device", "type": "string", "default": "unknown"}]}
     bad = {**v1, "fields": [*v1["fields"], {"name": "mood", "type": "string"}]}
     client = SchemaRegistryClient({"url": kafka.schema_registry_url})

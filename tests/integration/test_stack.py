@@ -63,8 +63,17 @@ def test_phoenix_receives_otlp(stack: Stack) -> None:
     try:
         assert httpx.get(phoenix.endpoints()["ui"] + "/healthz").status_code == 200
         # The same process `linernotes status` would show.
-        r = subprocess.run([sys.executable, "-c", "import httpx,sys; print(httpx.get(sys.argv[1]).status_code)",
-                            phoenix.endpoints()["ui"]], capture_output=True, text=True, timeout=30)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import httpx,sys; print(httpx.get(sys.argv[1]).status_code)",
+                phoenix.endpoints()["ui"],
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert r.stdout.strip() == "200"
     finally:
         phoenix.stop()

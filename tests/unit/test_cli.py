@@ -7,14 +7,22 @@ import pytest
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "streams.cli", *args], capture_output=True, text=True,
-                          timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args], capture_output=True, text=True, timeout=60, env=env
+    )
 
 
-@pytest.mark.parametrize("args", [
-    ("simulate", "--users", "x"), ("simulate", "--nope"), ("frobnicate",), ("simulate", "--start", "yesterday"),
-    ("import-history",), ("import-history", "missing.json", "--user", "u"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("simulate", "--users", "x"),
+        ("simulate", "--nope"),
+        ("frobnicate",),
+        ("simulate", "--start", "yesterday"),
+        ("import-history",),
+        ("import-history", "missing.json", "--user", "u"),
+    ],
+)
 def test_misuse_is_one_line(args: tuple[str, ...]) -> None:
     r = run(*args)
     assert r.returncode == 2, r.stderr

@@ -6,14 +6,31 @@ from schemas import DecodeError, schema_str
 from schemas.codec import Decoder, Encoder, frame, schema_id_of
 from schemas.records import ListeningEvent, PlayContext
 
-V1 = {"type": "record", "name": "Thing", "namespace": "linernotes.v1",
-      "fields": [{"name": "id", "type": "string"}, {"name": "n", "type": "long"}]}
+V1 = {
+    "type": "record",
+    "name": "Thing",
+    "namespace": "linernotes.v1",
+    "fields": [{"name": "id", "type": "string"}, {"name": "n", "type": "long"}],
+}
 V2 = {**V1, "fields": [*V1["fields"], {"name": "tag", "type": "string", "default": "none"}]}
 
 
 def event() -> dict:
-    return ListeningEvent("e1", "u1", "t1", 1_700_000_000_000, 183_000, "IOS", "DE", "clickrow", "trackdone",
-                          True, False, False, PlayContext("PLAYLIST", "spotify:playlist:1")).to_avro()
+    return ListeningEvent(
+        "e1",
+        "u1",
+        "t1",
+        1_700_000_000_000,
+        183_000,
+        "IOS",
+        "DE",
+        "clickrow",
+        "trackdone",
+        True,
+        False,
+        False,
+        PlayContext("PLAYLIST", "spotify:playlist:1"),
+    ).to_avro()
 
 
 def test_exact_wire_bytes() -> None:
@@ -32,8 +49,14 @@ def test_round_trip_listening_event() -> None:
 def test_decode_many_keeps_going_and_keeps_raw_bytes() -> None:
     enc = Encoder(V1, 1)
     good = enc.encode({"id": "x", "n": 1})
-    bad = [None, b"\x00\x00", b"\x01\x00\x00\x00\x01\x02x\x02", good + b"\xff", b"\x00\x00\x00\x00\x09\x02x\x02",
-           b"\x00\x00\x00\x00\x01\x80"]
+    bad = [
+        None,
+        b"\x00\x00",
+        b"\x01\x00\x00\x00\x01\x02x\x02",
+        good + b"\xff",
+        b"\x00\x00\x00\x00\x09\x02x\x02",
+        b"\x00\x00\x00\x00\x01\x80",
+    ]
     lookup = {1: json.dumps(V1)}
     dec = Decoder(V1, lambda i: lookup[i], reader_id=None)
     oks, errs = dec.decode_many([good, *bad, good])

@@ -4,12 +4,14 @@ import json
 import fastavro
 import pytest
 
-from schemas import SCHEMA_NAMES, SchemaError, load_schema, schema_str
-from schemas import records
+from schemas import SCHEMA_NAMES, SchemaError, load_schema, records, schema_str
 
 RECORD_TYPES = {
-    "ListeningEvent": records.ListeningEvent, "TrackInfo": records.TrackInfo,
-    "UserFeatures": records.UserFeatures, "StoryRequest": records.StoryRequest, "Story": records.Story,
+    "ListeningEvent": records.ListeningEvent,
+    "TrackInfo": records.TrackInfo,
+    "UserFeatures": records.UserFeatures,
+    "StoryRequest": records.StoryRequest,
+    "Story": records.Story,
 }
 
 
@@ -30,8 +32,19 @@ def test_record_types_mirror_the_schemas(name: str) -> None:
 def test_listening_event_carries_what_a_real_one_does() -> None:
     fields = {f["name"] for f in load_schema("ListeningEvent")["fields"]}
     assert fields >= {
-        "event_id", "user_id", "track_id", "event_time", "ms_played", "platform", "country", "reason_start",
-        "reason_end", "shuffle", "skipped", "offline", "context",
+        "event_id",
+        "user_id",
+        "track_id",
+        "event_time",
+        "ms_played",
+        "platform",
+        "country",
+        "reason_start",
+        "reason_end",
+        "shuffle",
+        "skipped",
+        "offline",
+        "context",
     }
 
 

@@ -7,15 +7,23 @@ from schemas.fastpath import ListeningEventWriter, varint_long
 from schemas.records import CONTEXT_TYPES, PLATFORMS
 
 text = st.text(max_size=30)
-events = st.fixed_dictionaries({
-    "event_id": text, "user_id": text, "track_id": text,
-    "event_time": st.integers(min_value=-(2**62), max_value=2**62),
-    "ms_played": st.integers(min_value=-(2**40), max_value=2**40),
-    "platform": st.sampled_from(PLATFORMS), "country": st.none() | text,
-    "reason_start": text, "reason_end": text, "shuffle": st.booleans(), "skipped": st.booleans(),
-    "offline": st.booleans(),
-    "context": st.fixed_dictionaries({"type": st.sampled_from(CONTEXT_TYPES), "uri": st.none() | text}),
-})
+events = st.fixed_dictionaries(
+    {
+        "event_id": text,
+        "user_id": text,
+        "track_id": text,
+        "event_time": st.integers(min_value=-(2**62), max_value=2**62),
+        "ms_played": st.integers(min_value=-(2**40), max_value=2**40),
+        "platform": st.sampled_from(PLATFORMS),
+        "country": st.none() | text,
+        "reason_start": text,
+        "reason_end": text,
+        "shuffle": st.booleans(),
+        "skipped": st.booleans(),
+        "offline": st.booleans(),
+        "context": st.fixed_dictionaries({"type": st.sampled_from(CONTEXT_TYPES), "uri": st.none() | text}),
+    }
+)
 
 
 @settings(max_examples=300)

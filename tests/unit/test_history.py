@@ -10,7 +10,8 @@ def test_good_entries_go_through_and_bad_ones_are_reported_with_file_and_index()
     report = ImportReport()
     items = list(read([FIXTURE], "me", report=report))
     assert [i.event.track_id for i in items] == [
-        "spotify:track:0GjEhVFGZW8afUYGChu3Rr", "spotify:track:1Z8gIUpKHtYkR8vjLsVzFq",
+        "spotify:track:0GjEhVFGZW8afUYGChu3Rr",
+        "spotify:track:1Z8gIUpKHtYkR8vjLsVzFq",
         "spotify:track:4lBkNNCfpM9ROxSuVzTdWy",
     ]
     assert (report.entries, report.imported, report.podcasts, report.incognito, report.malformed) == (8, 3, 1, 1, 3)

@@ -7,10 +7,16 @@ import pytest
 from streams.registry.store import RegistryHTTPError, Store
 
 V1 = json.dumps({"type": "record", "name": "T", "fields": [{"name": "a", "type": "string"}]})
-V2_OK = json.dumps({"type": "record", "name": "T", "fields": [
-    {"name": "a", "type": "string"}, {"name": "b", "type": "int", "default": 0}]})
-V2_BAD = json.dumps({"type": "record", "name": "T", "fields": [
-    {"name": "a", "type": "string"}, {"name": "b", "type": "int"}]})  # new field without a default
+V2_OK = json.dumps(
+    {
+        "type": "record",
+        "name": "T",
+        "fields": [{"name": "a", "type": "string"}, {"name": "b", "type": "int", "default": 0}],
+    }
+)
+V2_BAD = json.dumps(
+    {"type": "record", "name": "T", "fields": [{"name": "a", "type": "string"}, {"name": "b", "type": "int"}]}
+)  # new field without a default
 V2_WIDEN = json.dumps({"type": "record", "name": "T", "fields": [{"name": "a", "type": ["null", "string"]}]})
 
 
