@@ -15,9 +15,7 @@ from schemas.records import CONTEXT_TYPES, PLATFORMS
 _MAX_CACHE = 200_000
 
 
-def varint_long(n: int) -> bytes:
-    """Avro ``long``: zig-zag, then little-endian base-128 varint."""
-    n = (n << 1) ^ (n >> 63)
+def _uvarint_slow(n: int) -> bytes:
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
@@ -26,7 +24,27 @@ def varint_long(n: int) -> bytes:
     return bytes(out)
 
 
-_SMALL = [varint_long(i) for i in range(-64, 64)]
+# Table-driven varints: 14 bits per lookup instead of 7 bits per loop turn (event times take 3).
+_FINAL14 = [_uvarint_slow(i) for i in range(1 << 14)]  # the last group(s): no continuation bit at the end
+_CONT14 = [bytes(((i & 0x7F) | 0x80, ((i >> 7) & 0x7F) | 0x80)) for i in range(1 << 14)]  # more follows
+
+
+def _uvarint(n: int) -> bytes:
+    if n < 0x4000:
+        return _FINAL14[n]
+    parts = []
+    while n >= 0x4000:
+        parts.append(_CONT14[n & 0x3FFF])
+        n >>= 14
+    parts.append(_FINAL14[n])
+    return b"".join(parts)
+
+
+def varint_long(n: int) -> bytes:
+    """Avro ``long``: zig-zag, then little-endian base-128 varint."""
+    return _uvarint((n << 1) ^ (n >> 63))
+
+
 _PLATFORM = {p: varint_long(i) for i, p in enumerate(PLATFORMS)}
 _CONTEXT = {c: varint_long(i) for i, c in enumerate(CONTEXT_TYPES)}
 _NULL = varint_long(0)
@@ -36,7 +54,7 @@ _BOOL = {False: b"\x00", True: b"\x01"}
 
 def avro_string(s: str) -> bytes:
     b = s.encode()
-    return varint_long(len(b)) + b
+    return _uvarint(len(b) << 1) + b
 
 
 class ListeningEventWriter:
