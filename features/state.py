@@ -1,0 +1,49 @@
+"""One listener's feature state: plain data, so it serializes to any format (the changelog uses
+msgpack) and two states compare with ``==``.
+
+Log entries, sessions and artist records are lists, not tuples, so a state read back from a
+serialized form equals the state that was written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Indexes into an artist record: [plays, ms_played, first_seen, last_seen, name]
+A_PLAYS, A_MS, A_FIRST, A_LAST, A_NAME = range(5)
+# Indexes into a log entry: [event_time, artist_id, genre, ms_played, skipped]
+L_TIME, L_ARTIST, L_GENRE, L_MS, L_SKIP = range(5)
+# Indexes into a session: [start, end, plays, ms_played, skips, {artist_id: plays}]
+S_START, S_END, S_PLAYS, S_MS, S_SKIPS, S_ARTISTS = range(6)
+
+
+@dataclass(slots=True)
+class UserState:
+    user_id: str
+    as_of: int = 0
+    """Event time of the latest applied event (the user's own event-time clock)."""
+    total_plays: int = 0
+    total_ms: int = 0
+    skips: int = 0
+    late_events: int = 0
+    artists: dict[str, list[Any]] = field(default_factory=dict)
+    genres: dict[str, list[int]] = field(default_factory=dict)  # genre -> [plays, ms]
+    landmark: int = 0  # decayed scores are relative to 2^((t - landmark) / half_life)
+    artist_scores: dict[str, float] = field(default_factory=dict)
+    genre_scores: dict[str, float] = field(default_factory=dict)
+    log: list[list[Any]] = field(default_factory=list)  # sorted by event time; the last 7 d + grace
+    hours: list[int] = field(default_factory=lambda: [0] * 24)  # plays per UTC hour of day
+    days: list[int] = field(default_factory=list)  # sorted active days (epoch day numbers)
+    longest_before: int = 0  # longest streak among days no longer kept
+    genre_days: dict[str, list[int]] = field(default_factory=dict)  # genre family -> sorted recent days
+    open_sessions: list[list[Any]] = field(default_factory=list)  # sorted by start
+    sessions_closed: int = 0
+    last_session: list[Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UserState:
+        return cls(**d)

@@ -1,0 +1,153 @@
+"""``update``: apply a batch of one listener's events to their state, in event time.
+
+Every feature is commutative over the accepted events (counts, sums, min/max, sorted inserts,
+interval merges), so events that arrive out of order within the grace period give exactly the
+state in-order arrival gives. Events older than ``as_of - grace`` are counted as late and
+otherwise not applied; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from features import decay, sessions, streaks
+from features.config import DAY_MS, HOUR_MS, FeatureConfig
+from features.state import A_FIRST, A_LAST, A_MS, A_PLAYS, L_TIME, S_END, UserState
+from features.windows import RETENTION_MS
+
+DEFAULT_CONFIG = FeatureConfig()
+
+
+class Track(Protocol):
+    """What update needs from a catalog entry (``schemas.records.TrackInfo`` fits)."""
+
+    @property
+    def artist_id(self) -> str: ...
+    @property
+    def artist_name(self) -> str: ...
+    @property
+    def genres(self) -> Sequence[str]: ...
+
+
+@dataclass(slots=True)
+class UpdateResult:
+    applied: int = 0
+    late: int = 0
+    unknown_track: int = 0
+    new_artists: list[tuple[str, str, int]] = field(default_factory=list)  # (artist_id, name, first play time)
+    closed_sessions: list[list[Any]] = field(default_factory=list)
+
+
+def update(
+    state: UserState,
+    events: Sequence[Mapping[str, Any]],
+    catalog: Mapping[str, Track],
+    config: FeatureConfig = DEFAULT_CONFIG,
+) -> UpdateResult:
+    """Apply ``events`` (ListeningEvent dicts of ``state.user_id``) to ``state`` in place."""
+    result = UpdateResult()
+    if not events:
+        return result
+    grace, gap, hl = config.grace_ms, config.session_gap_ms, config.decay_half_life_ms
+    artists, genres, log, hours = state.artists, state.genres, state.log, state.hours
+    a_scores, g_scores = state.artist_scores, state.genre_scores
+    if not state.total_plays and not a_scores:
+        state.landmark = min(e["event_time"] for e in events)
+    landmark = state.landmark
+    as_of = state.as_of
+    pow2 = (2.0).__pow__
+
+    for e in events:
+        t = e["event_time"]
+        if t < as_of - grace:
+            state.late_events += 1
+            result.late += 1
+            continue
+        track = catalog.get(e["track_id"])
+        if track is None:
+            result.unknown_track += 1
+            continue
+        ms, skipped = e["ms_played"], e["skipped"]
+        artist = track.artist_id
+        track_genres = track.genres
+        genre = track_genres[0] if track_genres else ""
+        family = track_genres[-1] if track_genres else ""
+
+        state.total_plays += 1
+        state.total_ms += ms
+        if skipped:
+            state.skips += 1
+        rec = artists.get(artist)
+        if rec is None:
+            artists[artist] = [1, ms, t, t, track.artist_name]
+            result.new_artists.append((artist, track.artist_name, t))
+        else:
+            rec[A_PLAYS] += 1
+            rec[A_MS] += ms
+            rec[A_FIRST] = min(rec[A_FIRST], t)
+            rec[A_LAST] = max(rec[A_LAST], t)
+        w = pow2((t - landmark) / hl)
+        a_scores[artist] = a_scores.get(artist, 0.0) + w
+        if genre:
+            g = genres.get(genre)
+            if g is None:
+                genres[genre] = [1, ms]
+            else:
+                g[0] += 1
+                g[1] += ms
+            g_scores[genre] = g_scores.get(genre, 0.0) + w
+        entry = [t, artist, genre, ms, skipped]
+        if not log or log[-1] <= entry:
+            log.append(entry)
+        else:  # out of order (within grace): same place in-order arrival would have put it
+            bisect.insort(log, entry)
+        hours[(t // HOUR_MS) % 24] += 1
+        day = t // DAY_MS
+        if not state.days or state.days[-1] != day:
+            streaks.add_day(state.days, day)
+        if family:
+            fam = state.genre_days.get(family)
+            if fam is None:
+                state.genre_days[family] = [day]
+            elif fam[-1] != day:
+                streaks.add_day(fam, day)
+        sessions.add_play(state.open_sessions, t, ms, skipped, artist, gap)
+        as_of = max(as_of, t)
+        result.applied += 1
+
+    state.as_of = as_of
+    _housekeeping(state, result, config)
+    return result
+
+
+def _housekeeping(state: UserState, result: UpdateResult, config: FeatureConfig) -> None:
+    as_of, grace = state.as_of, config.grace_ms
+    # Window log: keep what the largest window can still see, plus grace.
+    horizon = as_of - RETENTION_MS - grace
+    log = state.log
+    if log and log[0][L_TIME] < horizon:
+        cut = bisect.bisect_left(log, horizon, key=lambda x: x[L_TIME])
+        del log[:cut]
+    # Sessions no accepted event can extend any more are closed.
+    closed = sessions.close(state.open_sessions, as_of - grace, config.session_gap_ms)
+    if closed:
+        state.sessions_closed += len(closed)
+        result.closed_sessions.extend(closed)
+        latest = max(closed, key=lambda s: s[S_END])
+        if state.last_session is None or latest[S_END] > state.last_session[S_END]:
+            state.last_session = latest
+    # Streak memory.
+    if len(state.days) > config.days_kept:
+        cut = len(state.days) - config.days_kept
+        state.longest_before = max(state.longest_before, streaks.longest_streak(state.days[:cut]))
+        del state.days[:cut]
+    oldest = as_of // DAY_MS - config.genre_streak_days_kept
+    for family, days in list(state.genre_days.items()):
+        if days[-1] < oldest:
+            del state.genre_days[family]
+        elif days[0] < oldest:
+            del days[: bisect.bisect_left(days, oldest)]
+    state.landmark = decay.maybe_move_landmark(state.landmark, as_of, config, state.artist_scores, state.genre_scores)
