@@ -76,41 +76,80 @@ class Scored:
 
 
 @dataclass(slots=True, frozen=True)
+class Counted:
+    name: str
+    count: int
+
+
+@dataclass(slots=True, frozen=True)
+class WindowAgg:
+    name: str
+    start: int
+    end: int
+    plays: int
+    minutes: float
+    top_artists: tuple[Counted, ...] = ()
+    top_genres: tuple[Counted, ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
+class SessionSummary:
+    start: int
+    end: int
+    plays: int
+    minutes: float
+    skips: int
+    top_artist: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class UserFeatures:
     user_id: str
     as_of: int
     total_plays: int
     total_ms_played: int
+    skip_rate: float = 0.0
+    skip_rate_7d: float = 0.0
     plays_1h: int = 0
     plays_24h: int = 0
     plays_7d: int = 0
     minutes_24h: float = 0.0
     minutes_7d: float = 0.0
+    windows: tuple[WindowAgg, ...] = ()
     top_artists: tuple[Scored, ...] = ()
     top_genres: tuple[Scored, ...] = ()
+    artist_plays: tuple[Counted, ...] = ()
     streak_days: int = 0
     longest_streak_days: int = 0
-    skip_rate: float = 0.0
-    new_artists_7d: int = 0
+    genre_streaks: tuple[Counted, ...] = ()
     distinct_artists: int = 0
+    new_artists_7d: int = 0
     sessions: int = 0
+    last_session: SessionSummary | None = None
     hour_profile: tuple[float, ...] = ()
     late_events: int = 0
 
     def to_avro(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["top_artists"] = [asdict(s) for s in self.top_artists]
-        d["top_genres"] = [asdict(s) for s in self.top_genres]
-        d["hour_profile"] = list(self.hour_profile)
-        return d
+        return asdict(self)
 
     @classmethod
     def from_avro(cls, d: dict[str, Any]) -> UserFeatures:
+        def counted(items: Any) -> tuple[Counted, ...]:
+            return tuple(Counted(**c) for c in items or ())
+
+        last = d.get("last_session")
         return cls(
             **{
                 **d,
-                "top_artists": tuple(Scored(**s) for s in d.get("top_artists") or ()),
-                "top_genres": tuple(Scored(**s) for s in d.get("top_genres") or ()),
+                "windows": tuple(
+                    WindowAgg(**{**w, "top_artists": counted(w["top_artists"]), "top_genres": counted(w["top_genres"])})
+                    for w in d.get("windows") or ()
+                ),
+                "top_artists": tuple(Scored(**x) for x in d.get("top_artists") or ()),
+                "top_genres": tuple(Scored(**x) for x in d.get("top_genres") or ()),
+                "artist_plays": counted(d.get("artist_plays")),
+                "genre_streaks": counted(d.get("genre_streaks")),
+                "last_session": SessionSummary(**last) if last else None,
                 "hour_profile": tuple(d.get("hour_profile") or ()),
             }
         )

@@ -106,3 +106,23 @@ def test_batching_does_not_change_the_state() -> None:
     events = [ev(T0 + i * 7 * MIN, f"t{i % 5}", skipped=i % 7 == 0) for i in range(300)]
     one = fold(events, batch=1)
     assert one == fold(events, batch=17) == fold(events, batch=1000)
+
+
+def test_snapshot_is_a_valid_user_features_record() -> None:
+    import io
+    import json
+
+    import fastavro
+
+    from schemas import load_schema
+    from schemas.codec import parse
+    from schemas.records import UserFeatures
+
+    s = fold([ev(T0 + i * 40 * MIN, f"t{i % 3}") for i in range(50)])
+    snap = snapshot(s)
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, parse(load_schema("UserFeatures")), snap)
+    buf.seek(0)
+    back = fastavro.schemaless_reader(buf, parse(load_schema("UserFeatures")), None)
+    assert back == snap
+    assert json.loads(json.dumps(UserFeatures.from_avro(back).to_avro())) == snap
