@@ -246,6 +246,36 @@ def peek(topic: str, limit: int, **kw: Any) -> None:
         click.echo(json.dumps(record, default=str))
 
 
+# -- workers ---------------------------------------------------------------------------------------
+@cli.command()
+@option("--web-port", type=int, default=None, help="HTTP port (features lookup, table routing) [default: 6066]")
+@option("--data-dir", type=click.Path(path_type=Path), default=None, help="rocksdict state directory")
+@option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO")
+@kafka_options
+def worker(web_port: int | None, data_dir: Path | None, loglevel: str, **kw: Any) -> None:
+    """Run a feature worker: listening-events -> per-user features (state + changelog) -> user-features."""
+    from streams.worker.run import run as run_worker
+
+    run_worker(settings_from(**kw), web_port=web_port, data_dir=data_dir, loglevel=loglevel)
+
+
+@cli.command()
+@click.argument("user_id")
+@option("--url", default="http://127.0.0.1:6066", help="Any feature worker; it routes to the owner")
+def features(user_id: str, url: str) -> None:
+    """Print USER_ID's current features (JSON), from the worker that owns the user's partition."""
+    import httpx
+
+    try:
+        r = httpx.get(f"{url.rstrip('/')}/features/{user_id}/", timeout=10.0, follow_redirects=True)
+    except httpx.HTTPError as e:
+        raise click.ClickException(f"no feature worker at {url} ({e}); start one with `linernotes worker`") from e
+    if r.status_code == 404:
+        raise click.ClickException(f"no features for user {user_id!r}")
+    r.raise_for_status()
+    click.echo(json.dumps(r.json(), indent=2))
+
+
 # -- entry point ----------------------------------------------------------------------------------
 def _one_line(e: BaseException) -> str:
     text = str(e).strip() or type(e).__name__

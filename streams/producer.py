@@ -29,6 +29,9 @@ class RecordProducer:
         conf = {
             **settings.kafka_conf(),
             "enable.idempotence": True,
+            # Java's and faust's partitioner: a key lands on the same partition whichever client
+            # produced it, so faust's table routing finds the owner of a user's state.
+            "partitioner": "murmur2_random",
             "linger.ms": 20,
             "batch.size": 1_000_000,
             "queue.buffering.max.messages": 1_000_000,

@@ -53,6 +53,20 @@ class Settings(BaseSettings):
     stories_partitions: int = Field(default=6, ge=1)
     dlq_partitions: int = Field(default=1, ge=1)
 
+    # -- feature worker ----------------------------------------------------------------------
+    app_id: str = "linernotes-features"
+    """faust application id: consumer group, and prefix of changelog topic names (keep stable)."""
+    worker_web_port: int = 6066
+    worker_web_host: str = "127.0.0.1"
+    worker_data_dir: Path = Path(".linernotes/worker")
+    flush_interval_s: float = Field(default=2.0, gt=0)
+    """State changelog writes and snapshots are coalesced per user over this interval."""
+    flush_max_events: int = Field(default=100_000, ge=1)
+    max_poll_records: int = Field(default=5000, ge=1)
+    session_gap_s: float = Field(default=1800.0, gt=0)
+    grace_s: float = Field(default=600.0, ge=0)
+    standby_replicas: int = Field(default=0, ge=0)
+
     # -- Triton -----------------------------------------------------------------------------
     triton_url: str = "127.0.0.1:18001"
     triton_model: str = "story_generator"

@@ -1,0 +1,224 @@
+"""Building the faust app of the feature worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+from faust.streams import _current_event
+from faust.types import TP
+
+from features import FeatureConfig
+from schemas.codec import Encoder
+from schemas.registry import Registry
+from streams.producer import RecordProducer
+from streams.settings import Settings
+from streams.worker.catalog import CatalogTable
+from streams.worker.consumer import BatchConsumer, BatchTransport
+from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
+
+log = logging.getLogger("linernotes.worker")
+STATE_TABLE = "user-state"
+
+
+class _PartitionEvent:
+    """Stands in for faust's "current event" so table reads/writes go to the right partition."""
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.message = SimpleNamespace(topic=topic, partition=partition)
+
+
+class PartitionContext:
+    def __init__(self, topic: str) -> None:
+        self._events = {}  # partition -> event (kept alive: faust holds only a weakref)
+        self.topic = topic
+
+    def enter(self, partition: int) -> None:
+        event = self._events.get(partition)
+        if event is None:
+            event = self._events[partition] = _PartitionEvent(self.topic, partition)
+        _current_event.set(weakref.ref(event))
+
+
+@dataclass
+class Worker:
+    app: faust.App
+    hot: FeatureHotPath
+    state_table: Any
+    catalog: CatalogTable
+
+
+class FeatureHotPath:
+    """Processes fetched batches and makes their effects durable on flush."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        processor: FeatureProcessor,
+        table: Any,
+        producer: RecordProducer,
+        snapshot_encoder: Encoder,
+        ctx: PartitionContext,
+    ) -> None:
+        self.app, self.settings, self.processor, self.table = app, settings, processor, table
+        self.producer, self.snapshot_encoder, self.ctx = producer, snapshot_encoder, ctx
+        self.topics = frozenset({settings.topic_events})
+        self._pending: dict[TP, int] = {}
+        self.catalog: CatalogTable = None  # type: ignore[assignment]  # set by build_worker
+        self._since_flush = 0
+        self._last_flush = time.monotonic()
+
+    @property
+    def consumer(self) -> BatchConsumer:
+        return self.app.consumer  # type: ignore[return-value]
+
+    async def handle(self, records: Mapping[TP, Sequence[Any]]) -> None:
+        if not self.catalog.ready.is_set():  # unknown tracks would go to the DLQ: wait for the join side
+            loop = asyncio.get_running_loop()
+            while not await loop.run_in_executor(None, self.catalog.wait_ready, 1.0):
+                log.info("waiting for the catalog to load before processing events")
+        batch = [
+            RawMessage(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp)
+            for tp, recs in records.items()
+            for r in recs
+        ]
+        dead = self.processor.process(batch)
+        for d in dead:
+            self.producer.produce(
+                self.settings.topic_events_dlq,
+                d.message.key,
+                d.message.value,
+                timestamp_ms=d.message.timestamp_ms,
+                headers=dead_letter_headers(d),
+            )
+        for tp, recs in records.items():
+            if recs:
+                self._pending[tp] = recs[-1].offset + 1
+        self._since_flush += len(batch)
+        self.producer.poll()
+        if (
+            self._since_flush >= self.settings.flush_max_events
+            or time.monotonic() - self._last_flush >= self.settings.flush_interval_s
+        ):
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._pending and not self.processor.dirty:
+            return
+        pending, self._pending = self._pending, {}
+        items = self.processor.take_dirty()
+        topic, encode, produce = self.settings.topic_features, self.snapshot_encoder.encode, self.producer.produce
+        for user, partition, state_bytes, snap in items:
+            self.ctx.enter(partition)
+            self.table[user.encode()] = state_bytes
+            produce(topic, user.encode(), encode(snap), timestamp_ms=snap["as_of"])
+        _current_event.set(None)
+        if items:
+            await self.app.producer.flush()  # changelog writes
+        await asyncio.get_running_loop().run_in_executor(None, self.producer.flush, 60.0)
+        self.consumer.mark_done(pending)
+        self._since_flush = 0
+        self._last_flush = time.monotonic()
+
+    def forget(self, revoked: set[TP]) -> None:
+        mine = {tp.partition for tp in revoked if tp.topic in self.topics}
+        self.processor.forget_partitions(mine)
+        for tp in revoked:
+            self._pending.pop(tp, None)
+
+    def load(self, user: str, partition: int) -> bytes | None:
+        self.ctx.enter(partition)
+        try:
+            value = self.table.get(user.encode())
+        finally:
+            _current_event.set(None)
+        return bytes(value) if value is not None else None
+
+
+def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: Any = None) -> Worker:
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store="rocksdb://",
+        datadir=str(data_dir or settings.worker_data_dir),
+        web_port=web_port or settings.worker_web_port,
+        web_host=settings.worker_web_host,
+        web_transport=f"tcp://{settings.worker_web_host}:{web_port or settings.worker_web_port}",
+        canonical_url=f"http://{settings.worker_web_host}:{web_port or settings.worker_web_port}",
+        topic_partitions=settings.events_partitions,
+        topic_replication_factor=settings.replication_factor,
+        table_standby_replicas=settings.standby_replicas,
+        broker_max_poll_records=settings.max_poll_records,
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        broker_max_poll_interval=60.0,
+        broker_commit_every=10_000_000,  # commits follow flushes (commit interval), not message counts
+        broker_commit_interval=max(1.0, settings.flush_interval_s),
+        consumer_auto_offset_reset="earliest",
+        producer_partitioner=None,
+        web_enabled=True,
+        topic_allow_declare=True,
+    )
+    app.transport = BatchTransport(app.conf.broker_consumer, app)  # as faust's _new_transport, our class
+
+    raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    events_topic = app.topic(settings.topic_events, schema=raw, partitions=settings.events_partitions)
+    state_table = app.Table(STATE_TABLE, schema=raw, partitions=settings.events_partitions)
+
+    @app.agent(events_topic, name="features")
+    async def features_agent(stream: Any) -> None:
+        # Subscribes the hot topic (partition assignment, table co-partitioning). Its records
+        # never reach this stream: BatchConsumer hands them to FeatureHotPath in batches.
+        async for _ in stream:  # pragma: no cover - would mean the hot path is not attached
+            raise RuntimeError("listening-events reached the per-message path; refusing to drop it")
+
+    registry = Registry(settings.schema_registry_url)
+    ctx = PartitionContext(settings.topic_events)
+    processor_holder: dict[str, Any] = {}
+
+    def load(user: str, partition: int) -> bytes | None:
+        return processor_holder["hot"].load(user, partition)
+
+    config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
+    catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
+    processor = FeatureProcessor(
+        registry.decoder("ListeningEvent"),
+        catalog,
+        load,
+        config=config,
+    )
+    hot = FeatureHotPath(
+        app,
+        settings,
+        processor,
+        state_table,
+        RecordProducer(settings),
+        registry.encoder(settings.topic_features, "UserFeatures"),
+        ctx,
+    )
+    processor_holder["hot"] = hot
+
+    consumer = app.consumer  # created now, started later by the worker
+    if not isinstance(consumer, BatchConsumer):
+        raise RuntimeError("the worker needs its BatchConsumer (transport was not swapped)")
+    consumer.hot = hot
+
+    from streams.worker.web import install_routes
+
+    install_routes(app, state_table, hot, settings)
+    catalog.start()  # loads while faust joins the group and recovers tables
+
+    @app.on_before_shutdown.connect
+    async def _stop_catalog(*_: Any, **__: Any) -> None:
+        catalog.stop()
+
+    hot.catalog = catalog
+    return Worker(app, hot, state_table, catalog)
