@@ -13,15 +13,21 @@ from features import decay, streaks
 from features.config import DAY_MS, MINUTE_MS, WEEK_MS, FeatureConfig
 from features.state import A_FIRST, A_NAME, A_PLAYS, S_ARTISTS, S_END, S_MS, S_PLAYS, S_SKIPS, S_START, UserState
 from features.update import DEFAULT_CONFIG
-from features.windows import WINDOWS, aggregate
+from features.windows import aggregate_all
 
 
 def _r(x: float) -> float:
     return round(x, 6)
 
 
+def _by_value_then_key(kv: tuple[str, Any]) -> tuple[Any, str]:
+    return kv[1], kv[0]
+
+
 def _top(items: dict[str, Any], k: int) -> list[tuple[str, Any]]:
-    return heapq.nlargest(k, items.items(), key=lambda kv: (kv[1], kv[0]))
+    if len(items) <= k:
+        return sorted(items.items(), key=_by_value_then_key, reverse=True)
+    return heapq.nlargest(k, items.items(), key=_by_value_then_key)
 
 
 def snapshot(state: UserState, config: FeatureConfig = DEFAULT_CONFIG) -> dict[str, Any]:
@@ -29,12 +35,11 @@ def snapshot(state: UserState, config: FeatureConfig = DEFAULT_CONFIG) -> dict[s
     names = state.artists
     windows = []
     by_name = {}
-    for spec in WINDOWS:
-        agg = aggregate(state.log, spec, as_of)
-        by_name[spec.name] = agg
+    for agg in aggregate_all(state.log, as_of):
+        by_name[agg.name] = agg
         windows.append(
             {
-                "name": spec.name,
+                "name": agg.name,
                 "start": agg.start,
                 "end": agg.end,
                 "plays": agg.plays,

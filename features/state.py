@@ -7,7 +7,7 @@ serialized form equals the state that was written.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 # Indexes into an artist record: [plays, ms_played, first_seen, last_seen, name]
@@ -42,8 +42,12 @@ class UserState:
     last_session: list[Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as a dict, sharing (not copying) the nested containers: serialize it, don't keep it."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UserState:
         return cls(**d)
+
+
+_FIELDS = tuple(f.name for f in fields(UserState))

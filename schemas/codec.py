@@ -94,9 +94,16 @@ class Decoder:
     """
 
     def __init__(
-        self, reader_schema: dict[str, Any] | str, lookup: WriterLookup, *, reader_id: int | None = None
+        self,
+        reader_schema: dict[str, Any] | str,
+        lookup: WriterLookup,
+        *,
+        reader_id: int | None = None,
+        fast_reader: Callable[[bytes], dict[str, Any]] | None = None,
     ) -> None:
         self._reader = parse(reader_schema)
+        self._reader_id = reader_id
+        self._fast = fast_reader if reader_id is not None else None
         self._lookup = lookup
         self._writers: dict[int, tuple[Any, Any]] = {}
         if reader_id is not None:
@@ -116,6 +123,13 @@ class Decoder:
     def decode(self, raw: bytes | None) -> dict[str, Any]:
         schema_id = schema_id_of(raw)
         assert raw is not None
+        if schema_id == self._reader_id and self._fast is not None:
+            try:
+                return self._fast(raw)
+            except (ValueError, IndexError, UnicodeDecodeError) as e:
+                raise DecodeError(
+                    f"corrupt Avro body for schema id {schema_id}: {e!r}", raw, schema_id=schema_id
+                ) from e
         writer, reader = self._writer(schema_id, raw)
         buf = io.BytesIO(raw)
         buf.seek(HEADER_SIZE)

@@ -15,6 +15,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from schemas.codec import Decoder, Encoder
 from schemas.contract import schema_str
 from schemas.errors import RegistryError
+from schemas.fastpath import read_listening_event
 
 
 def subject_for(topic: str, *, is_key: bool = False) -> str:
@@ -53,7 +54,10 @@ class Registry:
         return Encoder(text, self.register(subject_for(topic), text))
 
     def decoder(self, name: str, *, topic: str | None = None) -> Decoder:
-        """Decoder into the current ``name`` schema for any registered writer version."""
+        """Decoder into the current ``name`` schema for any registered writer version. With
+        ``topic``, messages written with the current schema take the hand-written fast path
+        where there is one (ListeningEvent)."""
         text = schema_str(name)
         reader_id = self.register(subject_for(topic), text) if topic else None
-        return Decoder(text, self.writer_schema, reader_id=reader_id)
+        fast = read_listening_event if name == "ListeningEvent" else None
+        return Decoder(text, self.writer_schema, reader_id=reader_id, fast_reader=fast)

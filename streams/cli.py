@@ -276,6 +276,32 @@ def features(user_id: str, url: str) -> None:
     click.echo(json.dumps(r.json(), indent=2))
 
 
+# -- benchmarks ------------------------------------------------------------------------------------
+@cli.group()
+def bench() -> None:
+    """Benchmarks; each compares against a baseline measured in the same run."""
+
+
+@bench.command("features")
+@option("--events", type=click.IntRange(min=1000), default=200_000, help="Avro events to process")
+@option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
+@option("--naive-events", type=click.IntRange(min=100), default=20_000, help="Events timed for the naive agent")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
+@kafka_options
+def bench_features(events: int, users: int, naive_events: int, as_json: bool, **kw: Any) -> None:
+    """One feature worker (batch path) vs a naive per-event faust agent, on the real broker."""
+    from streams.bench.features import run as run_bench
+
+    figures = run_bench(
+        settings_from(**kw),
+        events=events,
+        users=users,
+        naive_events=naive_events,
+        report=(lambda _line: None) if as_json else (lambda line: click.echo(line, err=True)),
+    )
+    click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+
+
 # -- entry point ----------------------------------------------------------------------------------
 def _one_line(e: BaseException) -> str:
     text = str(e).strip() or type(e).__name__

@@ -16,8 +16,9 @@ from faust.streams import _current_event
 from faust.types import TP
 
 from features import FeatureConfig
-from schemas.codec import Encoder
-from schemas.registry import Registry
+from schemas.contract import schema_str
+from schemas.fastpath import UserFeaturesWriter
+from schemas.registry import Registry, subject_for
 from streams.producer import RecordProducer
 from streams.settings import Settings
 from streams.worker.catalog import CatalogTable
@@ -65,7 +66,7 @@ class FeatureHotPath:
         processor: FeatureProcessor,
         table: Any,
         producer: RecordProducer,
-        snapshot_encoder: Encoder,
+        snapshot_encoder: UserFeaturesWriter,
         ctx: PartitionContext,
     ) -> None:
         self.app, self.settings, self.processor, self.table = app, settings, processor, table
@@ -113,6 +114,7 @@ class FeatureHotPath:
     async def flush(self) -> None:
         if not self._pending and not self.processor.dirty:
             return
+        messages_so_far = self.processor.stats.messages
         pending, self._pending = self._pending, {}
         items = self.processor.take_dirty()
         topic, encode, produce = self.settings.topic_features, self.snapshot_encoder.encode, self.producer.produce
@@ -125,6 +127,8 @@ class FeatureHotPath:
             await self.app.producer.flush()  # changelog writes
         await asyncio.get_running_loop().run_in_executor(None, self.producer.flush, 60.0)
         self.consumer.mark_done(pending)
+        self.processor.stats.last_flush_s = time.monotonic()
+        self.processor.stats.flushed_messages = messages_so_far
         self._since_flush = 0
         self._last_flush = time.monotonic()
 
@@ -148,6 +152,8 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
         store="rocksdb://",
+        key_serializer="raw",  # keys and values are bytes everywhere (Avro, msgpack state)
+        value_serializer="raw",
         datadir=str(data_dir or settings.worker_data_dir),
         web_port=web_port or settings.worker_web_port,
         web_host=settings.worker_web_host,
@@ -170,7 +176,14 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     app.transport = BatchTransport(app.conf.broker_consumer, app)  # as faust's _new_transport, our class
 
     raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    events_topic = app.topic(settings.topic_events, schema=raw, partitions=settings.events_partitions)
+    events_topic = app.topic(
+        settings.topic_events,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.events_partitions,
+    )
     state_table = app.Table(STATE_TABLE, schema=raw, partitions=settings.events_partitions)
 
     @app.agent(events_topic, name="features")
@@ -190,7 +203,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
     catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
     processor = FeatureProcessor(
-        registry.decoder("ListeningEvent"),
+        registry.decoder("ListeningEvent", topic=settings.topic_events),
         catalog,
         load,
         config=config,
@@ -201,7 +214,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         processor,
         state_table,
         RecordProducer(settings),
-        registry.encoder(settings.topic_features, "UserFeatures"),
+        UserFeaturesWriter(registry.register(subject_for(settings.topic_features), schema_str("UserFeatures"))),
         ctx,
     )
     processor_holder["hot"] = hot
@@ -215,6 +228,13 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
 
     install_routes(app, state_table, hot, settings)
     catalog.start()  # loads while faust joins the group and recovers tables
+
+    @app.timer(interval=settings.flush_interval_s)
+    async def flush_when_idle() -> None:
+        # Batches flush as they go; this covers a stream that went quiet with dirty state.
+        async with consumer._hot_lock:
+            if time.monotonic() - hot._last_flush >= settings.flush_interval_s:
+                await hot.flush()
 
     @app.on_before_shutdown.connect
     async def _stop_catalog(*_: Any, **__: Any) -> None:

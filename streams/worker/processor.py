@@ -71,6 +71,9 @@ class BatchStats:
     batches: int = 0
     flushes: int = 0
     snapshots: int = 0
+    first_message_s: float = 0.0  # monotonic clock of this process
+    last_flush_s: float = 0.0
+    flushed_messages: int = 0  # messages whose effects were durable at the last flush
 
 
 class FeatureProcessor:
@@ -97,6 +100,8 @@ class FeatureProcessor:
 
     # -- processing --------------------------------------------------------------------------
     def process(self, batch: Sequence[RawMessage]) -> list[DeadLetter]:
+        if not self.stats.first_message_s:
+            self.stats.first_message_s = time.monotonic()
         self.stats.batches += 1
         self.stats.messages += len(batch)
         oks, errs = self.decoder.decode_many([m.value for m in batch])

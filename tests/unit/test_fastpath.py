@@ -37,3 +37,29 @@ def test_varint_edges() -> None:
     assert varint_long(-1) == b"\x01"
     assert varint_long(1) == b"\x02"
     assert varint_long(64) == b"\x80\x01"
+
+
+def test_user_features_writer_matches_fastavro_on_real_snapshots() -> None:
+    from features import UserState, snapshot, update
+    from schemas.fastpath import UserFeaturesWriter
+    from streams.simulator import Simulation, SimulationConfig
+
+    sim = Simulation(SimulationConfig(users=40, events=3000, days=9, seed=3))
+    catalog = {t.track_id: t for t in sim.catalog.tracks}
+    states: dict[str, UserState] = {}
+    fast, slow = UserFeaturesWriter(9), Encoder(schema_str("UserFeatures"), 9)
+    checked = 0
+    for day in sim.days():
+        for i in range(0, len(day), 300):
+            by_user: dict[str, list[dict]] = {}
+            for e in day[i : i + 300]:
+                by_user.setdefault(e["user_id"], []).append(e)
+            for user, events in by_user.items():
+                state = states.setdefault(user, UserState(user))
+                update(state, events, catalog)
+                snap = snapshot(state)
+                assert fast.encode(snap) == slow.encode(snap)
+                checked += 1
+    assert checked > 100
+    empty = snapshot(UserState("nobody"))
+    assert fast.encode(empty) == slow.encode(empty)

@@ -51,3 +51,11 @@ def test_every_window_is_published() -> None:
     w, s = windows_of([ev(T0)])
     assert list(w) == [spec.name for spec in WINDOWS]
     assert aggregate(s.log, WINDOWS[0], s.as_of).plays == 1
+
+
+def test_one_pass_equals_per_window() -> None:
+    from features.windows import aggregate_all
+
+    events = [ev(T0 + i * 37 * MIN, f"t{i % 5}", skipped=i % 4 == 0) for i in range(400)]
+    _, s = windows_of(events)
+    assert aggregate_all(s.log, s.as_of) == [aggregate(s.log, spec, s.as_of) for spec in WINDOWS]

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``linernotes bench ...``: each measures a baseline in the same run."""

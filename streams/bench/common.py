@@ -1,0 +1,110 @@
+"""Shared pieces: isolated topic names per run, worker subprocesses, RSS, cleanup."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from streams import topics
+from streams.settings import Settings
+from streams.stack.base import free_port
+
+
+def isolated(settings: Settings, label: str) -> Settings:
+    """Settings whose topics and app id belong to this run only."""
+    run = f"{label}-{uuid.uuid4().hex[:6]}"
+    fields = {f: f"{getattr(settings, f)}.{run}" for f in Settings.model_fields if f.startswith("topic_")}
+    return settings.model_copy(update={**fields, "app_id": f"linernotes-{run}"})
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None or isinstance(value, dict | list):
+            continue
+        env[f"LINERNOTES_{name.upper()}"] = str(
+            value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        )
+    return env
+
+
+@contextlib.contextmanager
+def worker_process(
+    settings: Settings, workdir: Path, *, command: list[str] | None = None, log_name: str = "worker"
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A feature worker in a subprocess, on a free web port; yields (process, base URL)."""
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = (workdir / f"{log_name}.log").open("wb")
+    cmd = command or [
+        sys.executable,
+        "-m",
+        "streams.cli",
+        "worker",
+        "--web-port",
+        str(port),
+        "--data-dir",
+        str(workdir / "data"),
+        "--loglevel",
+        "WARNING",
+    ]
+    cmd = [c.replace("{port}", str(port)) for c in cmd]
+    proc = subprocess.Popen(cmd, env=env_for(settings), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def stats(url: str) -> dict[str, Any] | None:
+    try:
+        r = httpx.get(f"{url}/stats/", timeout=2.0)
+    except httpx.HTTPError:
+        return None
+    return r.json() if r.status_code == 200 else None
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], done: Any, *, timeout_s: float, what: str) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} (see its log)")
+        s = stats(url)
+        if s is not None and done(s):
+            return s
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} did not finish within {timeout_s:.0f}s")
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return 0.0
+
+
+def cleanup(settings: Settings) -> None:
+    names = [t.name for t in settings.topic_specs()]
+    have = topics.existing(settings)
+    names += [t for t in have if t.startswith(settings.app_id + "-")]
+    topics.delete(settings, names)

@@ -1,0 +1,108 @@
+"""The baseline: a plain per-event faust agent doing the same work as the feature worker.
+
+One event at a time: decode, read the user's state from the rocksdict table, ``features.update``,
+write the state back (one changelog message per event), publish a snapshot. This is how a faust
+app is usually written; ``linernotes bench features`` compares the batch path against it.
+
+Run: ``python -m streams.bench.naive --web-port P --data-dir D`` (settings from LINERNOTES_*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from typing import Any
+
+import faust
+
+from features import FeatureConfig, UserState, snapshot, update
+from schemas.errors import DecodeError
+from schemas.registry import Registry
+from streams.producer import RecordProducer
+from streams.settings import load
+from streams.worker.catalog import CatalogTable
+from streams.worker.processor import Stored
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--web-port", type=int, required=True)
+    parser.add_argument("--data-dir", required=True)
+    args = parser.parse_args()
+    settings = load()
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store="rocksdb://",
+        datadir=args.data_dir,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_port=args.web_port,
+        web_host="127.0.0.1",
+        topic_partitions=settings.events_partitions,
+        broker_max_poll_records=500,
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        broker_max_poll_interval=60.0,
+        consumer_auto_offset_reset="earliest",
+    )
+    raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    topic = app.topic(
+        settings.topic_events,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.events_partitions,
+    )
+    table = app.Table("user-state", schema=raw, partitions=settings.events_partitions)
+    registry = Registry(settings.schema_registry_url)
+    decoder = registry.decoder("ListeningEvent")
+    encoder = registry.encoder(settings.topic_features, "UserFeatures")
+    catalog_table = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
+    catalog_table.start()
+    producer = RecordProducer(settings)
+    config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
+    stats: dict[str, Any] = {"messages": 0, "first_message_s": 0.0, "last_message_s": 0.0}
+
+    class Catalog(dict):  # type: ignore[type-arg]
+        def get(self, key: str, default: Any = None) -> Any:
+            value = catalog_table(key)
+            return default if value is None else value
+
+    catalog = Catalog()
+
+    @app.agent(topic)
+    async def naive(stream: Any) -> None:
+        catalog_table.wait_ready(120)
+        async for event in stream.events():
+            if not stats["first_message_s"]:
+                stats["first_message_s"] = time.monotonic()
+            try:
+                ev = decoder.decode(event.value)
+            except DecodeError:
+                continue
+            key = ev["user_id"].encode()
+            raw_state = table.get(key)
+            stored = Stored.loads(raw_state) if raw_state is not None else Stored(UserState(ev["user_id"]))
+            update(stored.state, [ev], catalog, config)
+            stored.offsets[event.message.partition] = event.message.offset
+            table[key] = stored.dumps()
+            snap = snapshot(stored.state, config)
+            producer.produce(settings.topic_features, key, encoder.encode(snap), timestamp_ms=snap["as_of"])
+            producer.poll()
+            stats["messages"] += 1
+            stats["last_message_s"] = time.monotonic()
+
+    @app.page("/stats/")
+    async def get_stats(web: Any, request: Any) -> Any:
+        return web.json(stats)
+
+    worker = faust.Worker(app, loglevel="INFO", quiet=True, redirect_stdouts=False)
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    worker.execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
