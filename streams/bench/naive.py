@@ -47,7 +47,6 @@ def main() -> None:
         broker_max_poll_interval=60.0,
         consumer_auto_offset_reset="earliest",
     )
-    raw = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     topic = app.topic(
         settings.topic_events,
         key_type=bytes,
@@ -56,7 +55,7 @@ def main() -> None:
         value_serializer="raw",
         partitions=settings.events_partitions,
     )
-    table = app.Table("user-state", schema=raw, partitions=settings.events_partitions)
+    table = app.Table("user-state", key_type=bytes, value_type=bytes, partitions=settings.events_partitions)
     registry = Registry(settings.schema_registry_url)
     decoder = registry.decoder("ListeningEvent")
     encoder = registry.encoder(settings.topic_features, "UserFeatures")

@@ -1,0 +1,187 @@
+"""The feature worker on the real broker: ground truth, crash recovery, dead letters."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from features import FeatureConfig, UserState, snapshot, update
+from schemas.contract import schema_str
+from schemas.fastpath import ListeningEventWriter
+from schemas.registry import Registry, subject_for
+from streams import simulate, topics
+from streams.bench.common import cleanup, isolated, stats, wait_for, worker_process
+from streams.producer import RecordProducer
+from streams.settings import Settings
+from streams.simulator import Simulation, SimulationConfig
+from streams.worker.processor import Stored
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+CONFIG = SimulationConfig(users=60, events=4000, days=4, seed=5)
+
+
+@pytest.fixture
+def wsettings(stack, stack_settings: Settings) -> Iterator[Settings]:
+    s = isolated(stack_settings, "wtest").model_copy(update={"events_partitions": 3, "flush_interval_s": 0.5})
+    topics.create(s)
+    yield s
+    cleanup(s)
+
+
+def read_all(s: Settings, topic: str, idle_s: float = 3.0) -> list:
+    consumer = Consumer({**s.kafka_conf(), "group.id": f"t-{uuid.uuid4()}", "enable.auto.commit": False})
+    meta = consumer.list_topics(topic, timeout=10).topics[topic]
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.partitions])
+    out, last = [], time.monotonic()
+    while time.monotonic() - last < idle_s:
+        msg = consumer.poll(0.2)
+        if msg is not None and not msg.error():
+            out.append(msg)
+            last = time.monotonic()
+    consumer.close()
+    return out
+
+
+def latest_by_key(msgs: list) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for m in sorted(msgs, key=lambda m: (m.partition(), m.offset())):
+        out[m.key().decode()] = m.value()
+    return out
+
+
+def ground_truth(s: Settings) -> dict[str, UserState]:
+    """Fold every event on the topic through features.update, per user in offset order."""
+    registry = Registry(s.schema_registry_url)
+    decoder = registry.decoder("ListeningEvent")
+    catalog = {t.track_id: t for t in Simulation(CONFIG).catalog.tracks}
+    by_user: dict[str, list[dict]] = {}
+    for m in sorted(read_all(s, s.topic_events), key=lambda m: (m.partition(), m.offset())):
+        e = decoder.decode(m.value())
+        by_user.setdefault(e["user_id"], []).append(e)
+    config = FeatureConfig(session_gap_ms=int(s.session_gap_s * 1000), grace_ms=int(s.grace_s * 1000))
+    states = {}
+    for user, events in by_user.items():
+        states[user] = UserState(user)
+        update(states[user], events, catalog, config)
+    return states
+
+
+def worker_states(s: Settings) -> dict[str, UserState]:
+    changelog = f"{s.app_id}-user-state-changelog"
+    return {u: Stored.loads(v).state for u, v in latest_by_key(read_all(s, changelog)).items()}
+
+
+def assert_equal_to_truth(s: Settings) -> None:
+    truth = ground_truth(s)
+    got = worker_states(s)
+    assert set(got) == set(truth)
+    for user, state in truth.items():
+        assert snapshot(got[user]) == snapshot(state), user
+        assert got[user].total_plays == state.total_plays and got[user].log == state.log, user
+    published = latest_by_key(read_all(s, s.topic_features))
+    decoder = Registry(s.schema_registry_url).decoder("UserFeatures")
+    for user, state in truth.items():
+        assert decoder.decode(published[user]) == snapshot(state), user
+
+
+def test_features_equal_ground_truth(wsettings: Settings, tmp_path: Path) -> None:
+    simulate.run(wsettings, CONFIG, progress=False, workers=1)
+    with worker_process(wsettings, tmp_path / "w") as (proc, url):
+        wait_for(url, proc, lambda x: x["flushed_messages"] >= CONFIG.events, timeout_s=240, what="worker")
+        # Online lookup answers from the owner.
+        import httpx
+
+        r = httpx.get(f"{url}/features/u0000003/", timeout=10, follow_redirects=True)
+        assert r.status_code == 200 and r.json()["user_id"] == "u0000003"
+        assert httpx.get(f"{url}/features/nobody/", timeout=10, follow_redirects=True).status_code == 404
+    assert_equal_to_truth(wsettings)
+
+
+def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(wsettings: Settings, tmp_path: Path) -> None:
+    half = SimulationConfig(**CONFIG.__dict__)
+    simulate.run(wsettings, half, progress=False, workers=1)
+    with worker_process(wsettings, tmp_path / "w") as (proc, url):
+        wait_for(url, proc, lambda x: x["flushed_messages"] > 0, timeout_s=240, what="worker")
+        os.killpg(proc.pid, signal.SIGKILL)  # mid-stream, no goodbye
+        proc.wait()
+    # More events arrive while the worker is down.
+    registry = Registry(wsettings.schema_registry_url)
+    writer = ListeningEventWriter(registry.register(subject_for(wsettings.topic_events), schema_str("ListeningEvent")))
+    producer = RecordProducer(wsettings)
+    later = SimulationConfig(users=CONFIG.users, events=500, days=1, seed=CONFIG.seed, start="2026-11-20T00:00:00Z")
+    sim = Simulation(later)
+    extra = [e for day in sim.days() for e in day]
+    for e in extra:
+        producer.produce(wsettings.topic_events, e["user_id"].encode(), writer.encode(e), timestamp_ms=e["event_time"])
+    producer.flush()
+    total = CONFIG.events + len(extra)
+    with worker_process(wsettings, tmp_path / "w") as (proc, url):  # same local state directory
+        st = wait_for(
+            url,
+            proc,
+            lambda x: x["flushed_messages"] > 0 and x["messages"] >= 1,
+            timeout_s=240,
+            what="restarted worker",
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            got = worker_states(wsettings)
+            if sum(x.total_plays for x in got.values()) >= total:
+                break
+            time.sleep(2)
+        st = stats(url)
+        assert st is not None
+    assert_equal_to_truth(wsettings)
+    assert sum(x.total_plays for x in worker_states(wsettings).values()) == total
+
+
+def test_bad_input_goes_to_the_dlq_and_good_input_flows(wsettings: Settings, tmp_path: Path) -> None:
+    simulate.run(wsettings, SimulationConfig(users=5, events=50, days=1, seed=9), progress=False, workers=1)
+    registry = Registry(wsettings.schema_registry_url)
+    writer = ListeningEventWriter(registry.register(subject_for(wsettings.topic_events), schema_str("ListeningEvent")))
+    base = {
+        "event_id": "x",
+        "user_id": "u0000001",
+        "track_id": "trk_0000001",
+        "event_time": 1_794_000_000_000,
+        "ms_played": 1000,
+        "platform": "IOS",
+        "country": None,
+        "reason_start": "a",
+        "reason_end": "b",
+        "shuffle": False,
+        "skipped": False,
+        "offline": False,
+        "context": {"type": "UNKNOWN", "uri": None},
+    }
+    bad = {
+        "garbage": b"not avro at all",
+        "unknown schema id": b"\x00\x00\x0f\x42\x40" + writer.encode(base)[5:],
+        "negative": writer.encode({**base, "ms_played": -5}),
+        "future": writer.encode({**base, "event_time": int(time.time() * 1000) + 10 * 86_400_000}),
+        "unknown track": writer.encode({**base, "track_id": "trk_nope"}),
+    }
+    producer = RecordProducer(wsettings)
+    for raw in bad.values():
+        producer.produce(wsettings.topic_events, b"u0000001", raw)
+    producer.flush()
+    with worker_process(wsettings, tmp_path / "w") as (proc, url):
+        st = wait_for(url, proc, lambda x: x["flushed_messages"] >= 55, timeout_s=240, what="worker")
+        assert proc.poll() is None  # still up
+    assert st["dead"] == 5 and st["applied"] == 50
+    dlq = read_all(wsettings, wsettings.topic_events_dlq)
+    assert sorted(m.value() for m in dlq) == sorted(bad.values())  # raw bytes kept
+    reasons = [dict(m.headers())["dlq.reason"].decode() for m in dlq]
+    for needle in ("magic", "unknown schema id", "ms_played", "future", "unknown track"):
+        assert any(needle in r for r in reasons), (needle, reasons)
+    for m in dlq:
+        h = dict(m.headers())
+        assert h["dlq.source.topic"].decode() == wsettings.topic_events
+        assert int(h["dlq.source.offset"]) >= 0 and int(h["dlq.source.partition"]) >= 0
