@@ -38,14 +38,14 @@ class _PartitionEvent:
 
 class PartitionContext:
     def __init__(self, topic: str) -> None:
-        self._events = {}  # partition -> event (kept alive: faust holds only a weakref)
+        self._events: dict[int, _PartitionEvent] = {}  # partition -> event (kept alive: faust holds only a weakref)
         self.topic = topic
 
     def enter(self, partition: int) -> None:
         event = self._events.get(partition)
         if event is None:
             event = self._events[partition] = _PartitionEvent(self.topic, partition)
-        _current_event.set(weakref.ref(event))
+        _current_event.set(weakref.ref(event))  # type: ignore[arg-type]  # duck-typed: faust reads .message
 
 
 @dataclass
@@ -201,7 +201,8 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     processor_holder: dict[str, Any] = {}
 
     def load(user: str, partition: int) -> bytes | None:
-        return processor_holder["hot"].load(user, partition)
+        loaded: bytes | None = processor_holder["hot"].load(user, partition)
+        return loaded
 
     config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
     catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
@@ -232,7 +233,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     install_routes(app, state_table, hot, settings)
     catalog.start()  # loads while faust joins the group and recovers tables
 
-    @app.timer(interval=settings.flush_interval_s)
+    @app.timer(interval=settings.flush_interval_s)  # type: ignore[untyped-decorator]
     async def flush_when_idle() -> None:
         # Batches flush as they go; this covers a stream that went quiet with dirty state.
         async with consumer._hot_lock:

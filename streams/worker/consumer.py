@@ -70,7 +70,7 @@ class BatchConsumer(faust_aiokafka.Consumer):
         await super().on_partitions_revoked(revoked)
 
     # -- fetching ------------------------------------------------------------------------------
-    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:  # type: ignore[override]  # noqa: ASYNC109 - faust signature
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:  # noqa: ASYNC109 - faust signature
         records, active_partitions = await self._wait_next_records(timeout)
         if records is None or self.should_stop:
             return

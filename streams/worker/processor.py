@@ -53,7 +53,8 @@ class Stored:
     offsets: dict[int, int] = field(default_factory=dict)
 
     def dumps(self) -> bytes:
-        return msgpack.packb({"s": self.state.to_dict(), "o": self.offsets}, use_bin_type=True)
+        packed: bytes = msgpack.packb({"s": self.state.to_dict(), "o": self.offsets}, use_bin_type=True)
+        return packed
 
     @classmethod
     def loads(cls, raw: bytes) -> Stored:
