@@ -1,6 +1,6 @@
 """The published view of a state: a ``UserFeatures`` record (as the Avro dict).
 
-Floats are rounded to 6 decimals so that snapshots of equal states are equal even when float
+Decayed scores are rounded to 6 decimals so that snapshots of equal states are equal even when float
 additions happened in a different order (out-of-order events, a moved decay landmark).
 """
 
@@ -35,7 +35,7 @@ def snapshot(state: UserState, config: FeatureConfig = DEFAULT_CONFIG) -> dict[s
     names = state.artists
     windows = []
     by_name = {}
-    for agg in aggregate_all(state.log, as_of):
+    for agg in aggregate_all(state.log, as_of, top_k=config.window_top_k):
         by_name[agg.name] = agg
         windows.append(
             {
@@ -43,11 +43,9 @@ def snapshot(state: UserState, config: FeatureConfig = DEFAULT_CONFIG) -> dict[s
                 "start": agg.start,
                 "end": agg.end,
                 "plays": agg.plays,
-                "minutes": _r(agg.ms_played / MINUTE_MS),
-                "top_artists": [
-                    {"name": names[a][A_NAME], "count": n} for a, n in _top(agg.artist_plays, config.window_top_k)
-                ],
-                "top_genres": [{"name": g, "count": n} for g, n in _top(agg.genre_plays, config.window_top_k)],
+                "minutes": agg.ms_played / MINUTE_MS,
+                "top_artists": [{"name": names[a][A_NAME], "count": n} for a, n in agg.top_artists],
+                "top_genres": [{"name": g, "count": n} for g, n in agg.top_genres],
             }
         )
     s1h, s24h, s7d = by_name["sliding_1h"], by_name["sliding_24h"], by_name["sliding_7d"]
@@ -68,13 +66,13 @@ def snapshot(state: UserState, config: FeatureConfig = DEFAULT_CONFIG) -> dict[s
         "as_of": as_of,
         "total_plays": total,
         "total_ms_played": state.total_ms,
-        "skip_rate": _r(state.skips / total) if total else 0.0,
-        "skip_rate_7d": _r(s7d.skips / s7d.plays) if s7d.plays else 0.0,
+        "skip_rate": state.skips / total if total else 0.0,
+        "skip_rate_7d": s7d.skips / s7d.plays if s7d.plays else 0.0,
         "plays_1h": s1h.plays,
         "plays_24h": s24h.plays,
         "plays_7d": s7d.plays,
-        "minutes_24h": _r(s24h.ms_played / MINUTE_MS),
-        "minutes_7d": _r(s7d.ms_played / MINUTE_MS),
+        "minutes_24h": s24h.ms_played / MINUTE_MS,
+        "minutes_7d": s7d.ms_played / MINUTE_MS,
         "windows": windows,
         "top_artists": top_artists,
         "top_genres": [
@@ -94,10 +92,10 @@ def snapshot(state: UserState, config: FeatureConfig = DEFAULT_CONFIG) -> dict[s
             "start": last[S_START],
             "end": last[S_END],
             "plays": last[S_PLAYS],
-            "minutes": _r(last[S_MS] / MINUTE_MS),
+            "minutes": last[S_MS] / MINUTE_MS,
             "skips": last[S_SKIPS],
             "top_artist": names[_top(last[S_ARTISTS], 1)[0][0]][A_NAME] if last[S_ARTISTS] else None,
         },
-        "hour_profile": [_r(h / total) for h in state.hours] if total else [0.0] * 24,
+        "hour_profile": [h / total for h in state.hours] if total else [0.0] * 24,
         "late_events": state.late_events,
     }

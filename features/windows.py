@@ -11,6 +11,8 @@ user's own event time ``as_of``:
 from __future__ import annotations
 
 import bisect
+import heapq
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,18 +58,27 @@ class WindowAgg:
     plays: int
     ms_played: int
     skips: int
-    artist_plays: dict[str, int]
-    genre_plays: dict[str, int]
+    top_artists: list[tuple[str, int]]
+    """Most played artists in the window, ties to the most recent; at most ``top_k``."""
+    top_genres: list[tuple[str, int]]
 
 
-def aggregate(log: list[list[Any]], spec: WindowSpec, as_of: int) -> WindowAgg:
+_second = operator.itemgetter(1)
+
+
+def _top(counts: dict[str, int], k: int) -> list[tuple[str, int]]:
+    return heapq.nlargest(k, counts.items(), key=_second)
+
+
+def aggregate(log: list[list[Any]], spec: WindowSpec, as_of: int, top_k: int = 3) -> WindowAgg:
+    """One window, the plain way (the reference for :func:`aggregate_all`)."""
     start, end = spec.bounds(as_of)
     lo = bisect.bisect_left(log, start, key=lambda e: e[L_TIME])
     hi = bisect.bisect_left(log, end, key=lambda e: e[L_TIME])
     plays = ms = skips = 0
     artists: dict[str, int] = {}
     genres: dict[str, int] = {}
-    for e in log[lo:hi]:
+    for e in reversed(log[lo:hi]):  # most recent first: ties go to the most recent
         plays += 1
         ms += e[L_MS]
         skips += 1 if e[L_SKIP] else 0
@@ -75,33 +86,44 @@ def aggregate(log: list[list[Any]], spec: WindowSpec, as_of: int) -> WindowAgg:
         artists[a] = artists.get(a, 0) + 1
         if g:
             genres[g] = genres.get(g, 0) + 1
-    return WindowAgg(spec.name, start, end, plays, ms, skips, artists, genres)
+    return WindowAgg(spec.name, start, end, plays, ms, skips, _top(artists, top_k), _top(genres, top_k))
 
 
-def aggregate_all(log: list[list[Any]], as_of: int, specs: tuple[WindowSpec, ...] = WINDOWS) -> list[WindowAgg]:
-    """Every window in one pass over the log (the snapshot's hot path); equal to :func:`aggregate` per spec."""
+def _time(entry: list[Any]) -> int:
+    return int(entry[L_TIME])
+
+
+def aggregate_all(
+    log: list[list[Any]], as_of: int, specs: tuple[WindowSpec, ...] = WINDOWS, top_k: int = 3
+) -> list[WindowAgg]:
+    """Every window at once (the snapshot's hot path); equal to :func:`aggregate` per spec.
+
+    Every window ends after ``as_of`` (the latest event), so each is a suffix of the sorted log:
+    one backward pass accumulates the smallest suffix first and takes the top-k of the running
+    counts as it reaches each window's start.
+    """
     bounds = [spec.bounds(as_of) for spec in specs]
-    earliest = min(b[0] for b in bounds)
-    lo = bisect.bisect_left(log, earliest, key=lambda e: e[L_TIME])
-    n = len(specs)
-    plays, ms, skips = [0] * n, [0] * n, [0] * n
-    artists: list[dict[str, int]] = [{} for _ in range(n)]
-    genres: list[dict[str, int]] = [{} for _ in range(n)]
-    indexed = list(enumerate(bounds))
-    for e in log[lo:]:
-        t, a, g, m, sk = e[L_TIME], e[L_ARTIST], e[L_GENRE], e[L_MS], e[L_SKIP]
-        for i, (start, end) in indexed:
-            if start <= t < end:
-                plays[i] += 1
-                ms[i] += m
-                if sk:
-                    skips[i] += 1
-                ad = artists[i]
-                ad[a] = ad.get(a, 0) + 1
+    starts = [bisect.bisect_left(log, b[0], key=_time) for b in bounds]
+    results: list[WindowAgg | None] = [None] * len(specs)
+    plays = ms = skips = 0
+    artists: dict[str, int] = {}
+    genres: dict[str, int] = {}
+    pos = len(log)
+    tops: tuple[list[tuple[str, int]], list[tuple[str, int]]] = ([], [])
+    for i in sorted(range(len(specs)), key=lambda j: -starts[j]):
+        lo = starts[i]
+        if lo < pos:  # this window reaches further back than the previous (smaller) one
+            for e in reversed(log[lo:pos]):
+                plays += 1
+                ms += e[L_MS]
+                if e[L_SKIP]:
+                    skips += 1
+                a = e[L_ARTIST]
+                artists[a] = artists.get(a, 0) + 1
+                g = e[L_GENRE]
                 if g:
-                    gd = genres[i]
-                    gd[g] = gd.get(g, 0) + 1
-    return [
-        WindowAgg(spec.name, b[0], b[1], plays[i], ms[i], skips[i], artists[i], genres[i])
-        for i, (spec, b) in enumerate(zip(specs, bounds, strict=True))
-    ]
+                    genres[g] = genres.get(g, 0) + 1
+            tops = (_top(artists, top_k), _top(genres, top_k))
+            pos = lo
+        results[i] = WindowAgg(specs[i].name, bounds[i][0], bounds[i][1], plays, ms, skips, tops[0], tops[1])
+    return [r for r in results if r is not None]

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     worker_web_port: int = 6066
     worker_web_host: str = "127.0.0.1"
     worker_data_dir: Path = Path(".linernotes/worker")
-    flush_interval_s: float = Field(default=2.0, gt=0)
+    flush_interval_s: float = Field(default=5.0, gt=0)
     """State changelog writes and snapshots are coalesced per user over this interval."""
     flush_max_events: int = Field(default=100_000, ge=1)
     max_poll_records: int = Field(default=5000, ge=1)
