@@ -227,6 +227,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     if not isinstance(consumer, BatchConsumer):
         raise RuntimeError("the worker needs its BatchConsumer (transport was not swapped)")
     consumer.hot = hot
+    consumer.probe_conf = settings.kafka_conf()
 
     from streams.worker.web import install_routes
 

@@ -10,9 +10,12 @@ commit loop, but only up to what the handler reports durable.
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from confluent_kafka import Consumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
@@ -30,8 +33,37 @@ class HotPath(Protocol):
         """Drop working state of partitions this worker no longer owns."""
 
 
+def probe_ends(
+    conf: dict[str, Any], reported: Mapping[TP, int], *, idle_s: float = 0.5, timeout_s: float = 15.0
+) -> dict[TP, int]:
+    """The real end offsets: read each partition from its reported end until it stays idle.
+
+    Tansu can report end offsets below the real end of a log. faust's table recovery reads a
+    changelog up to the reported end, so a worker taking over a partition would miss the last
+    writes and continue from stale state. On a broker that reports correctly this finds nothing.
+    """
+    consumer = Consumer({**conf, "group.id": f"probe-{uuid.uuid4()}", "enable.auto.commit": False})
+    ends = dict(reported)
+    try:
+        consumer.assign([TopicPartition(tp.topic, tp.partition, max(0, off)) for tp, off in reported.items()])
+        by_key = {(tp.topic, tp.partition): tp for tp in reported}
+        deadline = time.monotonic() + timeout_s
+        last = time.monotonic()
+        while time.monotonic() - last < idle_s and time.monotonic() < deadline:
+            for msg in consumer.consume(1000, timeout=0.1):
+                topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+                if msg.error() is None and topic is not None and partition is not None and offset is not None:
+                    tp = by_key[(topic, partition)]
+                    ends[tp] = max(ends[tp], offset + 1)
+                    last = time.monotonic()
+    finally:
+        consumer.close()
+    return ends
+
+
 class BatchConsumer(faust_aiokafka.Consumer):
     hot: HotPath | None = None
+    probe_conf: dict[str, Any] | None = None  # librdkafka settings for probe_ends
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -55,6 +87,22 @@ class BatchConsumer(faust_aiokafka.Consumer):
         if self.hot is not None and tp.topic in self.hot.topics:
             return self._hot_done.get(tp)
         return super()._new_offset(tp)
+
+    async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
+        reported = dict(await super().highwaters(*partitions))
+        hot_topics = self.hot.topics if self.hot is not None else frozenset()
+        changelogs = {tp: off if off is not None else 0 for tp, off in reported.items() if tp.topic not in hot_topics}
+        if self.probe_conf is None or not changelogs:
+            return reported
+        loop = asyncio.get_running_loop()
+        real = await loop.run_in_executor(None, lambda: probe_ends(self.probe_conf or {}, changelogs))
+        for tp, end in real.items():
+            if end > changelogs[tp]:
+                self.log.warning(
+                    "end offset of %s reported as %s, really %s: recovering to the real end", tp, changelogs[tp], end
+                )
+                reported[tp] = end
+        return reported
 
     # -- rebalancing: nothing pending may cross a revocation ---------------------------------
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:

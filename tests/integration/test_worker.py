@@ -185,3 +185,50 @@ def test_bad_input_goes_to_the_dlq_and_good_input_flows(wsettings: Settings, tmp
         h = dict(m.headers())
         assert h["dlq.source.topic"].decode() == wsettings.topic_events
         assert int(h["dlq.source.offset"]) >= 0 and int(h["dlq.source.partition"]) >= 0
+
+
+def produce_more(s: Settings, users: int, events: int, start: str, seed: int) -> int:
+    registry = Registry(s.schema_registry_url)
+    writer = ListeningEventWriter(registry.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
+    producer = RecordProducer(s)
+    sim = Simulation(SimulationConfig(users=users, events=events, days=1, seed=seed, start=start))
+    n = 0
+    for day in sim.days():
+        for e in day:
+            producer.produce(s.topic_events, e["user_id"].encode(), writer.encode(e), timestamp_ms=e["event_time"])
+            n += 1
+    producer.flush()
+    return n
+
+
+def wait_total(s: Settings, total: int, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    got = 0
+    while time.monotonic() < deadline:
+        got = sum(x.total_plays for x in worker_states(s).values())
+        if got >= total:
+            return
+        time.sleep(2)
+    raise AssertionError(f"only {got} of {total} plays reached the changelog")
+
+
+def test_two_workers_share_partitions_and_hand_over_without_losing_state(wsettings: Settings, tmp_path: Path) -> None:
+    s = wsettings.model_copy(update={"events_partitions": 4})
+    topics.delete(s, [s.topic_events])
+    topics.create(s)
+    simulate.run(s, CONFIG, progress=False, workers=1)
+    total = CONFIG.events
+    with worker_process(s, tmp_path / "a", log_name="a") as (proc_a, url_a):
+        wait_for(url_a, proc_a, lambda x: x["flushed_messages"] >= total, timeout_s=240, what="worker A")
+        with worker_process(s, tmp_path / "b", log_name="b") as (proc_b, url_b):
+            # B joins: partitions are split; new events are processed by both.
+            wait_for(url_b, proc_b, lambda x: True, timeout_s=120, what="worker B")
+            time.sleep(15)
+            total += produce_more(s, CONFIG.users, 800, "2026-11-10T00:00:00Z", CONFIG.seed)
+            wait_total(s, total)
+            st_b = stats(url_b)
+            assert st_b is not None and st_b["messages"] > 0, "worker B got no partitions"
+        # B left (SIGTERM): A takes its partitions back, with B's state from the changelog.
+        total += produce_more(s, CONFIG.users, 800, "2026-11-12T00:00:00Z", CONFIG.seed)
+        wait_total(s, total)
+    assert_equal_to_truth(s)
