@@ -3,71 +3,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from streams.settings import Settings, load
-
-F = TypeVar("F", bound=Callable[..., Any])
-option = functools.partial(click.option, show_envvar=True)  # --help names every LINERNOTES_* variable
-CONTEXT = {"auto_envvar_prefix": "LINERNOTES", "show_default": True, "help_option_names": ["-h", "--help"]}
-
-
-def _opt(*names: str, envvar: str, **kw: Any) -> Callable[[F], F]:
-    return option(*names, envvar=envvar, **kw)
-
-
-def kafka_options(f: F) -> F:
-    f = _opt(
-        "--schema-registry-url",
-        envvar="LINERNOTES_SCHEMA_REGISTRY_URL",
-        default=None,
-        help="Confluent-compatible schema registry [default: local stack]",
-    )(f)
-    return _opt(
-        "--bootstrap-servers",
-        envvar="LINERNOTES_BOOTSTRAP_SERVERS",
-        default=None,
-        help="Kafka bootstrap servers [default: local stack]",
-    )(f)
-
-
-def stack_options(f: F) -> F:
-    for name, field in reversed(
-        [
-            ("--run-dir", "run_dir"),
-            ("--broker-port", "broker_port"),
-            ("--registry-port", "registry_port"),
-            ("--triton-http-port", "triton_http_port"),
-            ("--triton-grpc-port", "triton_grpc_port"),
-            ("--triton-metrics-port", "triton_metrics_port"),
-            ("--phoenix-port", "phoenix_port"),
-            ("--phoenix-grpc-port", "phoenix_grpc_port"),
-        ]
-    ):
-        default = Settings.model_fields[field].default
-        f = _opt(
-            name,
-            field,
-            envvar=f"LINERNOTES_{field.upper()}",
-            default=None,
-            type=click.Path(path_type=Path) if field == "run_dir" else int,
-            help=f"[default: {default}]",
-        )(f)
-    return f
-
-
-def settings_from(**kw: Any) -> Settings:
-    return load(**kw)
+from streams import cli_run
+from streams.cliutil import CONTEXT, kafka_options, option, settings_from, stack_options
 
 
 @click.group(context_settings=CONTEXT)
@@ -246,60 +193,9 @@ def peek(topic: str, limit: int, **kw: Any) -> None:
         click.echo(json.dumps(record, default=str))
 
 
-# -- workers ---------------------------------------------------------------------------------------
-@cli.command()
-@option("--web-port", type=int, default=None, help="HTTP port (features lookup, table routing) [default: 6066]")
-@option("--data-dir", type=click.Path(path_type=Path), default=None, help="rocksdict state directory")
-@option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO")
-@kafka_options
-def worker(web_port: int | None, data_dir: Path | None, loglevel: str, **kw: Any) -> None:
-    """Run a feature worker: listening-events -> per-user features (state + changelog) -> user-features."""
-    from streams.worker.run import run as run_worker
-
-    run_worker(settings_from(**kw), web_port=web_port, data_dir=data_dir, loglevel=loglevel)
-
-
-@cli.command()
-@click.argument("user_id")
-@option("--url", default="http://127.0.0.1:6066", help="Any feature worker; it routes to the owner")
-def features(user_id: str, url: str) -> None:
-    """Print USER_ID's current features (JSON), from the worker that owns the user's partition."""
-    import httpx
-
-    try:
-        r = httpx.get(f"{url.rstrip('/')}/features/{user_id}/", timeout=10.0, follow_redirects=True)
-    except httpx.HTTPError as e:
-        raise click.ClickException(f"no feature worker at {url} ({e}); start one with `linernotes worker`") from e
-    if r.status_code == 404:
-        raise click.ClickException(f"no features for user {user_id!r}")
-    r.raise_for_status()
-    click.echo(json.dumps(r.json(), indent=2))
-
-
-# -- benchmarks ------------------------------------------------------------------------------------
-@cli.group()
-def bench() -> None:
-    """Benchmarks; each compares against a baseline measured in the same run."""
-
-
-@bench.command("features")
-@option("--events", type=click.IntRange(min=1000), default=200_000, help="Avro events to process")
-@option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
-@option("--naive-events", type=click.IntRange(min=100), default=20_000, help="Events timed for the naive agent")
-@option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
-@kafka_options
-def bench_features(events: int, users: int, naive_events: int, as_json: bool, **kw: Any) -> None:
-    """One feature worker (batch path) vs a naive per-event faust agent, on the real broker."""
-    from streams.bench.features import run as run_bench
-
-    figures = run_bench(
-        settings_from(**kw),
-        events=events,
-        users=users,
-        naive_events=naive_events,
-        report=(lambda _line: None) if as_json else (lambda line: click.echo(line, err=True)),
-    )
-    click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+cli.add_command(cli_run.worker)
+cli.add_command(cli_run.features)
+cli.add_command(cli_run.bench)
 
 
 # -- entry point ----------------------------------------------------------------------------------

@@ -1,0 +1,67 @@
+"""``linernotes worker``, ``features`` and ``bench ...``: the commands that run workloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from streams.cliutil import kafka_options, option, settings_from
+
+
+# -- workers ---------------------------------------------------------------------------------------
+@click.command()
+@option("--web-port", type=int, default=None, help="HTTP port (features lookup, table routing) [default: 6066]")
+@option("--data-dir", type=click.Path(path_type=Path), default=None, help="rocksdict state directory")
+@option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO")
+@kafka_options
+def worker(web_port: int | None, data_dir: Path | None, loglevel: str, **kw: Any) -> None:
+    """Run a feature worker: listening-events -> per-user features (state + changelog) -> user-features."""
+    from streams.worker.run import run as run_worker
+
+    run_worker(settings_from(**kw), web_port=web_port, data_dir=data_dir, loglevel=loglevel)
+
+
+@click.command()
+@click.argument("user_id")
+@option("--url", default="http://127.0.0.1:6066", help="Any feature worker; it routes to the owner")
+def features(user_id: str, url: str) -> None:
+    """Print USER_ID's current features (JSON), from the worker that owns the user's partition."""
+    import httpx
+
+    try:
+        r = httpx.get(f"{url.rstrip('/')}/features/{user_id}/", timeout=10.0, follow_redirects=True)
+    except httpx.HTTPError as e:
+        raise click.ClickException(f"no feature worker at {url} ({e}); start one with `linernotes worker`") from e
+    if r.status_code == 404:
+        raise click.ClickException(f"no features for user {user_id!r}")
+    r.raise_for_status()
+    click.echo(json.dumps(r.json(), indent=2))
+
+
+# -- benchmarks ------------------------------------------------------------------------------------
+@click.group()
+def bench() -> None:
+    """Benchmarks; each compares against a baseline measured in the same run."""
+
+
+@bench.command("features")
+@option("--events", type=click.IntRange(min=1000), default=200_000, help="Avro events to process")
+@option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
+@option("--naive-events", type=click.IntRange(min=100), default=20_000, help="Events timed for the naive agent")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
+@kafka_options
+def bench_features(events: int, users: int, naive_events: int, as_json: bool, **kw: Any) -> None:
+    """One feature worker (batch path) vs a naive per-event faust agent, on the real broker."""
+    from streams.bench.features import run as run_bench
+
+    figures = run_bench(
+        settings_from(**kw),
+        events=events,
+        users=users,
+        naive_events=naive_events,
+        report=(lambda _line: None) if as_json else (lambda line: click.echo(line, err=True)),
+    )
+    click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
