@@ -22,6 +22,12 @@ def add_play(sessions: list[list[Any]], t: int, ms: int, skipped: bool, artist: 
         if last[S_START] <= start <= last[S_END] + gap and (len(sessions) == 1 or sessions[-2][S_END] + gap < start):
             _absorb(last, start, t, ms, skipped, artist)
             return
+        if start > last[S_END] + gap:  # a new session after every open one
+            sessions.append([start, t, 1, ms, 1 if skipped else 0, {artist: 1}])
+            return
+    else:
+        sessions.append([start, t, 1, ms, 1 if skipped else 0, {artist: 1}])
+        return
     new: list[Any] = [start, t, 0, 0, 0, {}]
     _absorb(new, start, t, ms, skipped, artist)
     keep: list[list[Any]] = []

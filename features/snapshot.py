@@ -35,8 +35,16 @@ def snapshot(state: UserState, config: FeatureConfig = DEFAULT_CONFIG) -> dict[s
     names = state.artists
     windows = []
     by_name = {}
+    converted: dict[int, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
     for agg in aggregate_all(state.log, as_of, top_k=config.window_top_k):
         by_name[agg.name] = agg
+        # Windows reaching back to the same event share their top lists: convert those once.
+        tops = converted.get(id(agg.top_artists))
+        if tops is None:
+            tops = converted[id(agg.top_artists)] = (
+                [{"name": names[a][A_NAME], "count": n} for a, n in agg.top_artists],
+                [{"name": g, "count": n} for g, n in agg.top_genres],
+            )
         windows.append(
             {
                 "name": agg.name,
@@ -44,8 +52,8 @@ def snapshot(state: UserState, config: FeatureConfig = DEFAULT_CONFIG) -> dict[s
                 "end": agg.end,
                 "plays": agg.plays,
                 "minutes": agg.ms_played / MINUTE_MS,
-                "top_artists": [{"name": names[a][A_NAME], "count": n} for a, n in agg.top_artists],
-                "top_genres": [{"name": g, "count": n} for g, n in agg.top_genres],
+                "top_artists": tops[0],
+                "top_genres": tops[1],
             }
         )
     s1h, s24h, s7d = by_name["sliding_1h"], by_name["sliding_24h"], by_name["sliding_7d"]

@@ -287,3 +287,53 @@ def read_listening_event(b: bytes, pos: int = 5) -> dict[str, Any]:
         "offline": offline == 1,
         "context": {"type": CONTEXT_TYPES[ctx_type], "uri": uri},
     }
+
+
+def _skip_string(b: bytes, pos: int) -> int:
+    n, pos = _read_long(b, pos)
+    end = pos + n
+    if n < 0 or end > len(b):
+        raise ValueError("string runs past the end of the message")
+    return end
+
+
+def read_listening_event_core(b: bytes, pos: int = 5) -> dict[str, Any]:
+    """Like :func:`read_listening_event`, checking the whole record but keeping only what the
+    feature path reads (event_id, user_id, track_id, event_time, ms_played, skipped)."""
+    rl, rs, skip = _read_long, _read_string, _skip_string
+    event_id, pos = rs(b, pos)
+    user_id, pos = rs(b, pos)
+    track_id, pos = rs(b, pos)
+    event_time, pos = rl(b, pos)
+    ms_played, pos = rl(b, pos)
+    platform, pos = rl(b, pos)
+    if not 0 <= platform < len(PLATFORMS):
+        raise ValueError(f"bad enum index {platform}")
+    branch, pos = rl(b, pos)
+    if branch == 1:
+        pos = skip(b, pos)
+    elif branch != 0:
+        raise ValueError(f"bad union branch {branch}")
+    pos = skip(b, skip(b, pos))
+    shuffle, skipped, offline = b[pos], b[pos + 1], b[pos + 2]
+    if shuffle > 1 or skipped > 1 or offline > 1:
+        raise ValueError("bad boolean")
+    pos += 3
+    ctx_type, pos = rl(b, pos)
+    if not 0 <= ctx_type < len(CONTEXT_TYPES):
+        raise ValueError(f"bad enum index {ctx_type}")
+    branch, pos = rl(b, pos)
+    if branch == 1:
+        pos = skip(b, pos)
+    elif branch != 0:
+        raise ValueError(f"bad union branch {branch}")
+    if pos != len(b):
+        raise ValueError(f"{len(b) - pos} trailing bytes")
+    return {
+        "event_id": event_id,
+        "user_id": user_id,
+        "track_id": track_id,
+        "event_time": event_time,
+        "ms_played": ms_played,
+        "skipped": skipped == 1,
+    }

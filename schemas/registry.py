@@ -7,6 +7,7 @@ looking up cost one HTTP round trip per schema per process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -53,11 +54,13 @@ class Registry:
         text = schema_str(name)
         return Encoder(text, self.register(subject_for(topic), text))
 
-    def decoder(self, name: str, *, topic: str | None = None) -> Decoder:
+    def decoder(
+        self, name: str, *, topic: str | None = None, fast_reader: Callable[[bytes], dict[str, Any]] | None = None
+    ) -> Decoder:
         """Decoder into the current ``name`` schema for any registered writer version. With
         ``topic``, messages written with the current schema take the hand-written fast path
         where there is one (ListeningEvent)."""
         text = schema_str(name)
         reader_id = self.register(subject_for(topic), text) if topic else None
-        fast = read_listening_event if name == "ListeningEvent" else None
+        fast = fast_reader or (read_listening_event if name == "ListeningEvent" else None)
         return Decoder(text, self.writer_schema, reader_id=reader_id, fast_reader=fast)

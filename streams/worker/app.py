@@ -17,7 +17,7 @@ from faust.types import TP
 
 from features import FeatureConfig
 from schemas.contract import schema_str
-from schemas.fastpath import UserFeaturesWriter
+from schemas.fastpath import UserFeaturesWriter, read_listening_event_core
 from schemas.registry import Registry, subject_for
 from streams.producer import RecordProducer
 from streams.settings import Settings
@@ -207,7 +207,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
     catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
     processor = FeatureProcessor(
-        registry.decoder("ListeningEvent", topic=settings.topic_events),
+        registry.decoder("ListeningEvent", topic=settings.topic_events, fast_reader=read_listening_event_core),
         catalog,
         load,
         config=config,

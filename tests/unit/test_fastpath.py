@@ -63,3 +63,42 @@ def test_user_features_writer_matches_fastavro_on_real_snapshots() -> None:
     assert checked > 100
     empty = snapshot(UserState("nobody"))
     assert fast.encode(empty) == slow.encode(empty)
+
+
+@settings(max_examples=300)
+@given(events)
+def test_readers_match_fastavro(event: dict) -> None:
+    from schemas.fastpath import read_listening_event, read_listening_event_core
+
+    raw = ListeningEventWriter(42).encode(event)
+    assert read_listening_event(raw) == event
+    core = read_listening_event_core(raw)
+    assert core == {k: event[k] for k in ("event_id", "user_id", "track_id", "event_time", "ms_played", "skipped")}
+
+
+def test_readers_reject_corrupt_bodies() -> None:
+    import pytest
+
+    from schemas.fastpath import read_listening_event, read_listening_event_core
+
+    good = ListeningEventWriter(1).encode(
+        {
+            "event_id": "e",
+            "user_id": "u",
+            "track_id": "t",
+            "event_time": 1,
+            "ms_played": 2,
+            "platform": "IOS",
+            "country": "SE",
+            "reason_start": "a",
+            "reason_end": "b",
+            "shuffle": False,
+            "skipped": True,
+            "offline": False,
+            "context": {"type": "ALBUM", "uri": "x"},
+        }
+    )
+    for bad in (good[:-1], good + b"\x00", good[:5] + b"\xff" * 3 + good[8:], good[:13] + b"\x7f" + good[14:]):
+        for reader in (read_listening_event, read_listening_event_core):
+            with pytest.raises((ValueError, IndexError, UnicodeDecodeError)):
+                reader(bad)
