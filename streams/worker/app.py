@@ -27,6 +27,7 @@ from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_h
 
 log = logging.getLogger("linernotes.worker")
 STATE_TABLE = "user-state"
+MIN_FLUSH_INTERVAL_S = 0.5
 
 
 class _PartitionEvent:
@@ -76,6 +77,7 @@ class FeatureHotPath:
         self.catalog: CatalogTable = None  # type: ignore[assignment]  # set by build_worker
         self._since_flush = 0
         self._last_flush = time.monotonic()
+        self.last_handle = 0.0
 
     @property
     def consumer(self) -> BatchConsumer:
@@ -104,11 +106,12 @@ class FeatureHotPath:
             if recs:
                 self._pending[tp] = recs[-1].offset + 1
         self._since_flush += len(batch)
+        self.last_handle = time.monotonic()
         self.producer.poll()
-        if (
-            self._since_flush >= self.settings.flush_max_events
-            or time.monotonic() - self._last_flush >= self.settings.flush_interval_s
-        ):
+        since = time.monotonic() - self._last_flush
+        # Caught up (a short fetch): flush now rather than let fresh features wait for the timer.
+        caught_up = len(batch) < self.settings.max_poll_records and since >= MIN_FLUSH_INTERVAL_S
+        if caught_up or self._since_flush >= self.settings.flush_max_events or since >= self.settings.flush_interval_s:
             await self.flush()
 
     async def flush(self) -> None:
@@ -234,11 +237,15 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     install_routes(app, state_table, hot, settings)
     catalog.start()  # loads while faust joins the group and recovers tables
 
-    @app.timer(interval=settings.flush_interval_s)  # type: ignore[untyped-decorator]
+    @app.timer(interval=MIN_FLUSH_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def flush_when_idle() -> None:
         # Batches flush as they go; this covers a stream that went quiet with dirty state.
         async with consumer._hot_lock:
-            if time.monotonic() - hot._last_flush >= settings.flush_interval_s:
+            now = time.monotonic()
+            idle = now - hot.last_handle >= MIN_FLUSH_INTERVAL_S
+            if (
+                idle and now - hot._last_flush >= MIN_FLUSH_INTERVAL_S
+            ) or now - hot._last_flush >= settings.flush_interval_s:
                 await hot.flush()
 
     @app.on_before_shutdown.connect

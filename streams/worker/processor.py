@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -28,8 +28,7 @@ from schemas.errors import DecodeError
 MAX_FUTURE_MS = 24 * 3_600_000  # events more than a day in the future are rejected
 
 
-@dataclass(frozen=True, slots=True)
-class RawMessage:
+class RawMessage(NamedTuple):
     topic: str
     partition: int
     offset: int
