@@ -201,11 +201,9 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
 
     registry = Registry(settings.schema_registry_url)
     ctx = PartitionContext(settings.topic_events)
-    processor_holder: dict[str, Any] = {}
 
     def load(user: str, partition: int) -> bytes | None:
-        loaded: bytes | None = processor_holder["hot"].load(user, partition)
-        return loaded
+        return hot.load(user, partition)  # ``hot`` is bound below, before any event is processed
 
     config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
     catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
@@ -224,7 +222,6 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         UserFeaturesWriter(registry.register(subject_for(settings.topic_features), schema_str("UserFeatures"))),
         ctx,
     )
-    processor_holder["hot"] = hot
 
     consumer = app.consumer  # created now, started later by the worker
     if not isinstance(consumer, BatchConsumer):
