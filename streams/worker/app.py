@@ -88,18 +88,15 @@ class FeatureHotPath:
             loop = asyncio.get_running_loop()
             while not await loop.run_in_executor(None, self.catalog.wait_ready, 1.0):
                 log.info("waiting for the catalog to load before processing events")
-        batch = [
-            RawMessage(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp)
-            for tp, recs in records.items()
-            for r in recs
-        ]
+        # aiokafka's ConsumerRecords already carry RawMessage's fields: no per-record copy.
+        batch: list[RawMessage] = [r for recs in records.values() for r in recs]
         dead = self.processor.process(batch)
         for d in dead:
             self.producer.produce(
                 self.settings.topic_events_dlq,
                 d.message.key,
                 d.message.value,
-                timestamp_ms=d.message.timestamp_ms,
+                timestamp_ms=d.message.timestamp,
                 headers=dead_letter_headers(d),
             )
         for tp, recs in records.items():

@@ -14,7 +14,7 @@ delivered, nothing is lost either.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -34,7 +34,9 @@ class RawMessage(NamedTuple):
     offset: int
     key: bytes | None
     value: bytes | None
-    timestamp_ms: int
+    timestamp: int
+    """Record timestamp, epoch millis (the field names match aiokafka's ConsumerRecord, which the
+    worker passes in as is)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,27 +111,32 @@ class FeatureProcessor:
         horizon = self.clock_ms() + MAX_FUTURE_MS
         by_user: dict[str, list[tuple[RawMessage, dict[str, Any]]]] = {}
         catalog = self.catalog
+        tracks: dict[str, Track] = {}  # this batch's catalog lookups, handed to update as a plain dict
         for i, event in oks:
             msg = batch[i]
             reason = None
+            track_id = event["track_id"]
             if event["ms_played"] < 0:
                 reason = f"invalid field ms_played={event['ms_played']} (negative)"
             elif event["event_time"] > horizon:
                 reason = f"invalid field event_time={event['event_time']} (more than a day in the future)"
-            elif catalog(event["track_id"]) is None:
-                reason = f"unknown track {event['track_id']!r} (not in the catalog)"
+            elif track_id not in tracks:
+                track = catalog(track_id)
+                if track is None:
+                    reason = f"unknown track {track_id!r} (not in the catalog)"
+                else:
+                    tracks[track_id] = track
             if reason is not None:
                 dead.append(DeadLetter(msg, reason))
                 continue
             by_user.setdefault(event["user_id"], []).append((msg, event))
-        lookup = _CatalogView(catalog)
         for user, items in by_user.items():
             stored = self._get(user, items[0][0].partition)
             fresh = [ev for msg, ev in items if msg.offset > stored.offsets.get(msg.partition, -1)]
             self.stats.skipped_replayed += len(items) - len(fresh)
             if not fresh:
                 continue
-            result = update(stored.state, fresh, lookup, self.config)
+            result = update(stored.state, fresh, tracks, self.config)
             self.stats.applied += result.applied
             self.stats.late += result.late
             for msg, _ in items:
@@ -168,29 +175,6 @@ class FeatureProcessor:
             self.dirty.discard(user)
 
 
-class _CatalogView(Mapping[str, Track]):
-    """Adapts a lookup function to the Mapping ``features.update`` expects."""
-
-    def __init__(self, lookup: Callable[[str], Track | None]) -> None:
-        self._lookup = lookup
-
-    def get(self, key: str, default: Any = None) -> Any:
-        value = self._lookup(key)
-        return default if value is None else value
-
-    def __getitem__(self, key: str) -> Track:
-        value = self._lookup(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __iter__(self) -> Any:
-        raise TypeError("catalog view is lookup-only")
-
-    def __len__(self) -> int:
-        raise TypeError("catalog view is lookup-only")
-
-
 def dead_letter_headers(d: DeadLetter) -> list[tuple[str, bytes]]:
     m = d.message
     headers = [
@@ -198,7 +182,7 @@ def dead_letter_headers(d: DeadLetter) -> list[tuple[str, bytes]]:
         ("dlq.source.topic", m.topic.encode()),
         ("dlq.source.partition", str(m.partition).encode()),
         ("dlq.source.offset", str(m.offset).encode()),
-        ("dlq.source.timestamp", str(m.timestamp_ms).encode()),
+        ("dlq.source.timestamp", str(m.timestamp).encode()),
     ]
     if d.schema_id is not None:
         headers.append(("dlq.schema.id", str(d.schema_id).encode()))
