@@ -28,3 +28,36 @@ def install_routes(app: faust.App, table: Any, hot: Any, settings: Settings) -> 
     @app.page("/stats/")
     async def stats(web: View, request: Request) -> Response:
         return web.json(vars(hot.processor.stats))
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry()
+    registry.register(StatsCollector(hot))
+
+    @app.page("/metrics")
+    async def metrics(web: View, request: Request) -> Response:
+        return web.bytes(generate_latest(registry), content_type="text/plain; version=0.0.4")
+
+
+class StatsCollector:
+    """Exposes the batch processor's counters in Prometheus' text format (full metrics: issue 5)."""
+
+    def __init__(self, hot: Any) -> None:
+        self.hot = hot
+
+    def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        st = self.hot.processor.stats
+        for name, value, doc in (
+            ("linernotes_events", st.messages, "Listening events consumed"),
+            ("linernotes_events_applied", st.applied, "Events applied to features"),
+            ("linernotes_events_late", st.late, "Events older than the grace period (counted, not applied)"),
+            ("linernotes_events_replayed_skipped", st.skipped_replayed, "Re-read events already in the state"),
+            ("linernotes_dead_letters", st.dead, "Messages sent to the dead-letter topic"),
+            ("linernotes_snapshots", st.snapshots, "UserFeatures snapshots published"),
+            ("linernotes_flushes", st.flushes, "State flushes (changelog + snapshots)"),
+            ("linernotes_batches", st.batches, "Fetched batches processed"),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+        yield GaugeMetricFamily("linernotes_cached_users", "User states in memory", value=len(self.hot.processor.cache))

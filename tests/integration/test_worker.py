@@ -175,6 +175,10 @@ def test_bad_input_goes_to_the_dlq_and_good_input_flows(wsettings: Settings, tmp
     with worker_process(wsettings, tmp_path / "w") as (proc, url):
         st = wait_for(url, proc, lambda x: x["flushed_messages"] >= 55, timeout_s=240, what="worker")
         assert proc.poll() is None  # still up
+        import httpx
+
+        metrics = httpx.get(f"{url}/metrics", timeout=10).text
+        assert "linernotes_dead_letters_total 5.0" in metrics
     assert st["dead"] == 5 and st["applied"] == 50
     dlq = read_all(wsettings, wsettings.topic_events_dlq)
     assert sorted(m.value() for m in dlq) == sorted(bad.values())  # raw bytes kept
