@@ -16,7 +16,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from schemas.codec import Decoder, Encoder
 from schemas.contract import schema_str
 from schemas.errors import RegistryError
-from schemas.fastpath import read_listening_event
+from schemas.fastread import read_listening_event
 
 
 def subject_for(topic: str, *, is_key: bool = False) -> str:

@@ -21,6 +21,7 @@ from schemas.errors import DecodeError
 from schemas.registry import Registry
 from streams.producer import RecordProducer
 from streams.settings import load
+from streams.worker.app import make_faust_app
 from streams.worker.catalog import CatalogTable
 from streams.worker.processor import Stored
 
@@ -31,22 +32,8 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     args = parser.parse_args()
     settings = load()
-    app = faust.App(
-        settings.app_id,
-        broker=f"kafka://{settings.bootstrap_servers}",
-        store="rocksdb://",
-        datadir=args.data_dir,
-        key_serializer="raw",
-        value_serializer="raw",
-        web_port=args.web_port,
-        web_host="127.0.0.1",
-        topic_partitions=settings.events_partitions,
-        broker_max_poll_records=500,
-        broker_session_timeout=10.0,
-        broker_heartbeat_interval=1.0,
-        broker_max_poll_interval=60.0,
-        consumer_auto_offset_reset="earliest",
-    )
+    # Same app settings as the worker, but faust's usual small polls for a per-event agent.
+    app = make_faust_app(settings, data_dir=args.data_dir, web_port=args.web_port, max_poll_records=500)
     topic = app.topic(
         settings.topic_events,
         key_type=bytes,

@@ -17,7 +17,8 @@ from faust.types import TP
 
 from features import FeatureConfig
 from schemas.contract import schema_str
-from schemas.fastpath import UserFeaturesWriter, read_listening_event_core
+from schemas.fastpath import UserFeaturesWriter
+from schemas.fastread import read_listening_event_core
 from schemas.registry import Registry, subject_for
 from streams.producer import RecordProducer
 from streams.settings import Settings
@@ -147,29 +148,33 @@ class FeatureHotPath:
         return bytes(value) if value is not None else None
 
 
-def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: Any = None) -> Worker:
-    app = faust.App(
+def make_faust_app(
+    settings: Settings, *, data_dir: Any = None, web_port: int | None = None, max_poll_records: int | None = None
+) -> faust.App:
+    """The faust app settings both the feature worker and its naive baseline use."""
+    port = web_port or settings.worker_web_port
+    return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
         store="rocksdb://",
         key_serializer="raw",  # keys and values are bytes everywhere (Avro, msgpack state)
         value_serializer="raw",
         datadir=str(data_dir or settings.worker_data_dir),
-        web_port=web_port or settings.worker_web_port,
+        web_port=port,
         web_host=settings.worker_web_host,
-        web_transport=f"tcp://{settings.worker_web_host}:{web_port or settings.worker_web_port}",
-        canonical_url=f"http://{settings.worker_web_host}:{web_port or settings.worker_web_port}",
+        web_transport=f"tcp://{settings.worker_web_host}:{port}",
+        canonical_url=f"http://{settings.worker_web_host}:{port}",
         topic_partitions=settings.events_partitions,
         topic_replication_factor=settings.replication_factor,
         table_standby_replicas=settings.standby_replicas,
-        broker_max_poll_records=settings.max_poll_records,
+        # Bounded polls: an unbounded fetch (~50k records) outlasted the poll interval on Tansu.
+        broker_max_poll_records=max_poll_records or settings.max_poll_records,
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
         broker_max_poll_interval=60.0,
         broker_commit_every=10_000_000,  # commits follow flushes (commit interval), not message counts
         broker_commit_interval=max(1.0, settings.flush_interval_s),
         consumer_auto_offset_reset="earliest",
-        producer_partitioner=None,
         web_enabled=True,
         # Tansu under-reports end offsets, so a restarted worker's persisted changelog offset can
         # exceed the reported highwater; faust would then refuse to start (ConsistencyError).
@@ -177,6 +182,10 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         recovery_consistency_check=False,
         topic_allow_declare=True,
     )
+
+
+def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: Any = None) -> Worker:
+    app = make_faust_app(settings, data_dir=data_dir, web_port=web_port)
     app.transport = BatchTransport(app.conf.broker_consumer, app)  # as faust's _new_transport, our class
 
     events_topic = app.topic(

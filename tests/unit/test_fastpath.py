@@ -68,7 +68,7 @@ def test_user_features_writer_matches_fastavro_on_real_snapshots() -> None:
 @settings(max_examples=300)
 @given(events)
 def test_readers_match_fastavro(event: dict) -> None:
-    from schemas.fastpath import read_listening_event, read_listening_event_core
+    from schemas.fastread import read_listening_event, read_listening_event_core
 
     raw = ListeningEventWriter(42).encode(event)
     assert read_listening_event(raw) == event
@@ -79,7 +79,7 @@ def test_readers_match_fastavro(event: dict) -> None:
 def test_readers_reject_corrupt_bodies() -> None:
     import pytest
 
-    from schemas.fastpath import read_listening_event, read_listening_event_core
+    from schemas.fastread import read_listening_event, read_listening_event_core
 
     good = ListeningEventWriter(1).encode(
         {

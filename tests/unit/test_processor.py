@@ -2,7 +2,8 @@
 
 from schemas import schema_str
 from schemas.codec import Decoder
-from schemas.fastpath import ListeningEventWriter, read_listening_event
+from schemas.fastpath import ListeningEventWriter
+from schemas.fastread import read_listening_event
 from schemas.records import TrackInfo
 from streams.worker.processor import FeatureProcessor, RawMessage, Stored, dead_letter_headers
 

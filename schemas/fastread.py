@@ -1,0 +1,113 @@
+"""A hand-specialised reader for ``ListeningEvent`` bodies written with the current schema.
+
+fastavro's generic reader costs ~12 µs per event here. :func:`read_listening_event` returns the
+full record; :func:`read_listening_event_core` checks the same bytes but keeps only the fields the
+feature path reads, skipping the rest without decoding it. Both raise ``ValueError``,
+``IndexError`` or ``UnicodeDecodeError`` on corrupt input; tests/unit/test_fastpath.py checks
+them against fastavro.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.records import CONTEXT_TYPES, PLATFORMS
+
+CORE_FIELDS = ("event_id", "user_id", "track_id", "event_time", "ms_played", "skipped")
+
+
+def _read_long(b: bytes, pos: int) -> tuple[int, int]:
+    byte = b[pos]
+    pos += 1
+    n = byte & 0x7F
+    shift = 7
+    while byte & 0x80:
+        byte = b[pos]
+        pos += 1
+        n |= (byte & 0x7F) << shift
+        shift += 7
+    return (n >> 1) ^ -(n & 1), pos
+
+
+def _string_end(b: bytes, pos: int) -> tuple[int, int]:
+    n, pos = _read_long(b, pos)
+    end = pos + n
+    if n < 0 or end > len(b):
+        raise ValueError("string runs past the end of the message")
+    return pos, end
+
+
+def _read_string(b: bytes, pos: int) -> tuple[str, int]:
+    start, end = _string_end(b, pos)
+    return b[start:end].decode(), end
+
+
+def _optional(b: bytes, pos: int, keep: bool) -> tuple[str | None, int]:
+    branch, pos = _read_long(b, pos)
+    if branch == 0:
+        return None, pos
+    if branch != 1:
+        raise ValueError(f"bad union branch {branch}")
+    if keep:
+        return _read_string(b, pos)
+    return None, _string_end(b, pos)[1]
+
+
+def _enum(b: bytes, pos: int, symbols: tuple[str, ...]) -> tuple[str, int]:
+    index, pos = _read_long(b, pos)
+    if not 0 <= index < len(symbols):
+        raise ValueError(f"bad enum index {index}")
+    return symbols[index], pos
+
+
+def _parse(b: bytes, pos: int, full: bool) -> dict[str, Any]:
+    rs = _read_string
+    event_id, pos = rs(b, pos)
+    user_id, pos = rs(b, pos)
+    track_id, pos = rs(b, pos)
+    event_time, pos = _read_long(b, pos)
+    ms_played, pos = _read_long(b, pos)
+    platform, pos = _enum(b, pos, PLATFORMS)
+    country, pos = _optional(b, pos, full)
+    if full:
+        reason_start, pos = rs(b, pos)
+        reason_end, pos = rs(b, pos)
+    else:
+        pos = _string_end(b, _string_end(b, pos)[1])[1]
+    shuffle, skipped, offline = b[pos], b[pos + 1], b[pos + 2]
+    if shuffle > 1 or skipped > 1 or offline > 1:
+        raise ValueError("bad boolean")
+    ctx_type, pos = _enum(b, pos + 3, CONTEXT_TYPES)
+    uri, pos = _optional(b, pos, full)
+    if pos != len(b):
+        raise ValueError(f"{len(b) - pos} trailing bytes")
+    core = {
+        "event_id": event_id,
+        "user_id": user_id,
+        "track_id": track_id,
+        "event_time": event_time,
+        "ms_played": ms_played,
+        "skipped": skipped == 1,
+    }
+    if not full:
+        return core
+    return {
+        **core,
+        "platform": platform,
+        "country": country,
+        "reason_start": reason_start,
+        "reason_end": reason_end,
+        "shuffle": shuffle == 1,
+        "offline": offline == 1,
+        "context": {"type": ctx_type, "uri": uri},
+    }
+
+
+def read_listening_event(b: bytes, pos: int = 5) -> dict[str, Any]:
+    """The full record from the Avro body starting at ``pos`` (after the 5-byte header)."""
+    return _parse(b, pos, True)
+
+
+def read_listening_event_core(b: bytes, pos: int = 5) -> dict[str, Any]:
+    """Only :data:`CORE_FIELDS`, after checking the whole body."""
+    return _parse(b, pos, False)
