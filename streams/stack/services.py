@@ -12,7 +12,7 @@ from pathlib import Path
 
 from streams.stack.base import Service, StackError, http_ok, port_open
 
-PHOENIX_VERSION = "arize-phoenix"  # pinned by the venv's first install; see PhoenixService.prepare
+PHOENIX_REQUIREMENT = "arize-phoenix==20.26.1"  # the version verified offline here (RECIPES.md §4)
 PHOENIX_OFFLINE_ENV = {
     "PHOENIX_TELEMETRY_ENABLED": "false",
     "PHOENIX_DISABLE_AGENT_ASSISTANT": "true",
@@ -206,7 +206,7 @@ class PhoenixService(Service):
         try:
             subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
             subprocess.run(
-                [str(self.venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", PHOENIX_VERSION],
+                [str(self.venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", PHOENIX_REQUIREMENT],
                 check=True,
             )
         except subprocess.CalledProcessError as e:
