@@ -105,12 +105,13 @@ def test_features_equal_ground_truth(wsettings: Settings, tmp_path: Path) -> Non
 
 
 def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(wsettings: Settings, tmp_path: Path) -> None:
-    half = SimulationConfig(**CONFIG.__dict__)
-    simulate.run(wsettings, half, progress=False, workers=1)
+    many = SimulationConfig(users=CONFIG.users, events=30_000, days=CONFIG.days, seed=CONFIG.seed)  # same catalog
+    simulate.run(wsettings, many, progress=False, workers=1)
     with worker_process(wsettings, tmp_path / "w") as (proc, url):
-        wait_for(url, proc, lambda x: x["flushed_messages"] > 0, timeout_s=240, what="worker")
+        at_kill = wait_for(url, proc, lambda x: x["flushed_messages"] > 0, timeout_s=240, what="worker")
         os.killpg(proc.pid, signal.SIGKILL)  # mid-stream, no goodbye
         proc.wait()
+    assert at_kill["flushed_messages"] < many.events, "the kill came after everything was durable"
     # More events arrive while the worker is down.
     registry = Registry(wsettings.schema_registry_url)
     writer = ListeningEventWriter(registry.register(subject_for(wsettings.topic_events), schema_str("ListeningEvent")))
@@ -121,7 +122,7 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(wsettings: Se
     for e in extra:
         producer.produce(wsettings.topic_events, e["user_id"].encode(), writer.encode(e), timestamp_ms=e["event_time"])
     producer.flush()
-    total = CONFIG.events + len(extra)
+    total = many.events + len(extra)
     with worker_process(wsettings, tmp_path / "w") as (proc, url):  # same local state directory
         st = wait_for(
             url,
