@@ -9,6 +9,7 @@ change that is not mirrored here fails the tests instead of corrupting data.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from schemas.records import CONTEXT_TYPES, PLATFORMS
@@ -129,26 +130,24 @@ def _long(n: int) -> bytes:
     return _uvarint((n << 1) ^ (n >> 63))
 
 
-def _counted(items: list[dict[str, Any]]) -> bytes:
+def _named_values(items: list[dict[str, Any]], field: str, encode: Callable[[Any], bytes]) -> bytes:
+    """An Avro array of {name: string, <field>: ...} records (Counted or Scored)."""
     if not items:
         return b"\x00"
     parts = [_long(len(items))]
     for c in items:
         parts.append(avro_string(c["name"]))
-        parts.append(_long(c["count"]))
+        parts.append(encode(c[field]))
     parts.append(b"\x00")
     return b"".join(parts)
+
+
+def _counted(items: list[dict[str, Any]]) -> bytes:
+    return _named_values(items, "count", _long)
 
 
 def _scored(items: list[dict[str, Any]]) -> bytes:
-    if not items:
-        return b"\x00"
-    parts = [_long(len(items))]
-    for c in items:
-        parts.append(avro_string(c["name"]))
-        parts.append(_double(c["score"]))
-    parts.append(b"\x00")
-    return b"".join(parts)
+    return _named_values(items, "score", _double)
 
 
 class UserFeaturesWriter:

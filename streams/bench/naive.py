@@ -21,7 +21,7 @@ from schemas.errors import DecodeError
 from schemas.registry import Registry
 from streams.producer import RecordProducer
 from streams.settings import load
-from streams.worker.app import make_faust_app
+from streams.worker.app import declare_events_and_state, make_faust_app
 from streams.worker.catalog import CatalogTable
 from streams.worker.processor import Stored
 
@@ -34,15 +34,7 @@ def main() -> None:
     settings = load()
     # Same app settings as the worker, but faust's usual small polls for a per-event agent.
     app = make_faust_app(settings, data_dir=args.data_dir, web_port=args.web_port, max_poll_records=500)
-    topic = app.topic(
-        settings.topic_events,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=settings.events_partitions,
-    )
-    table = app.Table("user-state", key_type=bytes, value_type=bytes, partitions=settings.events_partitions)
+    topic, table = declare_events_and_state(app, settings)
     registry = Registry(settings.schema_registry_url)
     decoder = registry.decoder("ListeningEvent")
     encoder = registry.encoder(settings.topic_features, "UserFeatures")

@@ -184,11 +184,9 @@ def make_faust_app(
     )
 
 
-def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: Any = None) -> Worker:
-    app = make_faust_app(settings, data_dir=data_dir, web_port=web_port)
-    app.transport = BatchTransport(app.conf.broker_consumer, app)  # as faust's _new_transport, our class
-
-    events_topic = app.topic(
+def declare_events_and_state(app: faust.App, settings: Settings) -> tuple[Any, Any]:
+    """The hot topic and the per-user state table (raw bytes both), as worker and baseline use them."""
+    topic = app.topic(
         settings.topic_events,
         key_type=bytes,
         value_type=bytes,
@@ -196,7 +194,15 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         value_serializer="raw",
         partitions=settings.events_partitions,
     )
-    state_table = app.Table(STATE_TABLE, key_type=bytes, value_type=bytes, partitions=settings.events_partitions)
+    table = app.Table(STATE_TABLE, key_type=bytes, value_type=bytes, partitions=settings.events_partitions)
+    return topic, table
+
+
+def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: Any = None) -> Worker:
+    app = make_faust_app(settings, data_dir=data_dir, web_port=web_port)
+    app.transport = BatchTransport(app.conf.broker_consumer, app)  # as faust's _new_transport, our class
+
+    events_topic, state_table = declare_events_and_state(app, settings)
 
     @app.agent(events_topic, name="features")
     async def features_agent(stream: Any) -> None:

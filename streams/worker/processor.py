@@ -132,16 +132,18 @@ class FeatureProcessor:
             by_user.setdefault(event["user_id"], []).append((msg, event))
         for user, items in by_user.items():
             stored = self._get(user, items[0][0].partition)
-            fresh = [ev for msg, ev in items if msg.offset > stored.offsets.get(msg.partition, -1)]
+            marks = stored.offsets
+            fresh = []
+            for msg, ev in items:  # skip what the stored state already contains; advance the marks
+                if msg.offset > marks.get(msg.partition, -1):
+                    marks[msg.partition] = msg.offset
+                    fresh.append(ev)
             self.stats.skipped_replayed += len(items) - len(fresh)
             if not fresh:
                 continue
             result = update(stored.state, fresh, tracks, self.config)
             self.stats.applied += result.applied
             self.stats.late += result.late
-            for msg, _ in items:
-                if msg.offset > stored.offsets.get(msg.partition, -1):
-                    stored.offsets[msg.partition] = msg.offset
             self.dirty.add(user)
         self.stats.dead += len(dead)
         return dead
