@@ -1,19 +1,15 @@
 """A synthetic catalog (artists, albums, tracks) over a real genre hierarchy.
 
-The genre tree is beets' ``lastgenre`` tree (MIT licence, ``streams/data/genres-tree.LICENSE``),
-copied from the beets 2.14.1 wheel, so genres have parents: "synthpop" -> "new wave" -> "rock".
+Genres come from the shared vocabulary in ``schemas.genres`` (beets' genre tree), so they have
+parents: "synthpop" -> "new wave" -> "rock".
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from typing import Any
 
-import yaml
-
+from schemas.genres import genre_paths
 from schemas.records import TrackInfo
 
 _ADJECTIVES = (
@@ -30,31 +26,6 @@ _WORDS = (
     "love night fire road home heart dream light rain city stars gold ocean sky time summer river shadow "
     "morning dance fever highway silence echo paradise thunder honey memory mirror garden wire"
 ).split()
-
-
-def genre_paths() -> dict[str, tuple[str, ...]]:
-    """Each genre in the tree -> itself followed by its ancestors up to the root."""
-    return dict(_genre_paths())
-
-
-@cache
-def _genre_paths() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    text = resources.files("streams").joinpath("data", "genres-tree.yaml").read_text(encoding="utf-8")
-    out: dict[str, tuple[str, ...]] = {}
-
-    def walk(node: Any, ancestors: tuple[str, ...]) -> None:
-        if isinstance(node, list):
-            for child in node:
-                walk(child, ancestors)
-        elif isinstance(node, dict):
-            for name, children in node.items():
-                out.setdefault(str(name), (str(name), *ancestors))
-                walk(children, (str(name), *ancestors))
-        elif node is not None:
-            out.setdefault(str(node), (str(node), *ancestors))
-
-    walk(yaml.safe_load(text), ())
-    return tuple(out.items())
 
 
 @dataclass(frozen=True)

@@ -1,31 +1,59 @@
-"""Placeholder story_generator until the story-model issue lands: it restates the key fact.
+"""Triton python-backend adapter for inference.generator.StoryModel (the story writer).
 
-Runs in Triton's python backend. One ``execute`` call receives the whole dynamic batch and
-returns one response per request; a bad request gets its own error, never the whole batch.
+``execute`` receives the whole dynamic batch and makes one batched decode of it; a malformed request
+gets its own error response and never fails the batch.
 """
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+try:
+    import inference  # noqa: F401 - installed with linernotes
+except ImportError:  # running from a checkout: deploy/triton/models/<model>/1/model.py -> repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
+
+from inference.factsheet import from_json  # noqa: E402
+from inference.generator import GENERATOR_ID, StoryModel, dumps  # noqa: E402
+from inference.prompt import Sampling  # noqa: E402
+
+
+def _one(request, name):
+    return pb_utils.get_input_tensor_by_name(request, name).as_numpy().reshape(-1)[0]
+
 
 class TritonPythonModel:
     def initialize(self, args):
-        self.version = "placeholder-0"
+        self.model = StoryModel()
 
     def execute(self, requests):
-        responses = []
-        for request in requests:
+        parsed, errors = [], {}
+        for i, request in enumerate(requests):
             try:
-                raw = pb_utils.get_input_tensor_by_name(request, "FACT_SHEET").as_numpy()
-                sheets = [json.loads(x[0]) for x in raw]
-                out = []
-                for sheet in sheets:
-                    key = next(f for f in sheet["facts"] if f["name"] == sheet["key_fact"])
-                    out.append([json.dumps({"text": f"{key['name']}: {key['value']}", "generator": self.version})])
-                tensor = pb_utils.Tensor("CANDIDATES", np.array(out, dtype=np.object_))
-                responses.append(pb_utils.InferenceResponse(output_tensors=[tensor]))
+                kind, sheet = from_json(_one(request, "FACT_SHEET"))
+                params = json.loads(_one(request, "PARAMS") or b"{}")
+                draft = params.pop("draft", None)
+                parsed.append((i, (kind, sheet, draft, Sampling(**params))))
             except Exception as e:  # noqa: BLE001 - a bad request fails alone
-                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(f"bad request: {e}")))
+                errors[i] = f"bad request: {e}"
+        results = {}
+        if parsed:
+            try:
+                gens = self.model.generate([p for _, p in parsed])
+                results = {i: g for (i, _), g in zip(parsed, gens)}
+            except Exception as e:  # noqa: BLE001 - report to every request in the batch
+                errors.update({i: f"generation failed: {e}" for i, _ in parsed})
+        responses = []
+        for i in range(len(requests)):
+            if i in errors:
+                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(errors[i])))
+                continue
+            g = results[i]
+            doc = {"candidates": g.candidates, "raw": g.raw, "generator": GENERATOR_ID,
+                   "prompt_tokens": g.prompt_tokens, "completion_tokens": g.completion_tokens}
+            out = pb_utils.Tensor("CANDIDATES", np.array([dumps(doc)], dtype=np.object_))
+            responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
         return responses

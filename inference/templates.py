@@ -1,0 +1,88 @@
+"""Deterministic template stories: several per kind, chosen by seed. The floor the model must beat.
+
+A template only prints fact values (display text such as "47 minutes", "50 plays", "7 days", see
+``inference.factsheet``), so it states nothing the sheet does not. The grounding checker
+still checks every template story (tests run all templates over the golden set).
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import cache
+
+from schemas.records import FactSheet
+
+from .factsheet import facts_by_name
+
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "SESSION_RECAP": (
+        "Your {time_of_day} session ran {minutes} across {tracks}, with {top_artist} leading the way.",
+        "{minutes} and {tracks} this {time_of_day}: {top_artist} set the tone.",
+        "That was {minutes} of music over {tracks}, most of it from {top_artist}.",
+        "Session wrapped: {tracks} in {minutes}, {new_artists} you had never played before.",
+        "Session wrapped: {tracks} in {minutes}.",
+    ),
+    "MILESTONE": (
+        "You have now given {artist} {play_count}.",
+        "{artist} just reached {play_count} with you, the latest being {track}.",
+        "{play_count} for {artist}, since you first pressed play on {first_played}.",
+        "{artist} hit {play_count} in your library.",
+    ),
+    "DISCOVERY": (
+        "New to you: {artist}, and you played them through.",
+        "You found {artist} through {track} and kept listening.",
+        "A new {genre} voice in your rotation: {artist}.",
+        "{artist} is one of {new_artists_7d} you discovered this week.",
+        "First time with {artist}, and {plays} already.",
+    ),
+    "STREAK": (
+        "You have listened {streak_days} in a row.",
+        "{streak_days} of {genre} in a row, and counting.",
+        "{streak_days} straight with music, {top_artist} along for much of it.",
+        "Streak check: {streak_days} without a silent day.",
+    ),
+    "TIME_OF_DAY_SHIFT": (
+        "You are listening in the {new_time_of_day} now, not the {old_time_of_day} as before.",
+        "Your listening moved from the {old_time_of_day} to the {new_time_of_day}.",
+        "The {new_time_of_day} took {share} of your listening, a change from your usual {old_time_of_day}.",
+    ),
+    "WEEKLY_DIGEST": (
+        "Your week: {minutes} of music, led by {top_artist}.",
+        "The week of {week_of}: {minutes}, {plays}, mostly {top_genre}, with {top_artist} on top.",
+        "This week you found {new_artists} and spent {minutes} listening; {top_artist} was your top artist.",
+        "{minutes} this week, and {top_artist} was the name you kept coming back to.",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateStory:
+    text: str
+    template_id: str
+    facts_used: tuple[str, ...]
+
+
+@cache
+def _fields(template: str) -> tuple[str, ...]:
+    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+
+
+def usable(kind: str, sheet: FactSheet) -> list[tuple[int, str]]:
+    """(index, template) pairs of this kind whose every placeholder the sheet can fill."""
+    names = facts_by_name(sheet)
+    return [(i, t) for i, t in enumerate(TEMPLATES.get(kind, ())) if all(f in names for f in _fields(t))]
+
+
+def render(kind: str, sheet: FactSheet, seed: int = 0) -> TemplateStory:
+    """A template story for the sheet; which of the usable templates is picked depends on the seed only."""
+    names = facts_by_name(sheet)
+    options = [(i, t) for i, t in usable(kind, sheet) if sheet.key_fact in _fields(t)]
+    if not options:  # no template of the kind covers the key fact: state it plainly
+        key = names[sheet.key_fact]
+        text = f"{key.name.replace('_', ' ').capitalize()}: {key.value}."
+        return TemplateStory(text, f"template:{kind.lower()}/plain", (key.name,))
+    i, template = options[seed % len(options)]
+    fields = _fields(template)
+    text = template.format(**{f: names[f].value for f in fields})
+    return TemplateStory(text[0].upper() + text[1:], f"template:{kind.lower()}/{i}", tuple(dict.fromkeys(fields)))
