@@ -100,9 +100,11 @@ class StoryModel:
         self.tok = AutoTokenizer.from_pretrained(path)
         self.tok.padding_side = "left"
         self.tok.pad_token = "<|endoftext|>"  # noqa: S105 - a token, not a secret
-        self.stop_ids = set(self.tok.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"]))
-        self.pad_id = self.tok.convert_tokens_to_ids("<|endoftext|>")
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+        vocab: dict[str, int] = self.tok.get_vocab()
+        self.stop_ids = {vocab["<|im_end|>"], vocab["<|endoftext|>"]}
+        self.pad_id = vocab["<|endoftext|>"]
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        self.model.train(False)
         self.letter_ids = [self.tok.encode(x, add_special_tokens=False)[0] for x in ("A", "B")]
 
     def _prompt(self, messages: list[dict[str, str]]) -> str:
@@ -129,7 +131,9 @@ class StoryModel:
         past = None
         with torch.inference_mode():
             for step in range(max(limit)):
-                out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=past, use_cache=True)
+                out = self.model(
+                    input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=past, use_cache=True
+                )
                 past = out.past_key_values
                 logits = out.logits[:, -1, :].float()
                 probs = torch.softmax(logits / temps, dim=-1)
@@ -158,7 +162,7 @@ class StoryModel:
                 ids = torch.tensor(nxt).unsqueeze(-1)
                 mask = torch.cat([mask, torch.ones((len(rows), 1), dtype=mask.dtype)], dim=-1)
                 pos = pos[:, -1:] + 1
-        raws = [self.tok.decode(o, skip_special_tokens=True) for o in out_ids]
+        raws = [str(self.tok.decode(o, skip_special_tokens=True)) for o in out_ids]
         results = []
         for i in range(len(requests)):
             mine = [r for r, row in enumerate(rows) if row[0] == i]

@@ -89,8 +89,8 @@ _STOP = set(
 # Things a small model likes to invent around an artist; a story may mention them only if a fact does.
 _INVENTIONS = {
     "album": "ALBUM", "albums": "ALBUM", "record label": "TEXT", "release": "ALBUM", "latest release": "ALBUM",
-    "new release": "ALBUM", "single": "TRACK", "hit": "TRACK", "hits": "TRACK", "debut": "ALBUM", "ep": "ALBUM",
-    "lp": "ALBUM", "tour": "TEXT", "concert": "TEXT", "gig": "TEXT", "venue": "TEXT", "festival": "TEXT",
+    "new release": "ALBUM", "single": "TRACK", "hit song": "TRACK", "hit single": "TRACK", "debut": "ALBUM",
+    "ep": "ALBUM", "lp": "ALBUM", "tour": "TEXT", "concert": "TEXT", "gig": "TEXT", "venue": "TEXT", "festival": "TEXT",
     "lead singer": "TEXT", "frontman": "TEXT", "frontwoman": "TEXT", "grammy": "TEXT", "award": "TEXT",
     "chart": "TEXT", "charts": "TEXT", "remix": "TRACK", "cover": "TRACK", "b-side": "TRACK",
 }  # fmt: skip
@@ -98,14 +98,12 @@ _COMMON_GENRE_WORDS = {"son", "mass", "noise", "minimal", "swing", "house", "cou
                        "humor", "comedy", "orchestra", "industrial", "funky", "jungle", "trap", "breaks", "lowercase",
                        "soundtrack", "baggy", "opera", "symphony", "requiem", "ballet", "concerto", "sonata",
                        "cantata", "oratorio", "organum", "isolationism", "asian", "african", "brazilian",
-                       "egyptian", "dub", "glitch", "boogie", "swing", "leftfield", "stand-up", "hardcore",
+                       "egyptian", "dub", "glitch", "boogie", "leftfield", "stand-up", "hardcore",
                        "classical", "orchestral", "symphonic", "electronic", "idm"}  # fmt: skip
 
 _ENTITY_TYPES = ("ARTIST", "TRACK", "GENRE", "ALBUM", "TEXT", "DATE", "TIME_OF_DAY")
 _NUMERIC_TYPES = ("NUMBER", "DURATION", "STREAK")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*|#1|\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?%?|%")
-_CAP_WORD = re.compile(r"[A-Z][\w'’.&\-]*|\d[\w\-]*")
-_SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)|\n+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*|#1|\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?%?|%")  # text is normalize()d
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +239,14 @@ def _match_entities(t: _Text, sheet: FactSheet, claims: list[tuple[Claim, Fact |
                 continue
             claims.append((Claim("entity", m.group(0), m.start(), m.end()), fact, ""))
             t.take(m.start(), m.end())
+    for name, fact in _known_names(sheet):  # a name in the wrong case ("the air" for Air) is no mention of it
+        if fact.type in ("ARTIST", "TRACK", "ALBUM") and name != name.lower():
+            for m in _name_pattern(name, False).finditer(text):
+                if t.free(m.start(), m.end()):
+                    claims.append(
+                        (Claim("entity", m.group(0), m.start(), m.end()), None, f"{name!r} in the wrong case")
+                    )
+                    t.take(m.start(), m.end())
 
 
 def _dates(t: _Text, claims: list[tuple[Claim, Fact | None, str]], sheet: FactSheet) -> None:
@@ -262,7 +268,9 @@ def _dates(t: _Text, claims: list[tuple[Claim, Fact | None, str]], sheet: FactSh
         weekday = (m.group(6) or "").lower()
         year = m.group(7)
 
-        def ok(f: Fact, month: str = month, day: str | None = day, weekday: str = weekday, year: str | None = year) -> bool:
+        def ok(
+            f: Fact, month: str = month, day: str | None = day, weekday: str = weekday, year: str | None = year
+        ) -> bool:
             v = f.value.lower()
             if month and month not in v:
                 return False
@@ -363,7 +371,7 @@ def _numbers(t: _Text, claims: list[tuple[Claim, Fact | None, str]]) -> None:
             value = float(_ORDINALS[lw])
         elif lw == "one":
             nxt = tokens[i + 1].group(0).lower() if i + 1 < len(tokens) else ""
-            if nxt in _UNITS or nxt in _FILLERS:
+            if nxt in _UNITS or (nxt in _FILLERS and nxt != "of"):
                 value = 1.0
         else:
             parsed = _parse_number_words([tok.group(0) for tok in tokens[i : i + 6]])
@@ -415,7 +423,7 @@ def _dictionary() -> frozenset[str]:
 
 def _common_word(word: str) -> bool:
     w = word.lower().rstrip(".'!?,").removesuffix("'s")
-    if w in _STOP:
+    if w in _STOP or w.split("'")[0] in _STOP or w.split("'")[0] in {"they", "we", "don", "can", "won", "isn"}:
         return True
     words = _dictionary()
     return w in words or (w.endswith("s") and w[:-1] in words) or (w.endswith("ly") and w[:-2] in words)
@@ -423,21 +431,29 @@ def _common_word(word: str) -> bool:
 
 @cache
 def _genre_vocabulary() -> tuple[str, ...]:
-    return tuple(sorted((g for g in genre_names() if g not in _COMMON_GENRE_WORDS and len(g) > 2), key=len, reverse=True))
+    return tuple(
+        sorted((g for g in genre_names() if g not in _COMMON_GENRE_WORDS and len(g) > 2), key=len, reverse=True)
+    )
 
 
 def _inventions(t: _Text, claims: list[tuple[Claim, Fact | None, str]], sheet: FactSheet) -> None:
-    """"album", "tour", "lead singer"...: a claim about something the sheet does not have."""
+    """Words like "album", "tour", "lead singer": a claim about something the sheet does not have."""
     have = {f.type for f in sheet.facts}
-    pattern = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, _INVENTIONS), key=len, reverse=True)) + r")(?![\w-])",
-                         re.IGNORECASE)  # fmt: skip
+    words = "|".join(sorted(map(re.escape, _INVENTIONS), key=len, reverse=True))
+    pattern = re.compile(r"(?<![\w-])(" + words + r")(?![\w-])", re.IGNORECASE)
     for m in pattern.finditer(t.text):
         if not t.free(m.start(), m.end()):
             continue
         needs = _INVENTIONS[m.group(1).lower()]
         if needs != "TEXT" and needs in have:
             continue  # "the album" when the sheet has an album: the name itself is checked as an entity
-        claims.append((Claim("entity", m.group(0), m.start(), m.end()), None, f"mentions a {m.group(1).lower()} the facts do not have"))
+        claims.append(
+            (
+                Claim("entity", m.group(0), m.start(), m.end()),
+                None,
+                f"mentions a {m.group(1).lower()} the facts do not have",
+            )
+        )
         t.take(m.start(), m.end())
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from streams import cli_run
+from streams import cli_run, cli_stories
 from streams.cliutil import CONTEXT, kafka_options, option, settings_from, stack_options
 
 
@@ -196,6 +196,7 @@ def peek(topic: str, limit: int, **kw: Any) -> None:
 cli.add_command(cli_run.worker)
 cli.add_command(cli_run.features)
 cli.add_command(cli_run.bench)
+cli.add_command(cli_stories.eval_cmd)
 
 
 # -- entry point ----------------------------------------------------------------------------------

@@ -65,3 +65,20 @@ def bench_features(events: int, users: int, naive_events: int, as_json: bool, **
         report=(lambda _line: None) if as_json else (lambda line: click.echo(line, err=True)),
     )
     click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+
+
+@bench.command("stories")
+@option("--stories", type=click.IntRange(min=4), default=64, help="Stories per measurement")
+@option("--concurrency", type=click.IntRange(min=2), default=32, help="Requests in flight")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object")
+def bench_stories(stories: int, concurrency: int, as_json: bool) -> None:
+    """Stories/s and latency through Triton: dynamic batching on vs off, in one run."""
+    from streams.bench.stories import run as run_bench
+
+    figures = run_bench(
+        settings_from(),
+        stories=stories,
+        concurrency=concurrency,
+        report=(lambda _line: None) if as_json else (lambda line: click.echo(line, err=True)),
+    )
+    click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))

@@ -136,6 +136,18 @@ class TritonService(Service):
                 shutil.copy2(f, target)
         return dest.parent
 
+    def prepare(self) -> None:
+        """Dequantise the story model's weights once (~25 s) before the model instances load them."""
+        from inference.generator import ModelUnavailable, cache_dir, ensure_weights
+
+        if (cache_dir() / "model.safetensors").exists():
+            return
+        print(f"triton: first use, preparing the SmolLM2 weights in {cache_dir()} (about 30 s)...", flush=True)
+        try:
+            ensure_weights()
+        except ModelUnavailable as e:
+            raise StackError(f"triton: {e}") from e
+
     def command(self) -> list[str]:
         repo = self.model_repository.resolve()
         if not repo.is_dir():

@@ -52,8 +52,13 @@ class TritonPythonModel:
                 responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(errors[i])))
                 continue
             g = results[i]
-            doc = {"candidates": g.candidates, "raw": g.raw, "generator": GENERATOR_ID,
-                   "prompt_tokens": g.prompt_tokens, "completion_tokens": g.completion_tokens}
+            doc = {
+                "candidates": g.candidates,
+                "raw": g.raw,
+                "generator": GENERATOR_ID,
+                "prompt_tokens": g.prompt_tokens,
+                "completion_tokens": g.completion_tokens,
+            }
             out = pb_utils.Tensor("CANDIDATES", np.array([dumps(doc)], dtype=np.object_))
             responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
         return responses

@@ -1,0 +1,233 @@
+"""Async client for the story models on Triton (gRPC, ``tritonclient.grpc.aio``).
+
+- every call has a deadline (``timeout_s``);
+- retriable failures (unavailable, deadline, overload) are retried with capped exponential backoff and
+  jitter; bad requests and model errors are not;
+- a circuit breaker opens after ``breaker_failures`` consecutive retriable failures and fails fast
+  with ``CircuitOpen`` for ``breaker_reset_s``; then one trial call is let through (half-open);
+- ``wait_ready`` polls server and model readiness;
+- the current OpenTelemetry context is injected into the gRPC metadata (``traceparent``), plus any
+  headers the caller passes, so server-side spans and logs connect to the caller's trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from schemas.records import FactSheet
+
+from .errors import BadRequest, CircuitOpen, InferenceError, ModelFailed, Overloaded, Timeout, Unavailable
+from .factsheet import to_json
+from .prompt import Sampling
+
+_RETRIABLE_STATUS = {
+    "StatusCode.UNAVAILABLE": Unavailable,
+    "StatusCode.DEADLINE_EXCEEDED": Timeout,
+    "StatusCode.RESOURCE_EXHAUSTED": Overloaded,
+    "StatusCode.ABORTED": Unavailable,
+    "StatusCode.CANCELLED": Unavailable,
+}
+_BAD_STATUS = {"StatusCode.INVALID_ARGUMENT", "StatusCode.NOT_FOUND", "StatusCode.UNIMPLEMENTED"}
+
+
+def translate(exc: BaseException) -> InferenceError:
+    """tritonclient / grpc exception -> the project's typed error."""
+    if isinstance(exc, InferenceError):
+        return exc
+    if isinstance(exc, asyncio.TimeoutError):
+        return Timeout(f"triton: deadline exceeded ({exc})")
+    status_fn, message_fn = getattr(exc, "status", None), getattr(exc, "message", None)  # InferenceServerException
+    status = str(status_fn()) if callable(status_fn) else ""
+    msg = str(message_fn()) if callable(message_fn) else str(exc)
+    if status in _RETRIABLE_STATUS:
+        return _RETRIABLE_STATUS[status](f"triton: {msg}")
+    if status in _BAD_STATUS or "bad request" in msg:
+        return BadRequest(f"triton: {msg}")
+    if "generation failed" in msg or "judge failed" in msg or status == "StatusCode.INTERNAL":
+        return ModelFailed(f"triton: {msg}")
+    return Unavailable(f"triton: {msg}") if not status else ModelFailed(f"triton: {status} {msg}")
+
+
+@dataclass
+class CircuitBreaker:
+    failures_to_open: int = 5
+    reset_s: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+    state: str = "closed"  # closed | open | half_open
+    failures: int = 0
+    opened_at: float = 0.0
+    on_change: Callable[[str], None] | None = None
+
+    def before_call(self) -> None:
+        if self.state == "open":
+            if self.clock() - self.opened_at >= self.reset_s:
+                self._set("half_open")
+            else:
+                raise CircuitOpen(
+                    f"triton circuit open for another {self.reset_s - (self.clock() - self.opened_at):.1f}s"
+                )
+
+    def success(self) -> None:
+        self.failures = 0
+        if self.state != "closed":
+            self._set("closed")
+
+    def failure(self) -> None:
+        self.failures += 1
+        if self.state == "half_open" or self.failures >= self.failures_to_open:
+            self.opened_at = self.clock()
+            self._set("open")
+
+    def _set(self, state: str) -> None:
+        self.state = state
+        if self.on_change:
+            self.on_change(state)
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    candidates: list[str]
+    raw: list[str]
+    generator: str
+    prompt_tokens: int
+    completion_tokens: list[int]
+    latency_ms: float
+
+
+@dataclass
+class StoryClient:
+    url: str = "127.0.0.1:18001"
+    model: str = "story_generator"
+    judge_model: str = "story_judge"
+    timeout_s: float = 60.0
+    retries: int = 3
+    backoff_s: float = 0.2
+    backoff_max_s: float = 5.0
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    _client: Any = None
+
+    def _grpc(self) -> Any:
+        if self._client is None:
+            from tritonclient.grpc import aio
+
+            self._client = aio.InferenceServerClient(url=self.url)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def __aenter__(self) -> StoryClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def ready(self, model: str | None = None) -> bool:
+        try:
+            c = self._grpc()
+            return bool(await c.is_server_ready(client_timeout=2.0)) and bool(
+                await c.is_model_ready(model or self.model, client_timeout=2.0)
+            )
+        except Exception:  # noqa: BLE001 - not ready is the answer
+            return False
+
+    async def wait_ready(self, timeout_s: float = 120.0, model: str | None = None) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not await self.ready(model):
+            if time.monotonic() > deadline:
+                raise Unavailable(f"triton at {self.url}: {model or self.model} not ready after {timeout_s:.0f}s")
+            await asyncio.sleep(0.5)
+
+    @staticmethod
+    def headers(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        carrier: dict[str, str] = {}
+        try:
+            from opentelemetry.propagate import inject
+
+            inject(carrier)
+        except ImportError:  # tracing is optional here
+            pass
+        carrier.update(extra or {})
+        return carrier
+
+    async def _call(
+        self, model: str, inputs: list[tuple[str, bytes]], output: str, headers: Mapping[str, str] | None
+    ) -> bytes:
+        from tritonclient.grpc import InferInput, InferRequestedOutput
+
+        attempt = 0
+        while True:
+            self.breaker.before_call()
+            try:
+                tensors = []
+                for name, value in inputs:
+                    t = InferInput(name, [1, 1], "BYTES")
+                    t.set_data_from_numpy(np.array([[value]], dtype=np.object_))
+                    tensors.append(t)
+                result = await self._grpc().infer(
+                    model,
+                    tensors,
+                    outputs=[InferRequestedOutput(output)],
+                    client_timeout=self.timeout_s,
+                    headers=self.headers(headers),
+                )
+                self.breaker.success()
+                out = result.as_numpy(output)
+                return bytes(out.reshape(-1)[0])
+            except Exception as e:
+                err = translate(e)
+                if not err.retriable:
+                    self.breaker.success()  # the server answered
+                    raise err from e
+                self.breaker.failure()
+                attempt += 1
+                if attempt > self.retries:
+                    raise err from e
+                delay = min(self.backoff_max_s, self.backoff_s * 2 ** (attempt - 1))
+                await asyncio.sleep(delay * (0.5 + random.random()))
+
+    async def generate(
+        self,
+        kind: str,
+        sheet: FactSheet,
+        sampling: Sampling,
+        draft: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Generated:
+        params = {
+            "n": sampling.n, "temperature": sampling.temperature, "top_p": sampling.top_p,
+            "max_new_tokens": sampling.max_new_tokens, "seed": sampling.seed, "draft": draft,
+        }  # fmt: skip
+        t0 = time.perf_counter()
+        raw = await self._call(
+            self.model,
+            [("FACT_SHEET", to_json(sheet, kind).encode()), ("PARAMS", json.dumps(params).encode())],
+            "CANDIDATES",
+            headers,
+        )
+        doc = json.loads(raw)
+        return Generated(
+            candidates=list(doc["candidates"]),
+            raw=list(doc.get("raw", [])),
+            generator=str(doc.get("generator", self.model)),
+            prompt_tokens=int(doc.get("prompt_tokens", 0)),
+            completion_tokens=list(doc.get("completion_tokens", [])),
+            latency_ms=(time.perf_counter() - t0) * 1000,
+        )
+
+    async def judge(
+        self, kind: str, sheet: FactSheet, a: str, b: str, headers: Mapping[str, str] | None = None
+    ) -> float:
+        doc = {**json.loads(to_json(sheet, kind)), "a": a, "b": b}
+        raw = await self._call(self.judge_model, [("PAIR", json.dumps(doc).encode())], "VERDICT", headers)
+        return float(json.loads(raw)["p_a"])
