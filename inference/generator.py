@@ -54,9 +54,15 @@ def ensure_weights(target: Path | None = None) -> Path:
     from safetensors.torch import save_file
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     src = _gguf_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    quiet = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"  # the GGUF reader's progress bars
     try:
         tok = AutoTokenizer.from_pretrained(src, gguf_file=GGUF_FILE)
         model = AutoModelForCausalLM.from_pretrained(src, gguf_file=GGUF_FILE, dtype=torch.float32)
@@ -74,6 +80,10 @@ def ensure_weights(target: Path | None = None) -> Path:
         except OSError:  # another process won the race
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
+        if quiet is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = quiet
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target

@@ -49,6 +49,13 @@ def stack(stack_settings: Settings) -> Iterator[Stack]:
 
 
 @pytest.fixture
+def triton(stack: Stack) -> Stack:
+    """Triton with the story models, started once and kept for the session (start is idempotent)."""
+    stack.services["triton"].start(timeout_s=300)
+    return stack
+
+
+@pytest.fixture
 def kafka(stack: Stack, stack_settings: Settings) -> Iterator[Settings]:
     """Settings with this test's own topic names; the topics are deleted afterwards."""
     suffix = uuid.uuid4().hex[:8]

@@ -26,14 +26,17 @@ def test_triton_serves_the_model_repository_and_cleans_up(stack: Stack, stack_se
     try:
         client = triton_http.InferenceServerClient(f"127.0.0.1:{stack_settings.triton_http_port}")
         assert client.is_model_ready("story_generator")
-        sheet = {"key_fact": "plays", "facts": [{"name": "plays", "type": "NUMBER", "value": "12"}]}
+        fact = {"name": "plays", "type": "NUMBER", "value": "12 plays", "number": 12.0, "unit": "play"}
+        sheet = {"kind": "OTHER", "key_fact": "plays", "facts": [fact]}
+        params = {"n": 2, "max_new_tokens": 8, "seed": 1}
         inputs = []
-        for name, value in (("FACT_SHEET", json.dumps(sheet)), ("PARAMS", "{}")):
+        for name, value in (("FACT_SHEET", json.dumps(sheet)), ("PARAMS", json.dumps(params))):
             tensor = triton_http.InferInput(name, [1, 1], "BYTES")
             tensor.set_data_from_numpy(np.array([[value]], dtype=object))
             inputs.append(tensor)
-        out = client.infer("story_generator", inputs).as_numpy("CANDIDATES")
-        assert json.loads(out[0][0])["text"] == "plays: 12"
+        out = json.loads(client.infer("story_generator", inputs).as_numpy("CANDIDATES").reshape(-1)[0])
+        assert len(out["candidates"]) == 2 and len(out["completion_tokens"]) == 2
+        assert 0 < max(out["completion_tokens"]) <= 8 and out["prompt_tokens"] > 10
         assert "nv_inference_request_success" in httpx.get(triton.endpoints()["metrics"]).text
         pid = triton.pid()
         assert pid is not None

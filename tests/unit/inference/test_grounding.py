@@ -121,7 +121,9 @@ def test_names_with_digits_are_names_not_numbers() -> None:
 
 
 def test_ordinals_and_milestones() -> None:
-    s = FactSheet("play_count", (Fact("play_count", "NUMBER", "50 plays", 50.0, "play"), Fact("artist", "ARTIST", "Air")))
+    s = FactSheet(
+        "play_count", (Fact("play_count", "NUMBER", "50 plays", 50.0, "play"), Fact("artist", "ARTIST", "Air"))
+    )
     assert verdict("That was your 50th play of Air.", s)
     assert verdict("Your fiftieth play of Air.", s)
     assert verdict("Air, fifty times now.", s)
