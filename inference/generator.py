@@ -12,6 +12,8 @@ later loads take under a second instead of ~25 s.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -53,19 +55,17 @@ def ensure_weights(target: Path | None = None) -> Path:
     import torch
     from safetensors.torch import save_file
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
     from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     src = _gguf_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
-    quiet = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"  # the GGUF reader's progress bars
     try:
-        tok = AutoTokenizer.from_pretrained(src, gguf_file=GGUF_FILE)
-        model = AutoModelForCausalLM.from_pretrained(src, gguf_file=GGUF_FILE, dtype=torch.float32)
+        with contextlib.redirect_stderr(io.StringIO()):  # the GGUF reader's progress bars
+            tok = AutoTokenizer.from_pretrained(src, gguf_file=GGUF_FILE)
+            model = AutoModelForCausalLM.from_pretrained(src, gguf_file=GGUF_FILE, dtype=torch.float32)
         tok.save_pretrained(tmp)
         config = model.config
         if hasattr(config, "quantization_config"):
@@ -80,10 +80,6 @@ def ensure_weights(target: Path | None = None) -> Path:
         except OSError:  # another process won the race
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
-        if quiet is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = quiet
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target
