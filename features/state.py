@@ -40,6 +40,8 @@ class UserState:
     open_sessions: list[list[Any]] = field(default_factory=list)  # sorted by start
     sessions_closed: int = 0
     last_session: list[Any] | None = None
+    story_times: dict[str, int] = field(default_factory=dict)  # trigger kind (or "*") -> event time of its last story
+    discovered: dict[str, int] = field(default_factory=dict)  # artist -> discovery time, kept for about two days
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a dict, sharing (not copying) the nested containers: serialize it, don't keep it."""

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from features import decay, sessions, streaks
+from features import decay, sessions, streaks, weeks
 from features.config import DAY_MS, HOUR_MS, FeatureConfig
 from features.state import A_FIRST, A_LAST, A_MS, A_PLAYS, L_TIME, S_END, UserState
 from features.windows import RETENTION_MS
@@ -23,6 +23,9 @@ DEFAULT_CONFIG = FeatureConfig()
 
 class Track(Protocol):
     """What update needs from a catalog entry (``schemas.records.TrackInfo`` fits)."""
+
+    @property
+    def track_name(self) -> str: ...
 
     @property
     def artist_id(self) -> str: ...
@@ -39,6 +42,9 @@ class UpdateResult:
     unknown_track: int = 0
     new_artists: list[tuple[str, str, int]] = field(default_factory=list)  # (artist_id, name, first play time)
     closed_sessions: list[list[Any]] = field(default_factory=list)
+    artist_plays: dict[str, int] = field(default_factory=dict)  # plays applied in this batch, per artist
+    skipped_idx: list[int] = field(default_factory=list)  # indexes of events not applied (late, unknown track)
+    closed_weeks: list[dict[str, Any]] = field(default_factory=list)  # weeks (Mon 00:00 UTC) this batch moved past
 
 
 def update(
@@ -60,15 +66,19 @@ def update(
     as_of = state.as_of
     pow2 = (2.0).__pow__
 
-    for e in events:
+    batch_plays = result.artist_plays
+    old_as_of = as_of
+    for i, e in enumerate(events):
         t = e["event_time"]
         if t < as_of - grace:
             state.late_events += 1
             result.late += 1
+            result.skipped_idx.append(i)
             continue
         track = catalog.get(e["track_id"])
         if track is None:
             result.unknown_track += 1
+            result.skipped_idx.append(i)
             continue
         ms, skipped = e["ms_played"], e["skipped"]
         artist = track.artist_id
@@ -80,6 +90,7 @@ def update(
         state.total_ms += ms
         if skipped:
             state.skips += 1
+        batch_plays[artist] = batch_plays.get(artist, 0) + 1
         rec = artists.get(artist)
         if rec is None:
             artists[artist] = [1, ms, t, t, track.artist_name]
@@ -119,6 +130,10 @@ def update(
         result.applied += 1
 
     state.as_of = as_of
+    since = old_as_of or (min(e["event_time"] for e in events) if result.applied else as_of)  # a first batch
+    if weeks.index(since) != weeks.index(as_of):  # weeks it moved past; the digest reads the log before trimming
+        for week in range(weeks.index(since), min(weeks.index(as_of), weeks.index(since) + 520)):
+            result.closed_weeks.append(weeks.summary(state, (week * 7 - 3) * DAY_MS))
     _housekeeping(state, result, config)
     return result
 
