@@ -15,7 +15,7 @@ from typing import Protocol
 from schemas.records import FactSheet, Story, StoryRequest
 
 from .client import Generated
-from .errors import BadRequest, ModelFailed
+from .errors import BadRequest
 from .factsheet import FactSheetError, validate
 from .grounding import GroundingReport, check
 from .prompt import Sampling
@@ -116,8 +116,8 @@ class StoryWriter:
         self.config = config or WriterConfig()
 
     async def write(self, request: StoryRequest, now_ms: int, headers: dict[str, str] | None = None) -> Written:
-        """Raises BadRequest for an invalid fact sheet and the client's retriable errors while Triton is
-        unreachable; a model failure on this request falls back to the template."""
+        """Raises BadRequest for an invalid fact sheet, ModelFailed when the model fails on this request,
+        and the client's retriable errors while Triton is unreachable: the caller decides (retry, DLQ)."""
         try:
             validate(request.kind, request.facts)
         except FactSheetError as e:
@@ -126,13 +126,9 @@ class StoryWriter:
         rejected: list[Rejected] = []
         generations: list[Generated] = []
         for round_ in range(1 + self.config.regenerations):
-            try:
-                gen = await self.client.generate(
-                    request.kind, request.facts, sampling_for(request, self.config, round_), draft, headers
-                )
-            except ModelFailed as e:
-                rejected.append(Rejected("", str(e)))
-                break
+            gen = await self.client.generate(
+                request.kind, request.facts, sampling_for(request, self.config, round_), draft, headers
+            )
             generations.append(gen)
             index, reports = select(request.facts, gen.candidates)
             if index is not None:

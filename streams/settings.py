@@ -67,6 +67,27 @@ class Settings(BaseSettings):
     grace_s: float = Field(default=600.0, ge=0)
     standby_replicas: int = Field(default=0, ge=0)
 
+    # -- triggers (features/triggers.py documents each) ---------------------------------------
+    triggers: str = "SESSION_RECAP,MILESTONE,DISCOVERY,STREAK,TIME_OF_DAY_SHIFT,WEEKLY_DIGEST"
+    """Comma-separated trigger kinds to fire; empty turns story requests off."""
+    trigger_milestones: str = "10,50,100,250,500,1000"
+    trigger_streak_days: str = "3,7,30,100,365"
+    trigger_session_min_plays: int = Field(default=5, ge=1)
+    trigger_discovery_min_history: int = Field(default=50, ge=0)
+    trigger_cooldowns_s: str = "SESSION_RECAP=21600,MILESTONE=3600,DISCOVERY=21600,TIME_OF_DAY_SHIFT=604800"
+    """Per-kind cooldowns in event-time seconds, KIND=SECONDS pairs separated by commas."""
+    trigger_user_cooldown_s: float = Field(default=600.0, ge=0)
+
+    # -- story agent ----------------------------------------------------------------------------
+    stories_app_id: str = "linernotes-stories"
+    story_max_in_flight: int = Field(default=32, ge=1)
+    story_candidates: int = Field(default=2, ge=1, le=8)
+    story_regenerations: int = Field(default=1, ge=0, le=5)
+    story_max_new_tokens: int = Field(default=48, ge=8, le=256)
+    story_attempts: int = Field(default=3, ge=1)
+    """Model failures on one request before it goes to the DLQ (an unreachable Triton is waited out)."""
+    triton_timeout_s: float = Field(default=60.0, gt=0)
+
     # -- Triton -----------------------------------------------------------------------------
     triton_url: str = "127.0.0.1:18001"
     triton_model: str = "story_generator"
@@ -96,6 +117,27 @@ class Settings(BaseSettings):
             TopicSpec(name=self.topic_events_dlq, partitions=self.dlq_partitions),
             TopicSpec(name=self.topic_requests_dlq, partitions=self.dlq_partitions),
         ]
+
+    def trigger_config(self) -> Any:
+        """The TriggerConfig these settings describe (ValueError on a malformed list)."""
+        from features.triggers import TriggerConfig
+
+        def ints(text: str) -> tuple[int, ...]:
+            return tuple(sorted(int(x) for x in text.split(",") if x.strip()))
+
+        cooldowns = {}
+        for pair in filter(None, (x.strip() for x in self.trigger_cooldowns_s.split(","))):
+            kind, _, seconds = pair.partition("=")
+            cooldowns[kind.strip()] = int(float(seconds) * 1000)
+        return TriggerConfig(
+            enabled=frozenset(k.strip() for k in self.triggers.split(",") if k.strip()),
+            milestones=ints(self.trigger_milestones),
+            streak_days=ints(self.trigger_streak_days),
+            session_min_plays=self.trigger_session_min_plays,
+            discovery_min_history=self.trigger_discovery_min_history,
+            cooldown_ms=cooldowns,
+            user_cooldown_ms=int(self.trigger_user_cooldown_s * 1000),
+        )
 
     def kafka_conf(self) -> dict[str, Any]:
         """librdkafka settings for confluent-kafka clients."""

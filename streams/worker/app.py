@@ -16,6 +16,7 @@ from faust.streams import _current_event
 from faust.types import TP
 
 from features import FeatureConfig
+from schemas.codec import Encoder
 from schemas.contract import schema_str
 from schemas.fastpath import UserFeaturesWriter
 from schemas.fastread import read_listening_event_core
@@ -70,9 +71,11 @@ class FeatureHotPath:
         producer: RecordProducer,
         snapshot_encoder: UserFeaturesWriter,
         ctx: PartitionContext,
+        request_encoder: Encoder | None = None,
     ) -> None:
         self.app, self.settings, self.processor, self.table = app, settings, processor, table
         self.producer, self.snapshot_encoder, self.ctx = producer, snapshot_encoder, ctx
+        self.request_encoder = request_encoder
         self.topics = frozenset({settings.topic_events})
         self._pending: dict[TP, int] = {}
         self.catalog: CatalogTable = None  # type: ignore[assignment]  # set by build_worker
@@ -123,6 +126,14 @@ class FeatureHotPath:
             self.ctx.enter(partition)
             self.table[user.encode()] = state_bytes
             produce(topic, user.encode(), encode(snap), timestamp_ms=snap["as_of"])
+        requests = self.processor.take_requests()
+        if requests and self.request_encoder is not None:
+            encode_request = self.request_encoder.encode
+            for req, appended in requests:
+                headers = [("linernotes.trigger.append_ms", str(appended).encode())]
+                produce(
+                    self.settings.topic_requests, req.user_id.encode(), encode_request(req.to_avro()), headers=headers
+                )
         _current_event.set(None)
         if items:
             await self.app.producer.flush()  # changelog writes
@@ -219,11 +230,13 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
 
     config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
     catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
+    trigger_config = settings.trigger_config()
     processor = FeatureProcessor(
         registry.decoder("ListeningEvent", topic=settings.topic_events, fast_reader=read_listening_event_core),
         catalog,
         load,
         config=config,
+        trigger_config=trigger_config if trigger_config.enabled else None,
     )
     hot = FeatureHotPath(
         app,
@@ -233,6 +246,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         RecordProducer(settings),
         UserFeaturesWriter(registry.register(subject_for(settings.topic_features), schema_str("UserFeatures"))),
         ctx,
+        registry.encoder(settings.topic_requests, "StoryRequest") if trigger_config.enabled else None,
     )
 
     consumer = app.consumer  # created now, started later by the worker

@@ -20,10 +20,11 @@ from typing import Any, NamedTuple
 
 import msgpack
 
-from features import FeatureConfig, UserState, snapshot, update
+from features import FeatureConfig, UserState, snapshot, triggers, update
 from features.update import Track
 from schemas.codec import Decoder
 from schemas.errors import DecodeError
+from schemas.records import StoryRequest
 
 MAX_FUTURE_MS = 24 * 3_600_000  # events more than a day in the future are rejected
 
@@ -76,6 +77,8 @@ class BatchStats:
     first_message_s: float = 0.0  # monotonic clock of this process
     last_flush_s: float = 0.0
     flushed_messages: int = 0  # messages whose effects were durable at the last flush
+    triggers: dict[str, int] = field(default_factory=dict)  # story requests by kind
+    suppressed: dict[str, int] = field(default_factory=dict)  # triggers dropped by cooldowns, by kind
 
 
 class FeatureProcessor:
@@ -88,12 +91,15 @@ class FeatureProcessor:
         load: Callable[[str, int], bytes | None],
         *,
         config: FeatureConfig | None = None,
+        trigger_config: triggers.TriggerConfig | None = None,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:
         self.decoder = decoder
         self.catalog = catalog
         self.load = load
         self.config = config or FeatureConfig()
+        self.trigger_config = trigger_config  # None: no story requests
+        self.requests: list[tuple[StoryRequest, int]] = []  # with the append time of the message that fired it
         self.clock_ms = clock_ms  # only to reject absurd future timestamps; features never see it
         self.cache: dict[str, Stored] = {}
         self.partition_of: dict[str, int] = {}
@@ -141,7 +147,20 @@ class FeatureProcessor:
             self.stats.skipped_replayed += len(items) - len(fresh)
             if not fresh:
                 continue
-            result = update(stored.state, fresh, tracks, self.config)
+            state = stored.state
+            if self.trigger_config is None or not self.trigger_config.enabled:
+                result = update(state, fresh, tracks, self.config)
+            else:
+                b = triggers.before(state)
+                result = update(state, fresh, tracks, self.config)
+                fired = triggers.fire(b, state, result, fresh, tracks, self.trigger_config, self.config)
+                if fired.requests:
+                    appended = max(m.timestamp for m, _ in items)
+                    for r in fired.requests:
+                        self.requests.append((r, appended))
+                        self.stats.triggers[r.kind] = self.stats.triggers.get(r.kind, 0) + 1
+                for kind, n in fired.suppressed.items():
+                    self.stats.suppressed[kind] = self.stats.suppressed.get(kind, 0) + n
             self.stats.applied += result.applied
             self.stats.late += result.late
             self.dirty.add(user)
@@ -167,6 +186,11 @@ class FeatureProcessor:
         self.dirty.clear()
         self.stats.flushes += 1
         self.stats.snapshots += len(out)
+        return out
+
+    def take_requests(self) -> list[tuple[StoryRequest, int]]:
+        """Story requests fired since the last call (publish them with the same flush as the states)."""
+        out, self.requests = self.requests, []
         return out
 
     def forget_partitions(self, partitions: set[int]) -> None:

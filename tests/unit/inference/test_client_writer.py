@@ -146,12 +146,12 @@ def test_writer_regenerates_then_falls_back_to_the_template() -> None:
     assert again.seeds == model.seeds
 
 
-def test_writer_rejects_first_person_and_falls_back_on_model_failure() -> None:
+def test_writer_rejects_first_person_and_reports_model_failure() -> None:
     first_person = "I loved your late night: 47 minutes, 12 tracks, Velvet Harbors."
     w = asyncio.run(StoryWriter(FakeModel([[first_person], [first_person]])).write(req(), now_ms=0))
     assert not w.model_written and "first person" in w.rejected[0].reason
-    w = asyncio.run(StoryWriter(FakeModel(ModelFailed("generation failed"))).write(req(), now_ms=0))
-    assert not w.model_written and w.story.grounded
+    with pytest.raises(ModelFailed):  # the agent retries it, then dead-letters it
+        asyncio.run(StoryWriter(FakeModel(ModelFailed("generation failed"))).write(req(), now_ms=0))
 
 
 def test_writer_lets_retriable_errors_through() -> None:

@@ -21,6 +21,9 @@ from inference.generator import GENERATOR_ID, StoryModel, dumps  # noqa: E402
 from inference.prompt import Sampling  # noqa: E402
 
 
+MAX_SHEET_BYTES = 16_384  # a story's facts fit in far less; more is a broken producer, not a story
+
+
 def _one(request, name):
     return pb_utils.get_input_tensor_by_name(request, name).as_numpy().reshape(-1)[0]
 
@@ -33,7 +36,10 @@ class TritonPythonModel:
         parsed, errors = [], {}
         for i, request in enumerate(requests):
             try:
-                kind, sheet = from_json(_one(request, "FACT_SHEET"))
+                raw_sheet = _one(request, "FACT_SHEET")
+                if len(raw_sheet) > MAX_SHEET_BYTES:
+                    raise ValueError(f"fact sheet of {len(raw_sheet)} bytes (limit {MAX_SHEET_BYTES})")
+                kind, sheet = from_json(raw_sheet)
                 params = json.loads(_one(request, "PARAMS") or b"{}")
                 draft = params.pop("draft", None)
                 parsed.append((i, (kind, sheet, draft, Sampling(**params))))
@@ -44,8 +50,12 @@ class TritonPythonModel:
             try:
                 gens = self.model.generate([p for _, p in parsed])
                 results = {i: g for (i, _), g in zip(parsed, gens)}
-            except Exception as e:  # noqa: BLE001 - report to every request in the batch
-                errors.update({i: f"generation failed: {e}" for i, _ in parsed})
+            except Exception:  # noqa: BLE001 - find the request that broke the batch: one at a time
+                for i, p in parsed:
+                    try:
+                        results[i] = self.model.generate([p])[0]
+                    except Exception as e:  # noqa: BLE001 - this one fails alone
+                        errors[i] = f"generation failed: {type(e).__name__}: {e}"
         responses = []
         for i in range(len(requests)):
             if i in errors:

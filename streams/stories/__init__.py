@@ -1,0 +1,1 @@
+"""The story agent: story requests in, grounded stories out (see agent.py)."""

@@ -1,0 +1,283 @@
+"""The story agent: consumes ``story-requests``, writes each story through Triton, publishes ``user-stories``.
+
+It runs apart from the feature workers (its own consumer group), so slow inference never stalls
+feature updates. Guarantees:
+
+- **Bounded work:** at most ``story_max_in_flight`` requests are being written at once; the consumer
+  pauses its partitions while the agent is full and keeps polling (so it stays in its group).
+- **Nothing lost:** a request's offset is committed only after its story (or its dead letter) was
+  delivered, and only as part of a contiguous prefix of finished offsets per partition.
+- **Triton down or slow:** unreachable-server errors (unavailable, deadline, overload, open circuit)
+  are waited out with capped backoff; the request keeps its place and is retried until Triton answers,
+  so the backlog drains when it returns.
+- **Poison requests:** an undecodable request, an invalid fact sheet, or a request the model fails on
+  ``story_attempts`` times goes to ``story-requests.dlq`` with its raw bytes and the reason.
+- **One text per story id:** texts are deterministic in the request's seed, and the agent remembers
+  the ids it has published so a redelivered request is not published again. (Across a crash between
+  publishing and committing, the request is redone with the same seed; see the README for the limit.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from inference.errors import BadRequest, InferenceError, ModelFailed
+from inference.writer import StoryWriter
+from schemas.codec import Decoder, Encoder
+from schemas.records import StoryRequest
+from streams.settings import Settings
+
+log = logging.getLogger("linernotes.stories")
+DEDUPE_IDS = 200_000
+
+
+@dataclass
+class AgentStats:
+    received: int = 0
+    published: int = 0
+    model_written: int = 0
+    template: int = 0
+    ungrounded: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    triton_waits: int = 0
+    grounding_rejections: int = 0
+    in_flight: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)  # write time per story (bounded)
+
+
+def _headers(msg: Message) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    raw: Any = msg.headers() or []
+    for k, v in raw.items() if isinstance(raw, dict) else raw:
+        if isinstance(v, bytes):
+            out[k] = v
+        elif isinstance(v, str):
+            out[k] = v.encode()
+    return out
+
+
+class _Partition:
+    """Offsets of one partition: which are in flight, which are finished, what may be committed."""
+
+    def __init__(self) -> None:
+        self.open: set[int] = set()
+        self.finished: list[int] = []
+        self.committed = -1  # last offset committed (exclusive end - 1)
+
+    def commit_point(self) -> int | None:
+        """The next offset to read, if finished work extends the committed prefix."""
+        if not self.finished:
+            return None
+        lowest_open = min(self.open) if self.open else None
+        ready = [o for o in self.finished if lowest_open is None or o < lowest_open]
+        if not ready:
+            return None
+        top = max(ready)
+        self.finished = [o for o in self.finished if o > top]
+        return top + 1
+
+
+class StoryAgent:
+    def __init__(
+        self,
+        settings: Settings,
+        writer: StoryWriter,
+        decoder: Decoder,
+        encoder: Encoder,
+        *,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        on_story: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.settings, self.writer, self.decoder, self.encoder = settings, writer, decoder, encoder
+        self.clock_ms = clock_ms
+        self.on_story = on_story
+        self.stats = AgentStats()
+        self.published: OrderedDict[str, None] = OrderedDict()
+        self.partitions: dict[tuple[str, int], _Partition] = {}
+        self.delivered_pending: list[tuple[tuple[str, int], int]] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.paused = False
+        conf = settings.kafka_conf()
+        self.consumer = Consumer(
+            {
+                **conf,
+                "group.id": settings.stories_app_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": 6000,  # quick joins on Tansu (see RECIPES); fine on Kafka
+                "max.poll.interval.ms": 10_000,  # the loop polls every 0.1 s; the join waits this long
+                "partition.assignment.strategy": "range",
+            }
+        )
+        self.producer = Producer({**conf, "enable.idempotence": True, "linger.ms": 5})
+
+    # -- consumer group -------------------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
+        for p in parts:
+            self.partitions.setdefault((p.topic, p.partition), _Partition())
+        log.info("story agent assigned %s", [p.partition for p in parts])
+
+    def _on_revoke(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
+        self._commit(sync=True)
+        for p in parts:
+            self.partitions.pop((p.topic, p.partition), None)  # in-flight work still publishes (same ids)
+
+    # -- one request ------------------------------------------------------------------------------
+    async def _process(self, msg: Message) -> None:
+        key = (msg.topic() or "", msg.partition() or 0)
+        offset = msg.offset() or 0
+        try:
+            await self._write_and_publish(msg)
+        except Exception as e:
+            log.exception("story request %s:%s failed unexpectedly", key, offset)
+            self._dead_letter(msg, f"internal error: {type(e).__name__}: {e}")
+        self.delivered_pending.append((key, offset))
+
+    async def _write_and_publish(self, msg: Message) -> None:
+        raw = msg.value() or b""
+        oks, errs = self.decoder.decode_many([raw])
+        if errs:
+            self._dead_letter(msg, errs[0][1].reason)
+            return
+        req = StoryRequest.from_avro(oks[0][1])
+        if req.story_id in self.published:
+            self.stats.duplicates += 1
+            return
+        in_headers = _headers(msg)
+        headers = {k: v.decode() for k, v in in_headers.items() if k in ("traceparent", "tracestate")}
+        failures = 0
+        delay = 0.2
+        while True:
+            t0 = time.perf_counter()
+            try:
+                written = await self.writer.write(req, now_ms=self.clock_ms(), headers=headers or None)
+                break
+            except BadRequest as e:
+                self._dead_letter(msg, f"bad request: {e}")
+                return
+            except ModelFailed as e:
+                failures += 1
+                if failures >= self.settings.story_attempts:
+                    self._dead_letter(msg, f"model failed {failures} times: {e}")
+                    return
+            except InferenceError as e:  # retriable: Triton unreachable, slow or the circuit is open
+                self.stats.triton_waits += 1
+                log.warning("triton unavailable (%s); story %s waits %.1fs", e, req.story_id, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        story = written.story
+        self.stats.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        if len(self.stats.latencies_ms) > 10_000:
+            del self.stats.latencies_ms[:5_000]
+        self.stats.grounding_rejections += len(written.rejected)
+        out_headers: list[tuple[str, str | bytes | None]] = [(k, v.encode()) for k, v in headers.items()]
+        if "linernotes.trigger.append_ms" in in_headers:
+            out_headers.append(("linernotes.trigger.append_ms", in_headers["linernotes.trigger.append_ms"]))
+        self.producer.produce(
+            self.settings.topic_stories,
+            self.encoder.encode(story.to_avro()),
+            story.user_id.encode(),
+            headers=out_headers,
+        )
+        self.producer.poll(0)
+        self.published[story.story_id] = None
+        if len(self.published) > DEDUPE_IDS:
+            self.published.popitem(last=False)
+        s = self.stats
+        s.published += 1
+        s.by_kind[story.kind] = s.by_kind.get(story.kind, 0) + 1
+        if written.model_written:
+            s.model_written += 1
+        else:
+            s.template += 1
+        if not story.grounded:
+            s.ungrounded += 1
+        if self.on_story is not None:
+            self.on_story(written)
+
+    def _dead_letter(self, msg: Message, reason: str) -> None:
+        self.stats.dead_letters += 1
+        log.warning("story request to DLQ: %s", reason)
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("dlq.reason", reason.encode()),
+            ("dlq.source.topic", (msg.topic() or "").encode()),
+            ("dlq.source.partition", str(msg.partition()).encode()),
+            ("dlq.source.offset", str(msg.offset()).encode()),
+        ]
+        self.producer.produce(self.settings.topic_requests_dlq, msg.value(), msg.key(), headers=headers)
+        self.producer.poll(0)
+
+    # -- commits --------------------------------------------------------------------------------
+    def _commit(self, *, sync: bool = False) -> None:
+        if self.delivered_pending:
+            if self.producer.flush(5.0) > 0:
+                log.warning("stories not yet delivered; not committing")
+                return
+            pending, self.delivered_pending = self.delivered_pending, []
+            for key, offset in pending:
+                part = self.partitions.get(key)
+                if part is not None:
+                    part.open.discard(offset)
+                    part.finished.append(offset)
+        offsets = []
+        for (topic, partition), part in self.partitions.items():
+            point = part.commit_point()
+            if point is not None:
+                offsets.append(TopicPartition(topic, partition, point))
+                part.committed = point - 1
+        if offsets:
+            try:
+                if sync:
+                    self.consumer.commit(offsets=offsets, asynchronous=False)
+                else:
+                    self.consumer.commit(offsets=offsets, asynchronous=True)
+            except Exception as e:  # noqa: BLE001 - the next commit retries
+                log.warning("offset commit failed: %s", e)
+
+    # -- main loop ------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        self.consumer.subscribe([self.settings.topic_requests], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        last_commit = time.monotonic()
+        limit = self.settings.story_max_in_flight
+        try:
+            while not stop.is_set():
+                room = limit - len(self.tasks)
+                if room <= 0 and not self.paused:
+                    self.consumer.pause(self.consumer.assignment())
+                    self.paused = True
+                elif room > 0 and self.paused:
+                    self.consumer.resume(self.consumer.assignment())
+                    self.paused = False
+                msgs = await loop.run_in_executor(None, self.consumer.consume, max(room, 1), 0.1)
+                for msg in msgs:
+                    err = msg.error()
+                    if err is not None:
+                        if err.code() != KafkaError._PARTITION_EOF:
+                            log.warning("consume error: %s", err)
+                        continue
+                    self.stats.received += 1
+                    part = self.partitions.setdefault((msg.topic() or "", msg.partition() or 0), _Partition())
+                    part.open.add(msg.offset() or 0)
+                    task = asyncio.create_task(self._process(msg))
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
+                self.stats.in_flight = len(self.tasks)
+                if time.monotonic() - last_commit >= 0.5:
+                    await loop.run_in_executor(None, self._commit)
+                    last_commit = time.monotonic()
+        finally:
+            if self.tasks:
+                await asyncio.wait(self.tasks, timeout=30)
+            await loop.run_in_executor(None, lambda: self._commit(sync=True))
+            self.consumer.close()
