@@ -209,10 +209,14 @@ def _cap_run(t: _Text, start: int, end: int) -> tuple[int, int]:
         if not m or m.group(1).lower().strip("'") in _STOP:
             break
         s = s - (len(text[max(0, s - 40) : s]) - m.start())
-    while True:
-        m = re.match(r"\s+([A-Z][\w'.&\-]*)", text[e : e + 40])
+    while True:  # capitalised words, or a bare number ("Crimson Pilots 10" is not "Crimson Pilots")
+        m = re.match(r"\s+([A-Z][\w'.&\-]*|\d+\b)", text[e : e + 40])
         if not m or m.group(1).lower().strip("'.") in _STOP or m.group(1).lower() in _WEEKDAYS + _MONTHS:
             break
+        if m.group(1)[0].isdigit():  # "Crimson Pilots 10 is" extends the name; "Crimson Pilots 10 times" does not
+            after = re.match(r"[\s-]*([A-Za-z%]+)", text[e + m.end() : e + m.end() + 30])
+            if after and (after.group(1).lower() in _UNITS or after.group(1).lower() in _FILLERS):
+                break
         e += m.end()
     return s, e
 
@@ -239,6 +243,18 @@ def _match_entities(t: _Text, sheet: FactSheet, claims: list[tuple[Claim, Fact |
                 continue
             claims.append((Claim("entity", m.group(0), m.start(), m.end()), fact, ""))
             t.take(m.start(), m.end())
+    for name, fact in _known_names(sheet):  # part of a name ("cosmic rivers" for Cosmic Rivers 42) is another name
+        words = name.split()
+        if fact.type not in ("ARTIST", "TRACK", "ALBUM") or len(words) < 3:
+            continue
+        for size in range(len(words) - 1, 1, -1):
+            for i in range(len(words) - size + 1):
+                part = " ".join(words[i : i + size])
+                for m in _name_pattern(part, False).finditer(text):
+                    if t.free(m.start(), m.end()):
+                        reason = f"{m.group(0)!r} is part of {name!r}"
+                        claims.append((Claim("entity", m.group(0), m.start(), m.end()), None, reason))
+                        t.take(m.start(), m.end())
     for name, fact in _known_names(sheet):  # a name in the wrong case ("the air" for Air) is no mention of it
         if fact.type in ("ARTIST", "TRACK", "ALBUM") and name != name.lower():
             for m in _name_pattern(name, False).finditer(text):

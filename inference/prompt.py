@@ -75,12 +75,18 @@ def judge_messages(sheet: FactSheet, first: str, second: str) -> list[dict[str, 
 _PREAMBLE = re.compile(r"^(here'?s|here is|sure|rewrite|rewritten|draft|certainly|okay|ok|note)\b", re.IGNORECASE)
 
 
+_LABEL = re.compile(
+    r"^(the )?(original|rewritten|revised|new|final|warm)( sentence| version| text| draft)?( was| is)?\s*:\s*",
+    re.IGNORECASE,
+)
+
+
 def clean(raw: str, max_sentences: int = 2) -> str:
     """The story in a raw completion: the first real paragraph, whole sentences only, at most two.
 
     Returns "" when nothing usable is left (a cut-off sentence, only a preamble).
     """
-    lines = [ln.strip() for ln in raw.replace("\r", "").split("\n")]
+    lines = [_LABEL.sub("", ln.strip()) for ln in raw.replace("\r", "").split("\n")]
     body = next((ln for ln in lines if ln and not ln.endswith(":") and not _PREAMBLE.match(ln)), "")
     body = body.strip().strip('"').strip()
     sentences = re.findall(r"[^.!?]+[.!?]+(?=\s|$)", body)

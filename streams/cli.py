@@ -197,6 +197,8 @@ cli.add_command(cli_run.worker)
 cli.add_command(cli_run.features)
 cli.add_command(cli_run.bench)
 cli.add_command(cli_stories.eval_cmd)
+cli.add_command(cli_run.story_agent)
+cli.add_command(cli_run.tail)
 
 
 # -- entry point ----------------------------------------------------------------------------------

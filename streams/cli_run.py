@@ -41,6 +41,44 @@ def features(user_id: str, url: str) -> None:
     click.echo(json.dumps(r.json(), indent=2))
 
 
+@click.command("story-agent")
+@option("--max-in-flight", type=click.IntRange(min=1), default=None, help="Stories being written at once [default: 32]")
+@option("--triton-url", default=None, help="Triton gRPC host:port [default: local stack]")
+@option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO")
+@kafka_options
+def story_agent(max_in_flight: int | None, triton_url: str | None, loglevel: str, **kw: Any) -> None:
+    """Run the story agent: story-requests -> Triton (grounded, with fallbacks) -> user-stories."""
+    import asyncio
+    import logging
+
+    from streams.stories.run import serve
+
+    logging.basicConfig(level=loglevel, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings_from(**kw, story_max_in_flight=max_in_flight, triton_url=triton_url)
+    agent = asyncio.run(serve(settings))
+    click.echo(json.dumps({k: v for k, v in vars(agent.stats).items() if k != "latencies_ms"}), err=True)
+
+
+@click.command("tail")
+@click.argument("what", type=click.Choice(["stories"]))
+@option("--user", default=None, help="Only this user's stories")
+@option("--from-beginning", is_flag=True, help="Start at the oldest story, not at new ones")
+@option("--idle-exit", "idle_exit_s", type=float, default=None, help="Exit after this many seconds without a story")
+@kafka_options
+def tail(what: str, user: str | None, from_beginning: bool, idle_exit_s: float | None, **kw: Any) -> None:
+    """Print stories as they arrive: kind, user, text, and whether the model or a template wrote it."""
+    from streams.stories.run import line
+    from streams.stories.run import tail as follow
+
+    try:
+        for story, _ in follow(settings_from(**kw), user=user, from_beginning=from_beginning, idle_exit_s=idle_exit_s):
+            click.echo(line(story))
+    except LookupError as e:
+        raise click.ClickException(str(e)) from e
+    except KeyboardInterrupt:
+        pass
+
+
 # -- benchmarks ------------------------------------------------------------------------------------
 @click.group()
 def bench() -> None:

@@ -24,7 +24,7 @@ def isolated(settings: Settings, label: str) -> Settings:
     """Settings whose topics and app id belong to this run only."""
     run = f"{label}-{uuid.uuid4().hex[:6]}"
     fields = {f: f"{getattr(settings, f)}.{run}" for f in Settings.model_fields if f.startswith("topic_")}
-    return settings.model_copy(update={**fields, "app_id": f"linernotes-{run}"})
+    return settings.model_copy(update={**fields, "app_id": f"linernotes-{run}", "stories_app_id": f"stories-{run}"})
 
 
 def env_for(settings: Settings) -> dict[str, str]:
@@ -71,6 +71,12 @@ def worker_process(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+def story_agent_process(settings: Settings, workdir: Path) -> contextlib.AbstractContextManager[Any]:
+    """``linernotes story-agent`` in a subprocess (log: workdir/agent.log)."""
+    cmd = [sys.executable, "-m", "streams.cli", "story-agent", "--loglevel", "INFO"]
+    return worker_process(settings, workdir, command=cmd, log_name="agent")
 
 
 def stats(url: str) -> dict[str, Any] | None:

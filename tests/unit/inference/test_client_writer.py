@@ -167,3 +167,8 @@ def test_writer_lets_retriable_errors_through() -> None:
 )  # fmt: skip
 def test_clean_keeps_whole_sentences_of_the_story(raw: str, expected: str) -> None:
     assert clean(raw) == expected
+
+
+def test_clean_strips_labels() -> None:
+    assert clean('The original sentence was: "10 plays for Air, since March 3.') == "10 plays for Air, since March 3."
+    assert clean("Rewritten: Your week was good.") == "Your week was good."

@@ -155,3 +155,15 @@ def test_names_after_a_known_name_and_invented_things() -> None:
     assert not verdict("Beck, whose lead singer carried 178 minutes.")
     s = sheet(album=Fact("album", "ALBUM", "Odelay"))
     assert verdict("178 minutes of Beck and the album Odelay.", s)
+
+
+def test_parts_of_names_and_numbers_glued_to_names() -> None:
+    s = FactSheet("play_count", (Fact("play_count", "NUMBER", "10 plays", 10.0, "play"),
+                                 Fact("artist", "ARTIST", "Cosmic Rivers 42")))  # fmt: skip
+    assert verdict("Cosmic Rivers 42 hit 10 plays in your library.", s)
+    assert not verdict("In the realm of cosmic rivers, 10 plays of Cosmic Rivers 42.", s)
+    s2 = FactSheet("play_count", (Fact("play_count", "NUMBER", "10 plays", 10.0, "play"),
+                                  Fact("artist", "ARTIST", "Crimson Pilots")))  # fmt: skip
+    assert not verdict("Crimson Pilots 10 is a wonderful show.", s2)
+    assert verdict("Crimson Pilots: 10 plays and counting.", s2)
+    assert verdict("Crimson Pilots 10 times now.", s2)
