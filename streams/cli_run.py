@@ -105,6 +105,24 @@ def bench_features(events: int, users: int, naive_events: int, as_json: bool, **
     click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
 
 
+@bench.command("e2e")
+@option("--users", type=click.IntRange(min=1), default=300, help="Simulated listeners")
+@option("--events-per-s", type=click.FloatRange(min=1), default=100.0, help="Steady event rate (wall clock)")
+@option("--duration", "duration_s", type=click.FloatRange(min=5), default=120.0, help="Seconds of load")
+@option("--speedup", type=click.FloatRange(min=1), default=600.0, help="Event time runs this much faster")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object")
+@kafka_options
+def bench_e2e(users: int, events_per_s: float, duration_s: float, speedup: float, as_json: bool, **kw: Any) -> None:
+    """Event -> story latency (p50/p99, and over the model's batch-1 time) on the real stack."""
+    from streams.bench.e2e import run as run_bench
+
+    figures = run_bench(
+        settings_from(**kw), users=users, events_per_s=events_per_s, duration_s=duration_s, speedup=speedup,
+        report=(lambda _line: None) if as_json else (lambda line: click.echo(line, err=True)),
+    )  # fmt: skip
+    click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+
+
 @bench.command("stories")
 @option("--stories", type=click.IntRange(min=4), default=64, help="Stories per measurement")
 @option("--concurrency", type=click.IntRange(min=2), default=32, help="Requests in flight")

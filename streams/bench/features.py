@@ -2,7 +2,8 @@
 
 Both consume the same Avro events (simulated, skewed activity) from the real broker and do the
 same work: decode, per-user features, state in a rocksdict table with a changelog, snapshots
-published. Events/s are measured inside each worker, from its first message to the moment its
+published. The batch worker runs twice: with story triggers (the default) and without.
+Events/s are measured inside each worker, from its first message to the moment its
 last effects were durable (batch path) or its last message was done (naive agent).
 """
 
@@ -38,6 +39,12 @@ def run(
                 rss = peak_rss_mb(proc.pid)
             rate = events / max(1e-9, st["last_flush_s"] - st["first_message_s"])
             report(f"batch worker: {rate:,.0f} events/s (wall incl. group join {time.monotonic() - t0:.0f}s)")
+            # The same worker with story triggers off: what do triggers cost?
+            plain = s.model_copy(update={"app_id": s.app_id + "-plain", "triggers": ""})
+            with worker_process(plain, work / "plain") as (proc, url):
+                pst = wait_for(url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what="plain worker")
+            plain_rate = events / max(1e-9, pst["last_flush_s"] - pst["first_message_s"])
+            report(f"batch worker, triggers off: {plain_rate:,.0f} events/s")
             naive_settings = s.model_copy(update={"app_id": s.app_id + "-naive"})
             n = min(naive_events, events)
             cmd = [
@@ -61,6 +68,9 @@ def run(
             "naive_events": nst["messages"],
             "naive_events_per_s": round(naive_rate, 1),
             "ratio_vs_naive": round(rate / naive_rate, 2),
+            "events_per_s_triggers_off": round(plain_rate, 1),
+            "trigger_overhead_pct": round(100 * (plain_rate - rate) / plain_rate, 1),
+            "story_requests": sum(st.get("triggers", {}).values()),
             "peak_rss_mb": round(rss, 1),
             "naive_peak_rss_mb": round(naive_rss, 1),
             "snapshots": st["snapshots"],
@@ -70,3 +80,4 @@ def run(
     finally:
         cleanup(s)
         cleanup(s.model_copy(update={"app_id": s.app_id + "-naive"}))
+        cleanup(s.model_copy(update={"app_id": s.app_id + "-plain"}))

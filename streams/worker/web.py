@@ -61,3 +61,11 @@ class StatsCollector:
         ):
             yield CounterMetricFamily(name, doc, value=value)
         yield GaugeMetricFamily("linernotes_cached_users", "User states in memory", value=len(self.hot.processor.cache))
+        requests = CounterMetricFamily("linernotes_story_requests", "Story requests fired, by kind", labels=["kind"])
+        for kind, n in sorted(st.triggers.items()):
+            requests.add_metric([kind], n)
+        yield requests
+        dropped = CounterMetricFamily("linernotes_triggers_suppressed", "Triggers dropped by cooldowns", labels=["kind"])
+        for kind, n in sorted(st.suppressed.items()):
+            dropped.add_metric([kind], n)
+        yield dropped
