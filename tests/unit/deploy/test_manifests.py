@@ -182,3 +182,21 @@ def test_grafana_dashboard_covers_the_operational_questions() -> None:
     exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])
     for metric in ("linernotes_events_total", "linernotes_story_requests_total", "nv_inference_queue_duration_us"):
         assert metric in exprs
+
+
+def test_capacity_plan_is_computed_from_the_recorded_figures() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("capacity", ROOT / "deploy" / "capacity.py")
+    assert spec is not None and spec.loader is not None
+    capacity = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(capacity)
+    inputs = json.loads((ROOT / "deploy" / "capacity-inputs.json").read_text())
+    text = capacity.plan(inputs)
+    assert text in (ROOT / "deploy" / "CAPACITY.md").read_text(), "CAPACITY.md is stale: re-run deploy/capacity.py"
+    for load in ("1,000 events/s", "100,000 events/s", "1,000,000 events/s", "10,000,000", "500,000,000"):
+        assert load in text
+    assert all(k in inputs["why"] for k in inputs["assumptions"]), "every assumption says why"
+    doubled = json.loads(json.dumps(inputs))
+    doubled["measured"]["feature_worker_events_per_s"] *= 2
+    assert capacity.plan(doubled) != text  # the plan follows the figures
