@@ -65,7 +65,7 @@ class StatsCollector:
         for kind, n in sorted(st.triggers.items()):
             requests.add_metric([kind], n)
         yield requests
-        dropped = CounterMetricFamily("linernotes_triggers_suppressed", "Triggers dropped by cooldowns", labels=["kind"])
+        dropped = CounterMetricFamily("linernotes_triggers_suppressed", "Triggers cooldowns dropped", labels=["kind"])
         for kind, n in sorted(st.suppressed.items()):
             dropped.add_metric([kind], n)
         yield dropped
