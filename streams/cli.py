@@ -199,6 +199,11 @@ cli.add_command(cli_run.bench)
 cli.add_command(cli_stories.eval_cmd)
 cli.add_command(cli_run.story_agent)
 cli.add_command(cli_run.tail)
+cli.add_command(cli_run.replay)
+cli.add_command(cli_run.export)
+cli.add_command(cli_run.features_at)
+cli.add_command(cli_run.training_set)
+cli.add_command(cli_run.verify_parity)
 
 
 # -- entry point ----------------------------------------------------------------------------------

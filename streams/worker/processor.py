@@ -108,18 +108,29 @@ class FeatureProcessor:
 
     # -- processing --------------------------------------------------------------------------
     def process(self, batch: Sequence[RawMessage]) -> list[DeadLetter]:
+        """Decode a fetched batch (Confluent-framed Avro values) and apply it."""
+        self._count(len(batch))
+        oks, errs = self.decoder.decode_many([m.value for m in batch])
+        dead = [DeadLetter(batch[i], e.reason, e.schema_id) for i, e in errs]
+        return self._apply([(batch[i], event) for i, event in oks], dead)
+
+    def process_decoded(self, items: Sequence[tuple[RawMessage, dict[str, Any]]]) -> list[DeadLetter]:
+        """Apply already-decoded events (replay from files): the same validation and update."""
+        self._count(len(items))
+        return self._apply(items, [])
+
+    def _count(self, n: int) -> None:
         if not self.stats.first_message_s:
             self.stats.first_message_s = time.monotonic()
         self.stats.batches += 1
-        self.stats.messages += len(batch)
-        oks, errs = self.decoder.decode_many([m.value for m in batch])
-        dead = [DeadLetter(batch[i], e.reason, e.schema_id) for i, e in errs]
+        self.stats.messages += n
+
+    def _apply(self, pairs: Sequence[tuple[RawMessage, dict[str, Any]]], dead: list[DeadLetter]) -> list[DeadLetter]:
         horizon = self.clock_ms() + MAX_FUTURE_MS
         by_user: dict[str, list[tuple[RawMessage, dict[str, Any]]]] = {}
         catalog = self.catalog
         tracks: dict[str, Track] = {}  # this batch's catalog lookups, handed to update as a plain dict
-        for i, event in oks:
-            msg = batch[i]
+        for msg, event in pairs:
             reason = None
             track_id = event["track_id"]
             if event["ms_played"] < 0:
@@ -177,12 +188,14 @@ class FeatureProcessor:
         return stored
 
     # -- flushing ----------------------------------------------------------------------------
-    def take_dirty(self) -> list[tuple[str, int, bytes, dict[str, Any]]]:
-        """``(user, partition, state bytes, snapshot)`` for every user changed since the last call."""
+    def take_dirty(self, *, snapshots: bool = True) -> list[tuple[str, int, bytes, dict[str, Any]]]:
+        """``(user, partition, state bytes, snapshot)`` for every user changed since the last call
+        (with ``snapshots=False`` the snapshot is an empty dict: replay publishes them once, at the end)."""
         out = []
         for user in self.dirty:
             stored = self.cache[user]
-            out.append((user, self.partition_of[user], stored.dumps(), snapshot(stored.state, self.config)))
+            snap = snapshot(stored.state, self.config) if snapshots else {}
+            out.append((user, self.partition_of[user], stored.dumps(), snap))
         self.dirty.clear()
         self.stats.flushes += 1
         self.stats.snapshots += len(out)
