@@ -262,6 +262,22 @@ def bench_e2e(users: int, events_per_s: float, duration_s: float, speedup: float
     click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
 
 
+@bench.command("replay")
+@option("--events", type=click.IntRange(min=1000), default=200_000, help="Events to produce")
+@option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object")
+@kafka_options
+def bench_replay(events: int, users: int, as_json: bool, **kw: Any) -> None:
+    """Replay (features only) vs the live feature worker on the same events, in one run."""
+    from streams.bench.replay import run as run_bench
+
+    figures = run_bench(
+        settings_from(**kw), events=events, users=users,
+        report=(lambda _line: None) if as_json else (lambda line: click.echo(line, err=True)),
+    )  # fmt: skip
+    click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+
+
 @bench.command("stories")
 @option("--stories", type=click.IntRange(min=4), default=64, help="Stories per measurement")
 @option("--concurrency", type=click.IntRange(min=2), default=32, help="Requests in flight")

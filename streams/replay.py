@@ -79,6 +79,7 @@ class ReplayOptions:
     checkpoint_every: int = 200_000
     progress: bool = True
     fresh: bool = False  # ignore an existing checkpoint
+    stop_after_checkpoints: int | None = None  # tests: simulate an interruption after N checkpoints
 
 
 def target(settings: Settings, suffix: str) -> Settings:
@@ -265,6 +266,10 @@ class Replay:
             if since >= opts.checkpoint_every:
                 self._save(positions)
                 since = 0
+                self.saves = getattr(self, "saves", 0) + 1
+                if opts.stop_after_checkpoints is not None and self.saves >= opts.stop_after_checkpoints:
+                    self.store.close()
+                    raise KeyboardInterrupt("interrupted after a checkpoint (test)")
         self._save(positions)
         bar.close()
         self.result.applied = self.processor.stats.applied
