@@ -21,6 +21,12 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]
         ("simulate", "--start", "yesterday"),
         ("import-history",),
         ("import-history", "missing.json", "--user", "u"),
+        ("replay", "--from", "soon", "--to", "2026-01-01T00:00:00Z"),
+        ("replay", "--from", "2026-01-01T00:00:00Z", "--to", "2026-02-01T00:00:00Z", "--source", "nowhere.avro"),
+        ("features-at", "u1", "noon"),
+        ("tail", "poems"),
+        ("eval", "--samples", "0"),
+        ("bench", "e2e", "--duration", "1"),
     ],
 )
 def test_misuse_is_one_line(args: tuple[str, ...]) -> None:
@@ -41,3 +47,15 @@ def test_help_names_env_vars() -> None:
     r = run("simulate", "--help")
     assert r.returncode == 0
     assert "LINERNOTES_SIMULATE_USERS" in r.stdout and "LINERNOTES_BOOTSTRAP_SERVERS" in r.stdout
+
+
+def test_trigger_settings_parse_and_refuse_unknown_kinds() -> None:
+    from streams.settings import load
+
+    cfg = load(
+        triggers="STREAK,MILESTONE", trigger_milestones="50,10", trigger_cooldowns_s="MILESTONE=60"
+    ).trigger_config()
+    assert cfg.enabled == frozenset({"STREAK", "MILESTONE"}) and cfg.milestones == (10, 50)
+    assert cfg.cooldown_ms == {"MILESTONE": 60_000}
+    with pytest.raises(ValueError, match="unknown trigger kinds"):
+        load(triggers="STREAK,NOPE").trigger_config()
