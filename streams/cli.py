@@ -204,6 +204,7 @@ cli.add_command(cli_run.export)
 cli.add_command(cli_run.features_at)
 cli.add_command(cli_run.training_set)
 cli.add_command(cli_run.verify_parity)
+cli.add_command(cli_run.trace)
 
 
 # -- entry point ----------------------------------------------------------------------------------

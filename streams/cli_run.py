@@ -79,6 +79,41 @@ def tail(what: str, user: str | None, from_beginning: bool, idle_exit_s: float |
         pass
 
 
+@click.command()
+@click.argument("story_id")
+@option("--ui", default=None, help="Tracing UI base URL [default: the local stack's Phoenix]")
+@kafka_options
+def trace(story_id: str, ui: str | None, **kw: Any) -> None:
+    """Print STORY_ID's trace id and a link that opens the whole trace in the dashboard."""
+    import httpx
+
+    from streams.replay import _read
+    from streams.tracing import PROJECT, header, parse
+
+    settings = settings_from(**kw)
+    needle = story_id.encode()
+    found = None
+    for m in _read(settings, settings.topic_stories, idle_s=1.5):
+        if needle in (m.value() or b""):
+            found = m
+    if found is None:
+        raise click.ClickException(f"story {story_id!r} is not on {settings.topic_stories}")
+    ctx = parse(header(found.headers()))
+    if ctx is None:
+        raise click.ClickException(f"story {story_id!r} was published without trace context")
+    trace_id = f"{ctx.trace_id:032x}"
+    base = (ui or f"http://127.0.0.1:{settings.phoenix_port}").rstrip("/")
+    link = f"{base}/projects (project {PROJECT}, trace {trace_id})"
+    try:
+        projects = httpx.get(f"{base}/v1/projects", timeout=5).json().get("data", [])
+        pid = next((p["id"] for p in projects if p.get("name") == PROJECT), None)
+        if pid:
+            link = f"{base}/projects/{pid}/traces/{trace_id}"
+    except (httpx.HTTPError, ValueError):
+        pass
+    click.echo(f"trace_id: {trace_id}\n{link}")
+
+
 # -- replay and point in time ------------------------------------------------------------------------
 def _time(value: str, name: str) -> int:
     from streams.simulator.listeners import parse_time

@@ -13,6 +13,7 @@ from streams import topics
 from streams.history import ImportReport, read
 from streams.producer import RecordProducer
 from streams.settings import Settings
+from streams.tracing import fresh_traceparent
 
 
 def run(
@@ -36,7 +37,11 @@ def run(
             seen_tracks.add(item.track.track_id)
             producer.produce(settings.topic_catalog, item.track.track_id.encode(), catalog.encode(item.track.to_avro()))
         producer.produce(
-            settings.topic_events, key, writer.encode(item.event.to_avro()), timestamp_ms=item.event.event_time
+            settings.topic_events,
+            key,
+            writer.encode(item.event.to_avro()),
+            timestamp_ms=item.event.event_time,
+            headers=[("traceparent", fresh_traceparent())],
         )
         producer.poll()
     producer.flush()

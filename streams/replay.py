@@ -217,7 +217,7 @@ class Replay:
             self.store[user.encode()] = state_bytes
             self.touched.add(user)
         self.store.flush()
-        for req, _ in self.processor.take_requests():
+        for req, _, _ in self.processor.take_requests():
             self.requests.append(req)
             self.producer.produce(
                 self.out.topic_requests, req.user_id.encode(), self.request_encoder.encode(req.to_avro())

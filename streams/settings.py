@@ -94,6 +94,9 @@ class Settings(BaseSettings):
 
     # -- tracing ----------------------------------------------------------------------------
     otlp_endpoint: str = "http://127.0.0.1:16006/v1/traces"
+    """OTLP/HTTP traces endpoint (Phoenix locally, a collector in production); empty turns tracing off."""
+    trace_ratio: float = Field(default=0.01, ge=0.0, le=1.0)
+    """Share of ordinary events (those that lead to no story) whose spans are recorded too."""
 
     # -- local stack (development only) ---------------------------------------------------
     run_dir: Path = Path(".linernotes")

@@ -35,6 +35,7 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         bootstrap_servers=f"127.0.0.1:{ports['broker_port']}",
         schema_registry_url=f"http://127.0.0.1:{ports['registry_port']}",
         triton_url=f"127.0.0.1:{ports['triton_grpc_port']}",
+        otlp_endpoint="",  # tracing off, except in the tracing tests (which start Phoenix)
         model_repository=Path(__file__).resolve().parents[1] / "deploy" / "triton" / "models",
     )
 

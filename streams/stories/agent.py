@@ -28,12 +28,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from opentelemetry.trace import SpanKind
 
 from inference.errors import BadRequest, InferenceError, ModelFailed
+from inference.generator import MODEL_NAME
 from inference.writer import StoryWriter
 from schemas.codec import Decoder, Encoder
 from schemas.records import StoryRequest
 from streams.settings import Settings
+from streams.tracing import Tracer, disabled, messaging, parse
 
 log = logging.getLogger("linernotes.stories")
 DEDUPE_IDS = 200_000
@@ -97,10 +100,12 @@ class StoryAgent:
         *,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         on_story: Callable[[Any], None] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.settings, self.writer, self.decoder, self.encoder = settings, writer, decoder, encoder
         self.clock_ms = clock_ms
         self.on_story = on_story
+        self.tracer = tracer or disabled("linernotes-stories")
         self.stats = AgentStats()
         self.published: OrderedDict[str, None] = OrderedDict()
         self.partitions: dict[tuple[str, int], _Partition] = {}
@@ -154,11 +159,19 @@ class StoryAgent:
             self.stats.duplicates += 1
             return
         in_headers = _headers(msg)
-        headers = {k: v.decode() for k, v in in_headers.items() if k in ("traceparent", "tracestate")}
+        tracer = self.tracer
+        parent = parse(in_headers.get("traceparent"))
+        process = None
+        if parent is not None and tracer.enabled:
+            attrs = {**messaging(msg.topic() or "", "process", partition=msg.partition(), offset=msg.offset(),
+                                 group=self.settings.stories_app_id), "linernotes.story_id": req.story_id}  # fmt: skip
+            process = tracer.start(f"process {msg.topic()}", parent=parent, kind=SpanKind.CONSUMER, attributes=attrs)
+        headers = {"traceparent": process.header.decode()} if process is not None else {}
         failures = 0
         delay = 0.2
         while True:
             t0 = time.perf_counter()
+            t0_ns = time.time_ns()
             try:
                 written = await self.writer.write(req, now_ms=self.clock_ms(), headers=headers or None)
                 break
@@ -180,7 +193,15 @@ class StoryAgent:
         if len(self.stats.latencies_ms) > 10_000:
             del self.stats.latencies_ms[:5_000]
         self.stats.grounding_rejections += len(written.rejected)
-        out_headers: list[tuple[str, str | bytes | None]] = [(k, v.encode()) for k, v in headers.items()]
+        out_headers: list[tuple[str, str | bytes | None]] = []
+        send = None
+        if process is not None:
+            self._trace_generation(process, written, t0_ns)
+            attrs = {**messaging(self.settings.topic_stories, "send"), "linernotes.story_id": story.story_id,
+                     "linernotes.generator": story.generator, "linernotes.grounded": story.grounded}  # fmt: skip
+            send = tracer.start(f"send {self.settings.topic_stories}", parent=process.context, kind=SpanKind.PRODUCER,
+                                attributes=attrs)  # fmt: skip
+            out_headers.append(("traceparent", send.header))
         if "linernotes.trigger.append_ms" in in_headers:
             out_headers.append(("linernotes.trigger.append_ms", in_headers["linernotes.trigger.append_ms"]))
         self.producer.produce(
@@ -190,6 +211,9 @@ class StoryAgent:
             headers=out_headers,
         )
         self.producer.poll(0)
+        if send is not None and process is not None:
+            send.end()
+            process.end()
         self.published[story.story_id] = None
         if len(self.published) > DEDUPE_IDS:
             self.published.popitem(last=False)
@@ -204,6 +228,32 @@ class StoryAgent:
             s.ungrounded += 1
         if self.on_story is not None:
             self.on_story(written)
+
+    def _trace_generation(self, process: Any, written: Any, start_ns: int) -> None:
+        """One GenAI ``chat`` span per model call (Triton), each with its grounding check as a child."""
+        tracer, cursor = self.tracer, start_ns
+        cfg = self.writer.config
+        for gen in written.generations:
+            end = cursor + int(gen.latency_ms * 1_000_000)
+            chat = tracer.start(
+                f"chat {MODEL_NAME}", parent=process.context, kind=SpanKind.CLIENT, start_ns=cursor,
+                attributes={
+                    "gen_ai.operation.name": "chat", "gen_ai.provider.name": "triton", "gen_ai.system": "triton",
+                    "gen_ai.request.model": MODEL_NAME, "gen_ai.response.model": gen.generator,
+                    "gen_ai.request.temperature": cfg.temperature, "gen_ai.request.top_p": cfg.top_p,
+                    "gen_ai.request.max_tokens": cfg.max_new_tokens, "gen_ai.request.choice.count": len(gen.candidates),
+                    "gen_ai.usage.input_tokens": gen.prompt_tokens * max(1, len(gen.candidates)),
+                    "gen_ai.usage.output_tokens": sum(gen.completion_tokens),
+                    "server.address": self.settings.triton_url,
+                },
+            )  # fmt: skip
+            accepted = written.model_written and written.story.text in gen.candidates
+            check = tracer.start("grounding check", parent=chat.context, start_ns=end, attributes={
+                "linernotes.candidates": len(gen.candidates), "linernotes.accepted": accepted,
+                "linernotes.grounded": written.story.grounded})  # fmt: skip
+            check.end(end + 200_000)
+            chat.end(end)
+            cursor = end + 200_000
 
     def _dead_letter(self, msg: Message, reason: str) -> None:
         self.stats.dead_letters += 1

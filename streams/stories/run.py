@@ -17,6 +17,7 @@ from schemas.records import Story
 from schemas.registry import Registry
 from streams.settings import Settings
 from streams.stories.agent import StoryAgent
+from streams.tracing import make_tracer
 
 
 def build_agent(settings: Settings, *, on_story: Callable[[Any], None] | None = None) -> tuple[StoryAgent, StoryClient]:
@@ -39,6 +40,7 @@ def build_agent(settings: Settings, *, on_story: Callable[[Any], None] | None = 
         registry.decoder("StoryRequest"),
         registry.encoder(settings.topic_stories, "Story"),
         on_story=on_story,
+        tracer=make_tracer("linernotes-stories", settings.otlp_endpoint, settings.trace_ratio),
     )
     return agent, client
 
@@ -56,6 +58,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, **kw: Any
         await agent.run(stop)
     finally:
         await client.close()
+        agent.tracer.shutdown()
     return agent
 
 

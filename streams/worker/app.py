@@ -14,6 +14,7 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 from faust.types import TP
+from opentelemetry.trace import SpanKind
 
 from features import FeatureConfig
 from schemas.codec import Encoder
@@ -23,6 +24,7 @@ from schemas.fastread import read_listening_event_core
 from schemas.registry import Registry, subject_for
 from streams.producer import RecordProducer
 from streams.settings import Settings
+from streams.tracing import make_tracer, messaging
 from streams.worker.catalog import CatalogTable
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
@@ -129,11 +131,17 @@ class FeatureHotPath:
         requests = self.processor.take_requests()
         if requests and self.request_encoder is not None:
             encode_request = self.request_encoder.encode
-            for req, appended in requests:
+            tracer, topic_requests = self.processor.tracer, self.settings.topic_requests
+            for req, appended, ctx in requests:
                 headers = [("linernotes.trigger.append_ms", str(appended).encode())]
-                produce(
-                    self.settings.topic_requests, req.user_id.encode(), encode_request(req.to_avro()), headers=headers
-                )
+                span = None
+                if ctx is not None:
+                    attrs = {**messaging(topic_requests, "send"), "linernotes.story_id": req.story_id}
+                    span = tracer.start(f"send {topic_requests}", parent=ctx, kind=SpanKind.PRODUCER, attributes=attrs)
+                    headers.append(("traceparent", span.header))
+                produce(topic_requests, req.user_id.encode(), encode_request(req.to_avro()), headers=headers)
+                if span is not None:
+                    span.end()
         _current_event.set(None)
         if items:
             await self.app.producer.flush()  # changelog writes
@@ -231,12 +239,15 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
     catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
     trigger_config = settings.trigger_config()
+    tracer = make_tracer("linernotes-features", settings.otlp_endpoint, settings.trace_ratio)
     processor = FeatureProcessor(
         registry.decoder("ListeningEvent", topic=settings.topic_events, fast_reader=read_listening_event_core),
         catalog,
         load,
         config=config,
         trigger_config=trigger_config if trigger_config.enabled else None,
+        tracer=tracer,
+        group=settings.app_id,
     )
     hot = FeatureHotPath(
         app,
@@ -274,6 +285,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     @app.on_before_shutdown.connect
     async def _stop_catalog(*_: Any, **__: Any) -> None:
         catalog.stop()
+        tracer.shutdown()
 
     hot.catalog = catalog
     return Worker(app, hot, state_table, catalog)

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import msgpack
+from opentelemetry.trace import SpanKind
 
 from features import FeatureConfig, UserState, snapshot, triggers, update
 from features.update import Track
 from schemas.codec import Decoder
 from schemas.errors import DecodeError
 from schemas.records import StoryRequest
+from streams.tracing import Tracer, disabled, header, messaging
 
 MAX_FUTURE_MS = 24 * 3_600_000  # events more than a day in the future are rejected
 
@@ -92,6 +94,8 @@ class FeatureProcessor:
         *,
         config: FeatureConfig | None = None,
         trigger_config: triggers.TriggerConfig | None = None,
+        tracer: Tracer | None = None,
+        group: str | None = None,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:
         self.decoder = decoder
@@ -99,7 +103,10 @@ class FeatureProcessor:
         self.load = load
         self.config = config or FeatureConfig()
         self.trigger_config = trigger_config  # None: no story requests
-        self.requests: list[tuple[StoryRequest, int]] = []  # with the append time of the message that fired it
+        self.requests: list[tuple[StoryRequest, int, Any]] = []  # + the firing message's append time, trace context
+        self.tracer = tracer or disabled("linernotes-features")
+        self.group = group
+        self._batch_start_ns = 0
         self.clock_ms = clock_ms  # only to reject absurd future timestamps; features never see it
         self.cache: dict[str, Stored] = {}
         self.partition_of: dict[str, int] = {}
@@ -110,6 +117,7 @@ class FeatureProcessor:
     def process(self, batch: Sequence[RawMessage]) -> list[DeadLetter]:
         """Decode a fetched batch (Confluent-framed Avro values) and apply it."""
         self._count(len(batch))
+        self.trace_sample(batch)
         oks, errs = self.decoder.decode_many([m.value for m in batch])
         dead = [DeadLetter(batch[i], e.reason, e.schema_id) for i, e in errs]
         return self._apply([(batch[i], event) for i, event in oks], dead)
@@ -120,6 +128,7 @@ class FeatureProcessor:
         return self._apply(items, [])
 
     def _count(self, n: int) -> None:
+        self._batch_start_ns = time.time_ns()
         if not self.stats.first_message_s:
             self.stats.first_message_s = time.monotonic()
         self.stats.batches += 1
@@ -166,9 +175,10 @@ class FeatureProcessor:
                 result = update(state, fresh, tracks, self.config)
                 fired = triggers.fire(b, state, result, fresh, tracks, self.trigger_config, self.config)
                 if fired.requests:
-                    appended = max(m.timestamp for m, _ in items)
-                    for r in fired.requests:
-                        self.requests.append((r, appended))
+                    last = items[-1][0]  # the message whose batch fired the triggers
+                    contexts = self._trace_trigger(last, fired.requests)
+                    for r, ctx in zip(fired.requests, contexts, strict=True):
+                        self.requests.append((r, last.timestamp, ctx))
                         self.stats.triggers[r.kind] = self.stats.triggers.get(r.kind, 0) + 1
                 for kind, n in fired.suppressed.items():
                     self.stats.suppressed[kind] = self.stats.suppressed.get(kind, 0) + n
@@ -177,6 +187,47 @@ class FeatureProcessor:
             self.dirty.add(user)
         self.stats.dead += len(dead)
         return dead
+
+    def _trace_trigger(self, msg: Any, requests: Sequence[StoryRequest]) -> list[Any]:
+        """The event's send span (ids reserved by its producer), its processing, one span per trigger."""
+        tracer = self.tracer
+        if not tracer.enabled:
+            return [None] * len(requests)
+        topic, partition, offset = msg.topic, msg.partition, msg.offset
+        sent = tracer.recorded_producer(
+            header(getattr(msg, "headers", None)), topic, start_ns=msg.timestamp * 1_000_000,
+            partition=partition, offset=offset,
+        )  # fmt: skip
+        process = tracer.start(
+            f"process {topic}", parent=sent, kind=SpanKind.CONSUMER, start_ns=self._batch_start_ns,
+            attributes=messaging(topic, "process", partition=partition, offset=offset, group=self.group),
+        )  # fmt: skip
+        out = []
+        for r in requests:
+            attrs = {"linernotes.story_id": r.story_id, "linernotes.trigger.kind": r.kind,
+                     "linernotes.trigger.key": r.trigger_key, "enduser.id": r.user_id}  # fmt: skip
+            span = tracer.start(f"trigger {r.kind}", parent=process.context, attributes=attrs)
+            span.end()
+            out.append(span.context)
+        process.end()
+        return out
+
+    def trace_sample(self, batch: Sequence[Any]) -> None:
+        """Spans for a random share (``trace_ratio``) of ordinary events."""
+        tracer = self.tracer
+        if not tracer.enabled or not tracer.ratio:
+            return
+        for msg in batch:
+            if tracer.sample():
+                sent = tracer.recorded_producer(
+                    header(getattr(msg, "headers", None)), msg.topic, start_ns=msg.timestamp * 1_000_000,
+                    partition=msg.partition, offset=msg.offset,
+                )  # fmt: skip
+                tracer.start(
+                    f"process {msg.topic}", parent=sent, kind=SpanKind.CONSUMER, start_ns=self._batch_start_ns,
+                    attributes=messaging(msg.topic, "process", partition=msg.partition, offset=msg.offset,
+                                         group=self.group),
+                ).end()  # fmt: skip
 
     def _get(self, user: str, partition: int) -> Stored:
         stored = self.cache.get(user)
@@ -201,7 +252,7 @@ class FeatureProcessor:
         self.stats.snapshots += len(out)
         return out
 
-    def take_requests(self) -> list[tuple[StoryRequest, int]]:
+    def take_requests(self) -> list[tuple[StoryRequest, int, Any]]:
         """Story requests fired since the last call (publish them with the same flush as the states)."""
         out, self.requests = self.requests, []
         return out

@@ -1,0 +1,195 @@
+"""Tracing that keeps every story's trace complete and costs almost nothing per event.
+
+Every message the project produces carries a W3C ``traceparent`` header. For listening events the
+header is only *reserved* ids (a trace id and the producer span's id), costing a few hundred
+nanoseconds; no span is recorded. Spans are built afterwards, with their original start and end
+times and exactly those ids, only for what matters:
+
+- when an event's batch fires a trigger, the worker emits the event's ``send listening-events``
+  span (the reserved ids, start = the record's timestamp), ``process listening-events`` and
+  ``trigger <KIND>`` as its descendants, and at flush ``send story-requests`` whose context travels
+  in the request's headers;
+- the story agent continues the same trace: ``process story-requests`` → ``chat <model>`` (the
+  Triton call, GenAI attributes) → ``grounding check``, and ``send user-stories``;
+- a configurable ratio of ordinary events (``LINERNOTES_TRACE_RATIO``, 1% by default) also gets its
+  send/process spans, so the dashboards show normal traffic too.
+
+Spans are exported with the SDK's batch processor over OTLP/HTTP (Phoenix locally, any collector in
+production). Consumer spans are children of the producer span (not only links), because Phoenix
+drops links; batch processing spans carry links to the messages they cover as well.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.status import Status, StatusCode
+
+SCOPE = InstrumentationScope("linernotes", "0.1.0")
+PROJECT = "linernotes"
+
+
+def new_ids() -> tuple[int, int]:
+    raw = int.from_bytes(os.urandom(24), "big")
+    return raw >> 64, (raw & ((1 << 64) - 1)) or 1
+
+
+def traceparent(trace_id: int, span_id: int) -> bytes:
+    return f"00-{trace_id:032x}-{span_id:016x}-01".encode()
+
+
+def fresh_traceparent() -> bytes:
+    """A header for a message whose producer span may be recorded later (with these ids)."""
+    return traceparent(*new_ids())
+
+
+def parse(header: bytes | str | None) -> SpanContext | None:
+    if not header:
+        return None
+    text = header.decode() if isinstance(header, bytes) else header
+    parts = text.split("-")
+    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
+        return None
+    try:
+        return SpanContext(
+            int(parts[1], 16), int(parts[2], 16), is_remote=True, trace_flags=TraceFlags(int(parts[3], 16))
+        )
+    except ValueError:
+        return None
+
+
+def header(headers: Any, name: str = "traceparent") -> bytes | None:
+    """A header's value from aiokafka (tuples), confluent-kafka (list of tuples) or dict headers."""
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    for k, v in items:
+        if k == name:
+            return v if isinstance(v, bytes) else str(v).encode()
+    return None
+
+
+def messaging(topic: str, operation: str, *, partition: int | None = None, offset: int | None = None,
+              group: str | None = None, count: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Attributes of the OpenTelemetry messaging semantic conventions for Kafka."""
+    attrs: dict[str, Any] = {
+        "messaging.system": "kafka",
+        "messaging.destination.name": topic,
+        "messaging.operation.type": operation,
+        "messaging.operation.name": {"send": "send", "process": "process", "receive": "poll"}.get(operation, operation),
+    }
+    if partition is not None:
+        attrs["messaging.destination.partition.id"] = str(partition)
+    if offset is not None:
+        attrs["messaging.kafka.offset"] = offset
+    if group is not None:
+        attrs["messaging.consumer.group.name"] = group
+    if count is not None:
+        attrs["messaging.batch.message_count"] = count
+    return attrs
+
+
+@dataclass
+class Span:
+    """A span being built by hand; ``context`` can be handed to children before it ends."""
+
+    tracer: Tracer
+    name: str
+    context: SpanContext
+    parent: SpanContext | None
+    kind: SpanKind
+    start_ns: int
+    attributes: dict[str, Any]
+    links: Sequence[Link] = ()
+    error: str | None = None
+
+    def end(self, end_ns: int | None = None) -> None:
+        self.tracer.emit(self, end_ns or time.time_ns())
+
+    @property
+    def header(self) -> bytes:
+        return traceparent(self.context.trace_id, self.context.span_id)
+
+
+class Tracer:
+    """Builds spans with chosen ids and times and hands them to the SDK's span processor."""
+
+    def __init__(self, processor: SpanProcessor | None, service: str, ratio: float = 0.01) -> None:
+        self.processor = processor
+        self.ratio = ratio
+        self.resource = Resource.create({"service.name": service, "openinference.project.name": PROJECT})
+        self.service = service
+        self.emitted = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.processor is not None
+
+    def sample(self) -> bool:
+        return self.enabled and random.random() < self.ratio
+
+    def start(
+        self, name: str, *, parent: SpanContext | None = None, kind: SpanKind = SpanKind.INTERNAL,
+        start_ns: int | None = None, attributes: Mapping[str, Any] | None = None, span_id: int | None = None,
+        links: Sequence[SpanContext] = (),
+    ) -> Span:  # fmt: skip
+        trace_id = parent.trace_id if parent is not None else new_ids()[0]
+        ctx = SpanContext(trace_id, span_id or new_ids()[1], is_remote=False, trace_flags=TraceFlags(1))
+        attrs = {"service.name": self.service, **(attributes or {})}  # Phoenix drops resource attributes
+        return Span(self, name, ctx, parent, kind, start_ns or time.time_ns(), attrs, [Link(c) for c in links])
+
+    def emit(self, span: Span, end_ns: int) -> None:
+        if self.processor is None:
+            return
+        status = Status(StatusCode.ERROR, span.error) if span.error else Status(StatusCode.UNSET)
+        readable = ReadableSpan(
+            name=span.name, context=span.context, parent=span.parent, resource=self.resource,
+            attributes=span.attributes, links=span.links, kind=span.kind, status=status,
+            start_time=span.start_ns, end_time=max(end_ns, span.start_ns), instrumentation_scope=SCOPE,
+        )  # fmt: skip
+        self.processor.on_end(readable)
+        self.emitted += 1
+
+    def recorded_producer(self, header_value: bytes | None, topic: str, *, start_ns: int, partition: int | None = None,
+                          offset: int | None = None) -> SpanContext | None:  # fmt: skip
+        """Emit the ``send`` span a producer reserved ids for in ``header_value``; returns its context."""
+        ctx = parse(header_value)
+        if ctx is None or not self.enabled:
+            return ctx
+        span = Span(self, f"send {topic}", SpanContext(ctx.trace_id, ctx.span_id, False, TraceFlags(1)), None,
+                    SpanKind.PRODUCER, start_ns, {"service.name": "producer", **messaging(topic, "send",
+                    partition=partition, offset=offset)})  # fmt: skip
+        span.end(start_ns + 1000)
+        return span.context
+
+    def flush(self, timeout_ms: int = 5000) -> None:
+        if self.processor is not None:
+            self.processor.force_flush(timeout_ms)
+
+    def shutdown(self) -> None:
+        if self.processor is not None:
+            self.processor.shutdown()
+
+
+def make_tracer(service: str, endpoint: str | None, ratio: float, exporter: SpanExporter | None = None) -> Tracer:
+    """A tracer exporting over OTLP/HTTP to ``endpoint`` (or to ``exporter``); disabled without either."""
+    if exporter is None and endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter(endpoint=endpoint, timeout=5)
+    processor = BatchSpanProcessor(exporter, schedule_delay_millis=500) if exporter is not None else None
+    return Tracer(processor, service, ratio)
+
+
+def disabled(service: str = "linernotes") -> Tracer:
+    return Tracer(None, service, 0.0)
