@@ -33,6 +33,7 @@ the triggers' event times, so they decide the same way for any batching of the s
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
@@ -133,9 +134,15 @@ def part_of_day(hour: int) -> str:
     return next(name for name, lo, hi in PARTS_OF_DAY if lo <= hour < hi)
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # fmt: skip
+
+
 def date_text(t_ms: int) -> str:
+    """``Monday, March 3, 2025`` in UTC (tables, not strftime: no locale, and fast)."""
     d = dt.datetime.fromtimestamp(t_ms / 1000, tz=dt.UTC)
-    return f"{d.strftime('%A')}, {d.strftime('%B')} {d.day}, {d.year}"
+    return f"{_WEEKDAYS[d.weekday()]}, {_MONTHS[d.month - 1]} {d.day}, {d.year}"
 
 
 def story_id(user: str, kind: str, key: str) -> str:
@@ -198,14 +205,21 @@ def _milestones_and_discoveries(
     if not (want_m or want_d):
         return out
     counts = result.artist_plays
-    highest = cfg.milestones[-1] if cfg.milestones else 0
-    crossing = [
-        a for a, k in counts.items()
-        if want_m and a in state.artists and any(state.artists[a][A_PLAYS] - k < n <= state.artists[a][A_PLAYS]
-                                                 for n in cfg.milestones if n <= highest)
-    ]  # fmt: skip
-    fresh = {a for a, _, _ in result.new_artists} if want_d else set()
-    second_play = [a for a, k in counts.items() if want_d and a not in fresh and state.artists[a][A_PLAYS] - k == 1]
+    artists = state.artists
+    crossing: list[str] = []
+    if want_m and cfg.milestones:
+        milestones, lowest = cfg.milestones, cfg.milestones[0]
+        for a, k in counts.items():
+            plays = artists[a][A_PLAYS]
+            if plays >= lowest:  # most artists are below the first milestone: one comparison
+                i = bisect.bisect_right(milestones, plays - k)  # the first milestone above the old count
+                if i < len(milestones) and milestones[i] <= plays:
+                    crossing.append(a)
+    fresh: set[str] = set()
+    second_play: list[str] = []
+    if want_d:
+        fresh = {a for a, _, _ in result.new_artists}
+        second_play = [a for a, k in counts.items() if artists[a][A_PLAYS] - k == 1 and a not in fresh]
     if not crossing and not fresh and not second_play:
         return out
     skipped = set(result.skipped_idx)
@@ -338,7 +352,7 @@ def _weekly(state: UserState, result: UpdateResult, cfg: TriggerConfig) -> list[
             fact_minutes("minutes", w["ms"]),
             Fact("top_artist", "ARTIST", state.artists[w["top_artist"]][A_NAME]),
             fact_count("plays", w["plays"], "play"),
-            Fact("week_of", "DATE", f"{d.strftime('%B')} {d.day}"),
+            Fact("week_of", "DATE", f"{_MONTHS[d.month - 1]} {d.day}"),
         ]
         if w["top_genre"]:
             facts.append(Fact("top_genre", "GENRE", w["top_genre"]))
@@ -374,7 +388,7 @@ def fire(
         found += _time_of_day(b, state, result, [e for i, e in enumerate(events) if i not in skipped], cfg)
     if "WEEKLY_DIGEST" in enabled and result.closed_weeks:
         found += _weekly(state, result, cfg)
-    if state.discovered:
+    if state.discovered and len(state.days) != b.days:  # pruned once a day is enough
         horizon = state.as_of - cfg.discovery_replay_ms - DAY_MS
         for a in [a for a, t in state.discovered.items() if t < horizon]:
             del state.discovered[a]

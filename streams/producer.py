@@ -7,6 +7,7 @@ some brokers under-report). Only failures call back into Python, to keep the hot
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,12 +80,10 @@ class RecordProducer:
         """Produce ``(timestamp_ms, key, value)`` records: the hot loop stays in C as far as it can.
         Each record gets a ``traceparent`` with reserved ids (see streams/tracing.py)."""
         produce, poll = self._producer.produce, self._producer.poll
-        urandom = os.urandom
+        bits = random.Random(int.from_bytes(os.urandom(16), "big")).getrandbits
         for ts, key, value in records:
             headers: list[tuple[str, str | bytes | None]] | None = (
-                [("traceparent", b"00-%s-%s-01" % (urandom(16).hex().encode(), urandom(8).hex().encode()))]
-                if trace
-                else None
+                [("traceparent", b"00-%032x-%016x-01" % (bits(128), bits(64) or 1))] if trace else None
             )
             try:
                 produce(topic, value, key, timestamp=ts, headers=headers)

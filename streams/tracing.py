@@ -39,9 +39,11 @@ SCOPE = InstrumentationScope("linernotes", "0.1.0")
 PROJECT = "linernotes"
 
 
+_ids = random.Random(int.from_bytes(os.urandom(16), "big"))  # ids need uniqueness, not secrecy
+
+
 def new_ids() -> tuple[int, int]:
-    raw = int.from_bytes(os.urandom(24), "big")
-    return raw >> 64, (raw & ((1 << 64) - 1)) or 1
+    return _ids.getrandbits(128) or 1, _ids.getrandbits(64) or 1
 
 
 def traceparent(trace_id: int, span_id: int) -> bytes:
@@ -137,6 +139,18 @@ class Tracer:
 
     def sample(self) -> bool:
         return self.enabled and random.random() < self.ratio
+
+    def sampled_indexes(self, n: int) -> list[int]:
+        """Which of ``n`` items to trace: geometric gaps, so the cost is per sampled item, not per item."""
+        if not self.enabled or self.ratio <= 0 or n <= 0:
+            return []
+        if self.ratio >= 1:
+            return list(range(n))
+        out, i = [], int(random.expovariate(self.ratio))
+        while i < n:
+            out.append(i)
+            i += 1 + int(random.expovariate(self.ratio))
+        return out
 
     def start(
         self, name: str, *, parent: SpanContext | None = None, kind: SpanKind = SpanKind.INTERNAL,

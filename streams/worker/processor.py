@@ -217,17 +217,20 @@ class FeatureProcessor:
         tracer = self.tracer
         if not tracer.enabled or not tracer.ratio:
             return
-        for msg in batch:
-            if tracer.sample():
-                sent = tracer.recorded_producer(
-                    header(getattr(msg, "headers", None)), msg.topic, start_ns=msg.timestamp * 1_000_000,
-                    partition=msg.partition, offset=msg.offset,
-                )  # fmt: skip
-                tracer.start(
-                    f"process {msg.topic}", parent=sent, kind=SpanKind.CONSUMER, start_ns=self._batch_start_ns,
-                    attributes=messaging(msg.topic, "process", partition=msg.partition, offset=msg.offset,
-                                         group=self.group),
-                ).end()  # fmt: skip
+        for i in tracer.sampled_indexes(len(batch)):
+            msg = batch[i]
+            sent = tracer.recorded_producer(
+                header(getattr(msg, "headers", None)), msg.topic, start_ns=msg.timestamp * 1_000_000,
+                partition=msg.partition, offset=msg.offset,
+            )  # fmt: skip
+            attrs = messaging(msg.topic, "process", partition=msg.partition, offset=msg.offset, group=self.group)
+            tracer.start(
+                f"process {msg.topic}",
+                parent=sent,
+                kind=SpanKind.CONSUMER,
+                start_ns=self._batch_start_ns,
+                attributes=attrs,
+            ).end()
 
     def _get(self, user: str, partition: int) -> Stored:
         stored = self.cache.get(user)
