@@ -313,6 +313,23 @@ def bench_replay(events: int, users: int, as_json: bool, **kw: Any) -> None:
     click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
 
 
+@bench.command("tracing")
+@option("--events", type=click.IntRange(min=1000), default=200_000, help="Events to produce")
+@option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
+@option("--rounds", type=click.IntRange(min=1), default=2, help="Interleaved off/on pairs")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object")
+@kafka_options
+def bench_tracing(events: int, users: int, rounds: int, as_json: bool, **kw: Any) -> None:
+    """Feature worker throughput with tracing off vs on (story-complete + sampled), interleaved."""
+    from streams.bench.tracing import run as run_bench
+
+    figures = run_bench(
+        settings_from(**kw), events=events, users=users, rounds=rounds,
+        report=(lambda _line: None) if as_json else (lambda line: click.echo(line, err=True)),
+    )  # fmt: skip
+    click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+
+
 @bench.command("stories")
 @option("--stories", type=click.IntRange(min=4), default=64, help="Stories per measurement")
 @option("--concurrency", type=click.IntRange(min=2), default=32, help="Requests in flight")
