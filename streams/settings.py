@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     story_attempts: int = Field(default=3, ge=1)
     """Model failures on one request before it goes to the DLQ (an unreachable Triton is waited out)."""
     triton_timeout_s: float = Field(default=60.0, gt=0)
+    story_agent_metrics_port: int = Field(default=6067, ge=0)
+    """Prometheus /metrics of the story agent (0: off)."""
 
     # -- Triton -----------------------------------------------------------------------------
     triton_url: str = "127.0.0.1:18001"

@@ -76,7 +76,8 @@ def worker_process(
 def story_agent_process(settings: Settings, workdir: Path) -> contextlib.AbstractContextManager[Any]:
     """``linernotes story-agent`` in a subprocess (log: workdir/agent.log)."""
     cmd = [sys.executable, "-m", "streams.cli", "story-agent", "--loglevel", "INFO"]
-    return worker_process(settings, workdir, command=cmd, log_name="agent")
+    return worker_process(settings.model_copy(update={"story_agent_metrics_port": free_port()}), workdir, command=cmd,
+                          log_name="agent")  # fmt: skip
 
 
 def stats(url: str) -> dict[str, Any] | None:

@@ -106,6 +106,7 @@ class StoryAgent:
         self.clock_ms = clock_ms
         self.on_story = on_story
         self.tracer = tracer or disabled("linernotes-stories")
+        self.latency: Any = None  # a prometheus Histogram, when metrics are served
         self.stats = AgentStats()
         self.published: OrderedDict[str, None] = OrderedDict()
         self.partitions: dict[tuple[str, int], _Partition] = {}
@@ -190,6 +191,8 @@ class StoryAgent:
                 delay = min(delay * 2, 5.0)
         story = written.story
         self.stats.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        if self.latency is not None:
+            self.latency.observe(time.perf_counter() - t0)
         if len(self.stats.latencies_ms) > 10_000:
             del self.stats.latencies_ms[:5_000]
         self.stats.grounding_rejections += len(written.rejected)

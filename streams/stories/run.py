@@ -47,6 +47,10 @@ def build_agent(settings: Settings, *, on_story: Callable[[Any], None] | None = 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None, **kw: Any) -> StoryAgent:
     agent, client = build_agent(settings, **kw)
+    if settings.story_agent_metrics_port:
+        from streams.stories.metrics import serve as serve_metrics
+
+        agent.latency = serve_metrics(agent, client.breaker, settings.story_agent_metrics_port)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
