@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -49,6 +50,11 @@ def translate(exc: BaseException) -> InferenceError:
     msg = str(message_fn()) if callable(message_fn) else str(exc)
     if status in _RETRIABLE_STATUS:
         return _RETRIABLE_STATUS[status](f"triton: {msg}")
+    lowered = msg.lower()
+    if "no available versions" in lowered or "is not ready" in lowered or "unknown model" in lowered:
+        # A model that is loading or unloading (a server starting or stopping) looks like an unknown
+        # one: wait for it. A truly misconfigured name shows in wait_ready and in the agent's log.
+        return Unavailable(f"triton: {msg}")
     if status in _BAD_STATUS or "bad request" in msg:
         return BadRequest(f"triton: {msg}")
     if "generation failed" in msg or "judge failed" in msg or status == "StatusCode.INTERNAL":
@@ -121,6 +127,12 @@ class StoryClient:
             self._client = aio.InferenceServerClient(url=self.url)
         return self._client
 
+    async def _reset_channel(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):  # it is being thrown away
+                await client.close()
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
@@ -190,6 +202,8 @@ class StoryClient:
                     self.breaker.success()  # the server answered
                     raise err from e
                 self.breaker.failure()
+                if self.breaker.state == "open":
+                    await self._reset_channel()  # a restarted server: connect afresh, skip gRPC's reconnect backoff
                 attempt += 1
                 if attempt > self.retries:
                     raise err from e

@@ -28,6 +28,7 @@ from schemas.errors import DecodeError
 from schemas.records import StoryRequest
 from streams.tracing import Tracer, disabled, header, messaging
 
+BATCH_BUCKETS = (1, 10, 100, 1000, 5000, 20000, float("inf"))
 MAX_FUTURE_MS = 24 * 3_600_000  # events more than a day in the future are rejected
 
 
@@ -79,6 +80,7 @@ class BatchStats:
     first_message_s: float = 0.0  # monotonic clock of this process
     last_flush_s: float = 0.0
     flushed_messages: int = 0  # messages whose effects were durable at the last flush
+    batch_buckets: list[int] = field(default_factory=lambda: [0] * len(BATCH_BUCKETS))  # batch sizes, cumulative
     triggers: dict[str, int] = field(default_factory=dict)  # story requests by kind
     suppressed: dict[str, int] = field(default_factory=dict)  # triggers dropped by cooldowns, by kind
 
@@ -133,6 +135,10 @@ class FeatureProcessor:
             self.stats.first_message_s = time.monotonic()
         self.stats.batches += 1
         self.stats.messages += n
+        buckets = self.stats.batch_buckets
+        for i, bound in enumerate(BATCH_BUCKETS):
+            if n <= bound:
+                buckets[i] += 1
 
     def _apply(self, pairs: Sequence[tuple[RawMessage, dict[str, Any]]], dead: list[DeadLetter]) -> list[DeadLetter]:
         horizon = self.clock_ms() + MAX_FUTURE_MS

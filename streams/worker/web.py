@@ -61,6 +61,16 @@ class StatsCollector:
         ):
             yield CounterMetricFamily(name, doc, value=value)
         yield GaugeMetricFamily("linernotes_cached_users", "User states in memory", value=len(self.hot.processor.cache))
+        yield _histogram(st)
+        lag = GaugeMetricFamily("linernotes_consumer_lag", "Records behind the end, per hot partition",
+                                labels=["topic", "partition"])  # fmt: skip
+        consumer = self.hot.consumer
+        for tp in sorted(consumer.assignment(), key=lambda t: (t.topic, t.partition)):
+            if tp.topic in self.hot.topics:
+                end = consumer.highwater(tp) or 0
+                read = consumer._read_offset.get(tp)
+                lag.add_metric([tp.topic, str(tp.partition)], max(0, end - ((read + 1) if read is not None else 0)))
+        yield lag
         requests = CounterMetricFamily("linernotes_story_requests", "Story requests fired, by kind", labels=["kind"])
         for kind, n in sorted(st.triggers.items()):
             requests.add_metric([kind], n)
@@ -69,3 +79,15 @@ class StatsCollector:
         for kind, n in sorted(st.suppressed.items()):
             dropped.add_metric([kind], n)
         yield dropped
+
+
+def _histogram(st: Any) -> Any:
+    from prometheus_client.core import HistogramMetricFamily
+
+    from streams.worker.processor import BATCH_BUCKETS
+
+    buckets = [
+        ("+Inf" if b == float("inf") else str(b), n) for b, n in zip(BATCH_BUCKETS, st.batch_buckets, strict=True)
+    ]
+    return HistogramMetricFamily("linernotes_batch_size", "Events per processed batch", buckets=buckets,
+                                 sum_value=st.messages)  # fmt: skip

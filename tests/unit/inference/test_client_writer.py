@@ -172,3 +172,8 @@ def test_clean_keeps_whole_sentences_of_the_story(raw: str, expected: str) -> No
 def test_clean_strips_labels() -> None:
     assert clean('The original sentence was: "10 plays for Air, since March 3.') == "10 plays for Air, since March 3."
     assert clean("Rewritten: Your week was good.") == "Your week was good."
+
+
+def test_a_model_that_is_loading_is_waited_for_not_dead_lettered() -> None:
+    err = translate(InferenceServerException("Request for unknown model: 'story_generator' has no available versions"))
+    assert isinstance(err, Unavailable) and err.retriable
