@@ -1,8 +1,10 @@
 """Async client for the story models on Triton (gRPC, ``tritonclient.grpc.aio``).
 
 - every call has a deadline (``timeout_s``);
-- retriable failures (unavailable, deadline, overload) are retried with capped exponential backoff and
-  jitter; bad requests and model errors are not;
+- unreachable-server and overload failures are retried with capped exponential backoff and jitter;
+  a deadline is not resent (the server still has the request queued; resending only adds load) but
+  raised as a retriable ``Timeout`` for the caller to wait out; bad requests and model errors are not
+  retried;
 - a circuit breaker opens after ``breaker_failures`` consecutive retriable failures and fails fast
   with ``CircuitOpen`` for ``breaker_reset_s``; then one trial call is let through (half-open);
 - ``wait_ready`` polls server and model readiness;
@@ -202,6 +204,8 @@ class StoryClient:
                     self.breaker.success()  # the server answered
                     raise err from e
                 self.breaker.failure()
+                if isinstance(err, Timeout):
+                    raise err from e  # the server has it queued: resending would only add load; the caller waits
                 if self.breaker.state == "open":
                     await self._reset_channel()  # a restarted server: connect afresh, skip gRPC's reconnect backoff
                 attempt += 1

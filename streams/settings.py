@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     story_max_new_tokens: int = Field(default=48, ge=8, le=256)
     story_attempts: int = Field(default=3, ge=1)
     """Model failures on one request before it goes to the DLQ (an unreachable Triton is waited out)."""
-    triton_timeout_s: float = Field(default=60.0, gt=0)
+    triton_timeout_s: float = Field(default=300.0, gt=0)
+    """Deadline of one Triton call, queueing included (a CPU server with 32 stories in flight is slow)."""
     story_agent_metrics_port: int = Field(default=6067, ge=0)
     """Prometheus /metrics of the story agent (0: off)."""
 
