@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -30,6 +31,8 @@ from schemas.records import FactSheet
 from .errors import BadRequest, CircuitOpen, InferenceError, ModelFailed, Overloaded, Timeout, Unavailable
 from .factsheet import to_json
 from .prompt import Sampling
+
+log = logging.getLogger("linernotes.triton")
 
 _RETRIABLE_STATUS = {
     "StatusCode.UNAVAILABLE": Unavailable,
@@ -121,6 +124,7 @@ class StoryClient:
     backoff_max_s: float = 5.0
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     _client: Any = None
+    _retired: list[Any] = field(default_factory=list)
 
     def _grpc(self) -> Any:
         if self._client is None:
@@ -130,15 +134,18 @@ class StoryClient:
         return self._client
 
     async def _reset_channel(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(Exception):  # it is being thrown away
-                await client.close()
+        """Connect afresh on the next call. The old channel is closed only at ``close()``: closing it now
+        would cancel the calls other tasks still have in flight on it."""
+        if self._client is not None:
+            self._retired.append(self._client)
+            self._client = None
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        for client in [*self._retired, self._client]:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.close()
+        self._client, self._retired = None, []
 
     async def __aenter__(self) -> StoryClient:
         return self
@@ -200,6 +207,7 @@ class StoryClient:
                 return bytes(out.reshape(-1)[0])
             except Exception as e:
                 err = translate(e)
+                log.warning("triton call to %s failed: %s (%r)", model, err, e)
                 if not err.retriable:
                     self.breaker.success()  # the server answered
                     raise err from e

@@ -184,9 +184,12 @@ class StoryAgent:
                 if failures >= self.settings.story_attempts:
                     self._dead_letter(msg, f"model failed {failures} times: {e}")
                     return
-            except InferenceError as e:  # retriable: Triton unreachable, slow or the circuit is open
+            except (InferenceError, asyncio.CancelledError) as e:  # Triton unreachable, slow, or the circuit is open
+                task = asyncio.current_task()
+                if isinstance(e, asyncio.CancelledError) and (task is None or task.cancelling()):
+                    raise  # the agent is stopping; a call cancelled under us (a closed channel) is retried
                 self.stats.triton_waits += 1
-                log.warning("triton unavailable (%s); story %s waits %.1fs", e, req.story_id, delay)
+                log.warning("triton unavailable (%s); story %s waits %.1fs", e or "call cancelled", req.story_id, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         story = written.story
