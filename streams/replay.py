@@ -288,6 +288,7 @@ class Replay:
     ) -> Iterator[tuple[list[tuple[RawMessage, dict[str, Any]]], list[RawMessage]] | None]:
         opts = self.options
         lo, hi = opts.start_ms, opts.end_ms
+        size = max(1, min(10_000, opts.checkpoint_every))  # chunks never straddle a checkpoint much
         if opts.files:
             pairs: list[tuple[RawMessage, dict[str, Any]]] = []
             for msg, ev in _file_events(opts.files, opts.users):
@@ -295,7 +296,7 @@ class Replay:
                     continue  # done before the interruption
                 if lo <= ev["event_time"] < hi and (not opts.users or ev["user_id"] in opts.users):
                     pairs.append((msg, ev))
-                if len(pairs) >= 10_000:
+                if len(pairs) >= size:
                     yield pairs, []
                     pairs = []
             yield pairs, []
@@ -317,7 +318,7 @@ class Replay:
                 positions[f"{topic}:{m.partition()}"] = m.offset() + 1
                 continue
             batch.append(RawMessage(topic, m.partition(), m.offset(), m.key(), m.value(), ts))
-            if len(batch) >= 10_000:
+            if len(batch) >= size:
                 yield [], batch
                 batch = []
         yield [], batch
