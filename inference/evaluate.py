@@ -18,14 +18,13 @@ import asyncio
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from schemas.records import StoryRequest
 
 from .client import StoryClient
-from .golden import GoldenCase
+from .golden import GoldenCase, data_text
 from .grounding import check
 from .writer import StoryWriter, Written, style_problems
 
@@ -129,10 +128,7 @@ class JudgePair:
 
 
 def load_pairs(path: str | Path | None = None) -> list[JudgePair]:
-    if path is None:
-        text = resources.files("inference").joinpath("data", "judge_pairs.jsonl").read_text(encoding="utf-8")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
+    text = data_text("judge_pairs.jsonl", path)
     return [JudgePair(**json.loads(line)) for line in text.splitlines() if line.strip()]
 
 

@@ -18,11 +18,15 @@ class GoldenCase:
     note: str = ""
 
 
-def load(path: str | Path | None = None) -> list[GoldenCase]:
+def data_text(name: str, path: str | Path | None = None) -> str:
+    """A data file shipped in ``inference/data`` (or ``path`` when given)."""
     if path is None:
-        text = resources.files("inference").joinpath("data", "golden.jsonl").read_text(encoding="utf-8")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
+        return resources.files("inference").joinpath("data", name).read_text(encoding="utf-8")
+    return Path(path).read_text(encoding="utf-8")
+
+
+def load(path: str | Path | None = None) -> list[GoldenCase]:
+    text = data_text("golden.jsonl", path)
     cases = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():

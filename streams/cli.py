@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from streams import cli_run, cli_stories
+from streams import cli_replay, cli_run, cli_stories
 from streams.cliutil import CONTEXT, kafka_options, option, settings_from, stack_options
 
 
@@ -199,11 +199,11 @@ cli.add_command(cli_run.bench)
 cli.add_command(cli_stories.eval_cmd)
 cli.add_command(cli_run.story_agent)
 cli.add_command(cli_run.tail)
-cli.add_command(cli_run.replay)
-cli.add_command(cli_run.export)
-cli.add_command(cli_run.features_at)
-cli.add_command(cli_run.training_set)
-cli.add_command(cli_run.verify_parity)
+cli.add_command(cli_replay.replay)
+cli.add_command(cli_replay.export)
+cli.add_command(cli_replay.features_at)
+cli.add_command(cli_replay.training_set)
+cli.add_command(cli_replay.verify_parity)
 cli.add_command(cli_run.trace)
 
 

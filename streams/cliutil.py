@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,3 +63,12 @@ def stack_options(f: F) -> F:
 
 def settings_from(**kw: Any) -> Settings:
     return load(**kw)
+
+
+def reporter(as_json: bool) -> Callable[[str], None]:
+    """Progress lines go to stderr, and nowhere when the output is one JSON object."""
+    return (lambda _line: None) if as_json else (lambda line: click.echo(line, err=True))
+
+
+def echo_figures(figures: dict[str, Any], as_json: bool) -> None:
+    click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))

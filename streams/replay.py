@@ -34,9 +34,7 @@ from confluent_kafka import Consumer, TopicPartition
 from rocksdict import Rdict
 from tqdm import tqdm
 
-from features import FeatureConfig, UserState, snapshot, triggers, update
-from schemas.codec import parse
-from schemas.contract import load_schema
+from features import FeatureConfig, snapshot
 from schemas.fastread import read_listening_event_core
 from schemas.records import StoryRequest, TrackInfo
 from schemas.registry import Registry
@@ -97,13 +95,13 @@ def feature_config(settings: Settings) -> FeatureConfig:
 def load_catalog(settings: Settings, idle_s: float = 1.5) -> dict[str, TrackInfo]:
     decoder = Registry(settings.schema_registry_url).decoder("TrackInfo")
     out: dict[str, TrackInfo] = {}
-    for msg in _read(settings, settings.topic_catalog, idle_s=idle_s):
+    for msg in read_topic(settings, settings.topic_catalog, idle_s=idle_s):
         if msg.value():
             out[msg.key().decode()] = TrackInfo.from_avro(decoder.decode(msg.value()))
     return out
 
 
-def _read(settings: Settings, topic: str, *, idle_s: float, starts: dict[int, int] | None = None) -> Iterator[Any]:
+def read_topic(settings: Settings, topic: str, *, idle_s: float, starts: dict[int, int] | None = None) -> Iterator[Any]:
     consumer = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}", "enable.auto.commit": False})
     try:
         meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
@@ -154,7 +152,7 @@ def start_offsets(settings: Settings, start_ms: int) -> tuple[dict[int, int], bo
         consumer.close()
 
 
-def _file_events(paths: Sequence[Path], users: frozenset[str]) -> Iterator[tuple[RawMessage, dict[str, Any]]]:
+def file_events(paths: Sequence[Path], users: frozenset[str]) -> Iterator[tuple[RawMessage, dict[str, Any]]]:
     for i, path in enumerate(paths):
         if path.suffix == ".avro":
             with path.open("rb") as f:
@@ -291,7 +289,7 @@ class Replay:
         size = max(1, min(10_000, opts.checkpoint_every))  # chunks never straddle a checkpoint much
         if opts.files:
             pairs: list[tuple[RawMessage, dict[str, Any]]] = []
-            for msg, ev in _file_events(opts.files, opts.users):
+            for msg, ev in file_events(opts.files, opts.users):
                 if positions.get(f"{msg.topic}:{msg.partition}", 0) > msg.offset:
                     continue  # done before the interruption
                 if lo <= ev["event_time"] < hi and (not opts.users or ev["user_id"] in opts.users):
@@ -312,7 +310,7 @@ class Replay:
                 self.result.scanned_from_start = True
         keys = {u.encode() for u in opts.users}
         batch: list[RawMessage] = []
-        for m in _read(self.live, topic, idle_s=2.0, starts=starts):
+        for m in read_topic(self.live, topic, idle_s=2.0, starts=starts):
             ts = m.timestamp()[1]
             if ts < lo or ts >= hi or (keys and m.key() not in keys):
                 positions[f"{topic}:{m.partition()}"] = m.offset() + 1
@@ -363,96 +361,11 @@ class Replay:
         return written
 
 
-# -- point in time ----------------------------------------------------------------------------------
-
-
-def user_events(settings: Settings, user: str, *, files: Sequence[Path] = ()) -> list[dict[str, Any]]:
-    """All of one user's events (from the topic, in partition order, or from files)."""
-    if files:
-        return [ev for _, ev in _file_events(files, frozenset({user})) if ev["user_id"] == user]
-    decoder = Registry(settings.schema_registry_url).decoder("ListeningEvent")
-    key = user.encode()
-    return [decoder.decode(m.value()) for m in _read(settings, settings.topic_events, idle_s=1.5) if m.key() == key]
-
-
-def features_at(events: Sequence[dict[str, Any]], at_ms: int, catalog: dict[str, TrackInfo],
-                config: FeatureConfig) -> dict[str, Any] | None:  # fmt: skip
-    """The user's features exactly as of event time ``at_ms``: every event with ``event_time <= at_ms``,
-    applied in event-time order (as if none had arrived late), nothing after it."""
-    before_t = sorted((e for e in events if e["event_time"] <= at_ms), key=lambda e: (e["event_time"], e["track_id"]))
-    if not before_t:
-        return None
-    state = UserState(before_t[0]["user_id"])
-    update(state, before_t, catalog, config)
-    return snapshot(state, config)
-
-
-def training_rows(
-    events: Sequence[dict[str, Any]], catalog: dict[str, TrackInfo], config: FeatureConfig
-) -> Iterator[dict[str, Any]]:
-    """For each event (per user, in event-time order): the event and the features as of just before it
-    (every earlier event of the user; none at the same or a later time, so nothing leaks from the future)."""
-    by_user: dict[str, list[dict[str, Any]]] = {}
-    for e in events:
-        by_user.setdefault(e["user_id"], []).append(e)
-    for user in sorted(by_user):
-        evs = sorted(by_user[user], key=lambda e: (e["event_time"], e["track_id"]))
-        state = UserState(user)
-        i = 0
-        while i < len(evs):
-            t = evs[i]["event_time"]
-            j = i
-            while j < len(evs) and evs[j]["event_time"] == t:
-                j += 1
-            features = snapshot(state, config) if state.total_plays else None
-            for e in evs[i:j]:
-                yield {"event": e, "features_before": features}
-            update(state, evs[i:j], catalog, config)
-            i = j
-
-
-def training_schema() -> dict[str, Any]:
-    return {
-        "type": "record", "name": "TrainingRow", "namespace": "linernotes.v1",
-        "doc": "One listening event and the listener's features just before it (point in time).",
-        "fields": [
-            {"name": "event", "type": load_schema("ListeningEvent")},
-            {"name": "features_before", "type": ["null", load_schema("UserFeatures")], "default": None},
-        ],
-    }  # fmt: skip
-
-
-_ = triggers  # the processor runs them; imported here so the dependency is visible
-
-
-def export(settings: Settings, start_ms: int, end_ms: int, out: Path, *, progress: bool = True) -> dict[str, Any]:
-    """Write ``listening-events`` records with timestamps in [start, end) to Avro container files,
-    one per partition (``<topic>-p<N>.avro``), schema included: archives for replay beyond retention."""
-    out.mkdir(parents=True, exist_ok=True)
-    decoder = Registry(settings.schema_registry_url).decoder("ListeningEvent")
-    schema = parse(load_schema("ListeningEvent"))  # times as epoch-millis longs, as everywhere in linernotes
-    by_partition: dict[int, list[dict[str, Any]]] = {}
-    starts, seekable = start_offsets(settings, start_ms)
-    bar = tqdm(unit="ev", unit_scale=True, disable=not progress, desc="export")
-    for m in _read(settings, settings.topic_events, idle_s=2.0, starts=starts):
-        if start_ms <= m.timestamp()[1] < end_ms:
-            by_partition.setdefault(m.partition(), []).append(decoder.decode(m.value()))
-            bar.update(1)
-    bar.close()
-    files = []
-    for p, records in sorted(by_partition.items()):
-        path = out / f"{settings.topic_events}-p{p}.avro"
-        with path.open("wb") as f:
-            fastavro.writer(f, schema, records, codec="deflate")
-        files.append(str(path))
-    return {"events": sum(len(r) for r in by_partition.values()), "files": files, "scanned_from_start": not seekable}
-
-
 def latest(settings: Settings, topic: str, record: str, users: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Latest value per key of a topic (compaction or not), decoded."""
     decoder = Registry(settings.schema_registry_url).decoder(record)
     out: dict[str, Any] = {}
-    for m in _read(settings, topic, idle_s=1.5):
+    for m in read_topic(settings, topic, idle_s=1.5):
         key = m.key().decode()
         if m.value() and (not users or key in users):
             out[key] = decoder.decode(m.value())
@@ -463,7 +376,7 @@ def story_ids(settings: Settings, topic: str, users: frozenset[str] = frozenset(
     """story_id -> user of every request (or story) on ``topic``."""
     decoder = Registry(settings.schema_registry_url).decoder("StoryRequest" if "request" in topic else "Story")
     out = {}
-    for m in _read(settings, topic, idle_s=1.5):
+    for m in read_topic(settings, topic, idle_s=1.5):
         d = decoder.decode(m.value())
         if not users or d["user_id"] in users:
             out[d["story_id"]] = d["user_id"]

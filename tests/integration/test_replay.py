@@ -12,18 +12,8 @@ from features import UserState, snapshot, update
 from schemas.registry import Registry
 from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, story_agent_process, wait_for, worker_process
-from streams.replay import (
-    Replay,
-    ReplayOptions,
-    feature_config,
-    features_at,
-    latest,
-    load_catalog,
-    story_ids,
-    training_rows,
-    user_events,
-    verify_parity,
-)
+from streams.pointintime import features_at, training_rows, user_events
+from streams.replay import Replay, ReplayOptions, feature_config, latest, load_catalog, story_ids, verify_parity
 from streams.settings import Settings
 from streams.simulator import Simulation, SimulationConfig
 from streams.stack import Stack
