@@ -93,9 +93,9 @@ def features_at(user_id: str, at: str, source: str, **kw: Any) -> None:
     from streams.pointintime import user_events
     from streams.replay import feature_config, load_catalog
 
+    when, files = _time(at, "AT"), _files(source)  # misuse is reported before any broker is contacted
     settings = settings_from(**kw)
-    snap = compute(user_events(settings, user_id, files=_files(source)), _time(at, "AT"), load_catalog(settings),
-                   feature_config(settings))  # fmt: skip
+    snap = compute(user_events(settings, user_id, files=files), when, load_catalog(settings), feature_config(settings))
     if snap is None:
         raise click.ClickException(f"no events of {user_id!r} at or before {at}")
     click.echo(json.dumps(snap, indent=2))

@@ -1,5 +1,6 @@
 """CLI misuse and unreachable services: one line on stderr, a non-zero exit, never a traceback."""
 
+import os
 import subprocess
 import sys
 
@@ -30,7 +31,9 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]
     ],
 )
 def test_misuse_is_one_line(args: tuple[str, ...]) -> None:
-    r = run(*args)
+    # No service is reachable: misuse must be reported before anything is contacted, whether or not a stack is up.
+    nowhere = {"LINERNOTES_BOOTSTRAP_SERVERS": "127.0.0.1:1", "LINERNOTES_SCHEMA_REGISTRY_URL": "http://127.0.0.1:1"}
+    r = run(*args, env=os.environ | nowhere)
     assert r.returncode == 2, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "Traceback" not in r.stderr and r.stderr.startswith("linernotes: ")
