@@ -11,7 +11,6 @@ user's own event time ``as_of``:
 from __future__ import annotations
 
 import bisect
-import heapq
 import operator
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +66,9 @@ _second = operator.itemgetter(1)
 
 
 def _top(counts: dict[str, int], k: int) -> list[tuple[str, int]]:
-    return heapq.nlargest(k, counts.items(), key=_second)
+    # == heapq.nlargest(k, ...) (stable: ties keep insertion order), but sorted() runs in C; nlargest
+    # loops in Python over every item, which cost most of a snapshot.
+    return sorted(counts.items(), key=_second, reverse=True)[:k]
 
 
 def aggregate(log: list[list[Any]], spec: WindowSpec, as_of: int, top_k: int = 3) -> WindowAgg:
@@ -89,10 +90,6 @@ def aggregate(log: list[list[Any]], spec: WindowSpec, as_of: int, top_k: int = 3
     return WindowAgg(spec.name, start, end, plays, ms, skips, _top(artists, top_k), _top(genres, top_k))
 
 
-def _time(entry: list[Any]) -> int:
-    return int(entry[L_TIME])
-
-
 def aggregate_all(
     log: list[list[Any]], as_of: int, specs: tuple[WindowSpec, ...] = WINDOWS, top_k: int = 3
 ) -> list[WindowAgg]:
@@ -100,30 +97,35 @@ def aggregate_all(
 
     Every window ends after ``as_of`` (the latest event), so each is a suffix of the sorted log:
     one backward pass accumulates the smallest suffix first and takes the top-k of the running
-    counts as it reaches each window's start.
+    counts as it reaches each window's start. Windows reaching back to the same entry share their
+    top lists (the same list objects).
     """
     bounds = [spec.bounds(as_of) for spec in specs]
-    starts = [bisect.bisect_left(log, b[0], key=_time) for b in bounds]
     results: list[WindowAgg | None] = [None] * len(specs)
     plays = ms = skips = 0
     artists: dict[str, int] = {}
     genres: dict[str, int] = {}
-    pos = len(log)
-    tops: tuple[list[tuple[str, int]], list[tuple[str, int]]] = ([], [])
-    for i in sorted(range(len(specs)), key=lambda j: -starts[j]):
-        lo = starts[i]
-        if lo < pos:  # this window reaches further back than the previous (smaller) one
-            for e in reversed(log[lo:pos]):
-                plays += 1
-                ms += e[L_MS]
-                if e[L_SKIP]:
-                    skips += 1
-                a = e[L_ARTIST]
-                artists[a] = artists.get(a, 0) + 1
-                g = e[L_GENRE]
-                if g:
-                    genres[g] = genres.get(g, 0) + 1
+    i = len(log) - 1
+    tops: tuple[list[tuple[str, int]], list[tuple[str, int]]] | None = None
+    for j in sorted(range(len(specs)), key=lambda j: -bounds[j][0]):  # the latest start first
+        start = bounds[j][0]
+        moved = False
+        while i >= 0:
+            e = log[i]
+            if e[L_TIME] < start:
+                break
+            plays += 1
+            ms += e[L_MS]
+            if e[L_SKIP]:
+                skips += 1
+            a = e[L_ARTIST]
+            artists[a] = artists.get(a, 0) + 1
+            g = e[L_GENRE]
+            if g:
+                genres[g] = genres.get(g, 0) + 1
+            i -= 1
+            moved = True
+        if moved or tops is None:
             tops = (_top(artists, top_k), _top(genres, top_k))
-            pos = lo
-        results[i] = WindowAgg(specs[i].name, bounds[i][0], bounds[i][1], plays, ms, skips, tops[0], tops[1])
+        results[j] = WindowAgg(specs[j].name, bounds[j][0], bounds[j][1], plays, ms, skips, tops[0], tops[1])
     return [r for r in results if r is not None]

@@ -163,6 +163,9 @@ class Fact:
     number: float | None = None
     unit: str | None = None
 
+    def to_avro(self) -> dict[str, Any]:  # by hand: dataclasses.asdict deep-copies, ~10x slower
+        return {"name": self.name, "type": self.type, "value": self.value, "number": self.number, "unit": self.unit}
+
 
 @dataclass(slots=True, frozen=True)
 class FactSheet:
@@ -170,7 +173,7 @@ class FactSheet:
     facts: tuple[Fact, ...] = ()
 
     def to_avro(self) -> dict[str, Any]:
-        return {"key_fact": self.key_fact, "facts": [asdict(f) for f in self.facts]}
+        return {"key_fact": self.key_fact, "facts": [f.to_avro() for f in self.facts]}
 
     @classmethod
     def from_avro(cls, d: dict[str, Any]) -> FactSheet:

@@ -38,7 +38,7 @@ from features import FeatureConfig, snapshot
 from schemas.fastread import read_listening_event_core
 from schemas.records import StoryRequest, TrackInfo
 from schemas.registry import Registry
-from streams import history
+from streams import gctune, history
 from streams.producer import RecordProducer
 from streams.settings import Settings
 from streams.worker.processor import FeatureProcessor, RawMessage, Stored, dead_letter_headers
@@ -242,6 +242,7 @@ class Replay:
             report(f"replay {self.out.app_id} already finished (use --fresh to run it again)")
             return self.result
         topics.create(self.out)
+        gctune.tune()
         t0 = time.perf_counter()
         positions: dict[str, int] = dict(self.checkpoint.get("positions", {}))
         bar = tqdm(unit="ev", unit_scale=True, disable=not self.options.progress, desc="replay")

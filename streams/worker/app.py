@@ -22,6 +22,7 @@ from schemas.contract import schema_str
 from schemas.fastpath import UserFeaturesWriter
 from schemas.fastread import read_listening_event_core
 from schemas.registry import Registry, subject_for
+from streams import gctune
 from streams.producer import RecordProducer
 from streams.settings import Settings
 from streams.tracing import make_tracer, messaging
@@ -84,16 +85,20 @@ class FeatureHotPath:
         self._since_flush = 0
         self._last_flush = time.monotonic()
         self.last_handle = 0.0
+        self._catalog_frozen = False
 
     @property
     def consumer(self) -> BatchConsumer:
         return self.app.consumer  # type: ignore[return-value]
 
     async def handle(self, records: Mapping[TP, Sequence[Any]]) -> None:
-        if not self.catalog.ready.is_set():  # unknown tracks would go to the DLQ: wait for the join side
-            loop = asyncio.get_running_loop()
-            while not await loop.run_in_executor(None, self.catalog.wait_ready, 1.0):
-                log.info("waiting for the catalog to load before processing events")
+        if not self._catalog_frozen:
+            if not self.catalog.ready.is_set():  # unknown tracks would go to the DLQ: wait for the join side
+                loop = asyncio.get_running_loop()
+                while not await loop.run_in_executor(None, self.catalog.wait_ready, 1.0):
+                    log.info("waiting for the catalog to load before processing events")
+            gctune.freeze()  # the catalog lives as long as the worker: keep the collector off it
+            self._catalog_frozen = True
         # aiokafka's ConsumerRecords already carry RawMessage's fields: no per-record copy.
         batch: list[RawMessage] = [r for recs in records.values() for r in recs]
         dead = self.processor.process(batch)

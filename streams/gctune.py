@@ -1,0 +1,26 @@
+"""Garbage-collector settings for the long-running hot loops (feature worker, replay).
+
+A worker holds hundreds of thousands of long-lived objects (catalog, user states) and allocates
+many short-lived dicts per batch. With CPython's default thresholds (700, 10, 10) the collector
+runs a young-generation pass every 700 allocations and keeps re-scanning the old heap: in the
+offline profile of 200k events that cost 30-40% of the worker's time. The states hold no reference
+cycles (dicts, lists and numbers, freed by reference counting), so collecting less often loses
+nothing but a little memory held between passes.
+"""
+
+from __future__ import annotations
+
+import gc
+
+THRESHOLD = (50_000, 20, 100)
+
+
+def tune() -> None:
+    """Raise the thresholds and move everything alive now out of the collector's way."""
+    gc.set_threshold(*THRESHOLD)
+    gc.freeze()
+
+
+def freeze() -> None:
+    """After a big long-lived structure was loaded (the catalog): never scan it again."""
+    gc.freeze()
