@@ -178,15 +178,17 @@ def bench_replay(events: int, users: int, as_json: bool, **kw: Any) -> None:
 @option("--events", type=click.IntRange(min=1000), default=200_000, help="Events to produce")
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
 @option("--rounds", type=click.IntRange(min=1), default=2, help="Interleaved off/on pairs")
+@option("--receiver", type=click.Choice(["null", "phoenix"]), default="null",
+        help="Where spans go: an OTLP receiver that only counts, or the stack's Phoenix")  # fmt: skip
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @kafka_options
-def bench_tracing(events: int, users: int, rounds: int, as_json: bool, **kw: Any) -> None:
+def bench_tracing(events: int, users: int, rounds: int, receiver: str, as_json: bool, **kw: Any) -> None:
     """Feature worker throughput with tracing off vs on (story-complete + sampled), interleaved."""
     from streams.bench.tracing import run as run_bench
 
     figures = run_bench(
         settings_from(**kw), events=events, users=users, rounds=rounds,
-        report=reporter(as_json),
+        report=reporter(as_json), receiver=receiver,
     )  # fmt: skip
     echo_figures(figures, as_json)
 

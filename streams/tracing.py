@@ -14,8 +14,13 @@ times and exactly those ids, only for what matters:
 - a configurable ratio of ordinary events (``LINERNOTES_TRACE_RATIO``, 1% by default) also gets its
   send/process spans, so the dashboards show normal traffic too.
 
-Spans are exported with the SDK's batch processor over OTLP/HTTP (Phoenix locally, any collector in
-production). Consumer spans are children of the producer span (not only links), because Phoenix
+Building and exporting spans is where the cost is (~25 µs per span in the SDK, most of it protobuf
+encoding and HTTP in an exporter thread that competes for the GIL). So a worker only appends a plain
+tuple per span to a queue; a separate exporter *process* (:mod:`streams.span_export`) turns them into
+SDK spans and sends them over OTLP/HTTP (Phoenix locally, any collector in production). The queue is
+bounded: if the exporter cannot keep up, spans are dropped and counted, and the worker never waits.
+
+Consumer spans are children of the producer span (not only links), because Phoenix
 drops links; batch processing spans carry links to the messages they cover as well.
 """
 
@@ -123,19 +128,66 @@ class Span:
         return traceparent(self.context.trace_id, self.context.span_id)
 
 
-class Tracer:
-    """Builds spans with chosen ids and times and hands them to the SDK's span processor."""
+SpanRecord = tuple[Any, ...]
+"""(name, trace_id, span_id, parent (trace_id, span_id, is_remote) | None, kind value, start_ns, end_ns,
+attributes, links [(trace_id, span_id)], error | None): what crosses to the exporter process."""
 
-    def __init__(self, processor: SpanProcessor | None, service: str, ratio: float = 0.01) -> None:
-        self.processor = processor
+
+def resource(service: str) -> Resource:
+    return Resource.create({"service.name": service, "openinference.project.name": PROJECT})
+
+
+def readable(rec: SpanRecord, res: Resource) -> ReadableSpan:
+    name, trace_id, span_id, parent, kind, start_ns, end_ns, attributes, links, error = rec
+    status = Status(StatusCode.ERROR, error) if error else Status(StatusCode.UNSET)
+    return ReadableSpan(
+        name=name, context=SpanContext(trace_id, span_id, False, TraceFlags(1)),
+        parent=SpanContext(parent[0], parent[1], parent[2], TraceFlags(1)) if parent else None, resource=res,
+        attributes=attributes, links=[Link(SpanContext(t, s, True, TraceFlags(1))) for t, s in links],
+        kind=SpanKind(kind), status=status, start_time=start_ns, end_time=max(end_ns, start_ns),
+        instrumentation_scope=SCOPE,
+    )  # fmt: skip
+
+
+class SpanSink:
+    """Where finished spans go: ``emit`` must be cheap, it runs on the worker's hot path."""
+
+    def emit(self, rec: SpanRecord) -> None: ...
+
+    def flush(self, timeout_ms: int = 5000) -> bool:
+        return True
+
+    def shutdown(self) -> None: ...
+
+
+class SdkSink(SpanSink):
+    """In process, through an SDK span processor (tests with an in-memory exporter)."""
+
+    def __init__(self, processor: SpanProcessor, service: str) -> None:
+        self.processor, self.resource = processor, resource(service)
+
+    def emit(self, rec: SpanRecord) -> None:
+        self.processor.on_end(readable(rec, self.resource))
+
+    def flush(self, timeout_ms: int = 5000) -> bool:
+        return bool(self.processor.force_flush(timeout_ms))
+
+    def shutdown(self) -> None:
+        self.processor.shutdown()
+
+
+class Tracer:
+    """Builds spans with chosen ids and times and hands them to a :class:`SpanSink`."""
+
+    def __init__(self, sink: SpanSink | None, service: str, ratio: float = 0.01) -> None:
+        self.sink = sink
         self.ratio = ratio
-        self.resource = Resource.create({"service.name": service, "openinference.project.name": PROJECT})
         self.service = service
         self.emitted = 0
 
     @property
     def enabled(self) -> bool:
-        return self.processor is not None
+        return self.sink is not None
 
     def sample(self) -> bool:
         return self.enabled and random.random() < self.ratio
@@ -163,15 +215,14 @@ class Tracer:
         return Span(self, name, ctx, parent, kind, start_ns or time.time_ns(), attrs, [Link(c) for c in links])
 
     def emit(self, span: Span, end_ns: int) -> None:
-        if self.processor is None:
+        if self.sink is None:
             return
-        status = Status(StatusCode.ERROR, span.error) if span.error else Status(StatusCode.UNSET)
-        readable = ReadableSpan(
-            name=span.name, context=span.context, parent=span.parent, resource=self.resource,
-            attributes=span.attributes, links=span.links, kind=span.kind, status=status,
-            start_time=span.start_ns, end_time=max(end_ns, span.start_ns), instrumentation_scope=SCOPE,
-        )  # fmt: skip
-        self.processor.on_end(readable)
+        ctx, p = span.context, span.parent
+        self.sink.emit((
+            span.name, ctx.trace_id, ctx.span_id, (p.trace_id, p.span_id, p.is_remote) if p is not None else None,
+            span.kind.value, span.start_ns, end_ns, span.attributes,
+            [(lk.context.trace_id, lk.context.span_id) for lk in span.links], span.error,
+        ))  # fmt: skip
         self.emitted += 1
 
     def recorded_producer(self, header_value: bytes | None, topic: str, *, start_ns: int, partition: int | None = None,
@@ -186,23 +237,25 @@ class Tracer:
         span.end(start_ns + 1000)
         return span.context
 
-    def flush(self, timeout_ms: int = 5000) -> None:
-        if self.processor is not None:
-            self.processor.force_flush(timeout_ms)
+    def flush(self, timeout_ms: int = 5000) -> bool:
+        """Everything emitted so far has been exported (or ``timeout_ms`` passed: False)."""
+        return self.sink.flush(timeout_ms) if self.sink is not None else True
 
     def shutdown(self) -> None:
-        if self.processor is not None:
-            self.processor.shutdown()
+        if self.sink is not None:
+            self.sink.shutdown()
 
 
 def make_tracer(service: str, endpoint: str | None, ratio: float, exporter: SpanExporter | None = None) -> Tracer:
-    """A tracer exporting over OTLP/HTTP to ``endpoint`` (or to ``exporter``); disabled without either."""
-    if exporter is None and endpoint:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    """A tracer exporting over OTLP/HTTP to ``endpoint`` from an exporter process, or in process to
+    ``exporter``; disabled without either."""
+    if exporter is not None:
+        return Tracer(SdkSink(BatchSpanProcessor(exporter, schedule_delay_millis=500), service), service, ratio)
+    if endpoint:
+        from streams.span_export import ProcessSink
 
-        exporter = OTLPSpanExporter(endpoint=endpoint, timeout=5)
-    processor = BatchSpanProcessor(exporter, schedule_delay_millis=500) if exporter is not None else None
-    return Tracer(processor, service, ratio)
+        return Tracer(ProcessSink(endpoint, service), service, ratio)
+    return Tracer(None, service, ratio)
 
 
 def disabled(service: str = "linernotes") -> Tracer:

@@ -2,15 +2,21 @@
 
 Runs ``rounds`` pairs (off, on) of the batch-path worker over the same simulated events (each run its
 own consumer group, so each reads everything), with story triggers on. "On" exports spans over
-OTLP/HTTP to the stack's Phoenix (story-complete traces plus ``trace_ratio`` of ordinary events).
+OTLP/HTTP (story-complete traces plus ``trace_ratio`` of ordinary events), by default to a receiver
+in this process that accepts every export and keeps only counts: the cost measured is the worker's
+(building spans, its exporter process), not a dashboard's. ``--receiver phoenix`` exports to the
+stack's Phoenix instead, which on a 2-core machine also takes CPU from the worker (its ingestion).
 The overhead is the relative loss of the median events/s.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import statistics
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +26,57 @@ from streams.settings import Settings
 from streams.simulator import SimulationConfig
 
 
-def run(settings: Settings, *, events: int, users: int, rounds: int, report: Callable[[str], None]) -> dict[str, Any]:
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    counts = {"requests": 0, "bytes": 0}
+
+    def do_POST(self) -> None:
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        self.counts["requests"] += 1
+        self.counts["bytes"] += n
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _receiver() -> Iterator[tuple[str, dict[str, int]]]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    _Receiver.counts = {"requests": 0, "bytes": 0}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces", _Receiver.counts
+    finally:
+        server.shutdown()
+
+
+def run(
+    settings: Settings, *, events: int, users: int, rounds: int, report: Callable[[str], None], receiver: str = "null"
+) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        if receiver == "phoenix":
+            endpoint, counts = settings.otlp_endpoint or f"http://127.0.0.1:{settings.phoenix_port}/v1/traces", None
+        else:
+            endpoint, counts = stack.enter_context(_receiver())
+        figures = _run(settings, endpoint, events=events, users=users, rounds=rounds, report=report)
+        figures["receiver"] = receiver
+        if counts is not None:
+            figures["otlp_requests"], figures["otlp_bytes"] = counts["requests"], counts["bytes"]
+        return figures
+
+
+def _run(
+    settings: Settings, endpoint: str, *, events: int, users: int, rounds: int, report: Callable[[str], None]
+) -> dict[str, Any]:
     s = isolated(settings, "bench-tracing")
-    endpoint = settings.otlp_endpoint or f"http://127.0.0.1:{settings.phoenix_port}/v1/traces"
     topics.create(s)
+    spans: list[int] = []
+    dropped = 0
     runs: dict[str, list[float]] = {"off": [], "on": []}
     apps = []
     try:
@@ -39,6 +92,10 @@ def run(settings: Settings, *, events: int, users: int, rounds: int, report: Cal
                     )
                     with worker_process(run_settings, Path(tmp) / app) as (proc, url):
                         st = wait_for(url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what=mode)
+                        if mode == "on":  # the exporter got everything (it may still be sending)
+                            done = wait_for(url, proc, lambda x: True, timeout_s=10, what=mode)
+                            spans.append(done.get("spans_emitted", 0))
+                            dropped += done.get("spans_dropped", 0)
                     rate = events / max(1e-9, st["last_flush_s"] - st["first_message_s"])
                     runs[mode].append(rate)
                     report(f"round {r + 1} tracing {mode}: {rate:,.0f} events/s")
@@ -53,6 +110,8 @@ def run(settings: Settings, *, events: int, users: int, rounds: int, report: Cal
             "runs_off": [round(x) for x in runs["off"]],
             "runs_on": [round(x) for x in runs["on"]],
             "trace_ratio": s.trace_ratio,
+            "spans_per_run": max(spans, default=0),
+            "spans_dropped": dropped,
         }
     finally:
         cleanup(s)

@@ -27,7 +27,9 @@ def install_routes(app: faust.App, table: Any, hot: Any, settings: Settings) -> 
 
     @app.page("/stats/")
     async def stats(web: View, request: Request) -> Response:
-        return web.json(vars(hot.processor.stats))
+        tracer = hot.processor.tracer
+        spans = {"spans_emitted": tracer.emitted, "spans_dropped": getattr(tracer.sink, "dropped", 0)}
+        return web.json(vars(hot.processor.stats) | spans)
 
     from prometheus_client import CollectorRegistry, generate_latest
 

@@ -1,0 +1,127 @@
+"""Span export in a separate process, so a busy worker pays a tuple append per span and nothing else.
+
+The worker side (:class:`ProcessSink`) appends span records (plain tuples, see
+``streams.tracing.SpanRecord``) to a deque. A daemon thread moves them, a few times a second, as one
+list to a bounded ``multiprocessing`` queue, whose feeder thread pickles them (C code, one call per
+batch). The exporter process builds SDK spans from the records and sends them with the OTLP/HTTP
+exporter. When the queue is full (the exporter or the collector cannot keep up) batches are dropped
+and counted: tracing must never slow down or stop the worker.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import multiprocessing as mp
+import queue
+import threading
+import time
+from typing import Any
+
+from streams.tracing import SpanRecord, SpanSink
+
+log = logging.getLogger("linernotes.tracing")
+PUSH_INTERVAL_S = 0.2
+MAX_BATCH = 2048  # records per queue item
+QUEUE_BATCHES = 256  # queue items before dropping (~500k spans)
+EXPORT_CHUNK = 512  # spans per OTLP request
+
+
+def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str) -> None:
+    """The exporter process: records in, OTLP/HTTP out; a ``("flush", n)`` marker is acknowledged
+    once everything before it was exported."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from streams.tracing import readable, resource
+
+    logging.basicConfig(level=logging.WARNING)
+    exporter = OTLPSpanExporter(endpoint=endpoint, timeout=5)
+    res = resource(service)
+    failures = 0
+    while True:
+        item = inbox.get()
+        if item is None:
+            break
+        if isinstance(item, tuple):  # ("flush", token)
+            acks.put(item[1])
+            continue
+        spans = [readable(rec, res) for rec in item]
+        for i in range(0, len(spans), EXPORT_CHUNK):
+            try:
+                result = exporter.export(spans[i : i + EXPORT_CHUNK])
+            except Exception as e:  # noqa: BLE001 - a collector outage must not end the exporter
+                result = None
+                log.warning("span export failed: %r", e)
+            if result is None or result.name != "SUCCESS":
+                failures += 1
+                if failures in (1, 10, 100) or failures % 1000 == 0:
+                    log.warning("span export to %s failed (%d times so far)", endpoint, failures)
+    exporter.shutdown()  # type: ignore[no-untyped-call]
+
+
+class ProcessSink(SpanSink):
+    def __init__(self, endpoint: str, service: str) -> None:
+        ctx = mp.get_context("spawn")  # no fork of a process with running threads and sockets
+        self._inbox = ctx.Queue(maxsize=QUEUE_BATCHES)
+        self._acks = ctx.Queue()
+        self._proc = ctx.Process(
+            target=_export_loop, args=(self._inbox, self._acks, endpoint, service), name="span-exporter", daemon=True
+        )
+        self._proc.start()
+        self._pending: collections.deque[SpanRecord] = collections.deque()
+        self.dropped = 0
+        self._lock = threading.Lock()  # pushes from the thread and from flush()
+        self._stop = threading.Event()
+        self._tokens = 0
+        self._thread = threading.Thread(target=self._pusher, name="span-push", daemon=True)
+        self._thread.start()
+
+    def emit(self, rec: SpanRecord) -> None:
+        self._pending.append(rec)  # atomic; the only cost on the hot path
+
+    def _push(self) -> None:
+        with self._lock:
+            pending = self._pending
+            while pending:
+                n = min(len(pending), MAX_BATCH)
+                batch = [pending.popleft() for _ in range(n)]
+                try:
+                    self._inbox.put_nowait(batch)
+                except queue.Full:
+                    self.dropped += len(batch)
+                    if self.dropped == len(batch) or self.dropped % 100_000 < len(batch):
+                        log.warning("span exporter is behind: %d spans dropped so far", self.dropped)
+
+    def _pusher(self) -> None:
+        while not self._stop.wait(PUSH_INTERVAL_S):
+            self._push()
+
+    def flush(self, timeout_ms: int = 5000) -> bool:
+        deadline = time.monotonic() + timeout_ms / 1000
+        self._push()
+        with self._lock:
+            self._tokens += 1
+            token = self._tokens
+            try:
+                self._inbox.put(("flush", token), timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Full:
+                return False
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                if self._acks.get(timeout=left) >= token:
+                    return True
+            except queue.Empty:
+                return False
+        return False
+
+    def shutdown(self) -> None:
+        if self._stop.is_set():
+            return
+        self.flush(5000)
+        self._stop.set()
+        with contextlib.suppress(queue.Full):
+            self._inbox.put(None, timeout=1.0)
+        self._proc.join(timeout=5.0)
+        if self._proc.is_alive():
+            self._proc.terminate()
