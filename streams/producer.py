@@ -76,6 +76,16 @@ class RecordProducer:
                 self._producer.poll(0.05)  # local queue full: let librdkafka drain
         self.sent += 1
 
+    def produce_to(self, topic: str, partition: int, key: bytes, value: bytes, on_delivery: Any) -> None:
+        """To an explicit partition, with a delivery report for every record (offsets are needed)."""
+        while True:
+            try:
+                self._producer.produce(topic, value, key, partition=partition, on_delivery=on_delivery)
+                break
+            except BufferError:
+                self._producer.poll(0.05)
+        self.sent += 1
+
     def produce_many(self, topic: str, records: Sequence[tuple[int, bytes, bytes]], *, trace: bool = True) -> None:
         """Produce ``(timestamp_ms, key, value)`` records: the hot loop stays in C as far as it can.
         Each record gets a ``traceparent`` with reserved ids (see streams/tracing.py)."""

@@ -27,6 +27,7 @@ from streams.producer import RecordProducer
 from streams.settings import Settings
 from streams.tracing import make_tracer, messaging
 from streams.worker.catalog import CatalogTable
+from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
 
@@ -79,6 +80,8 @@ class FeatureHotPath:
         self.app, self.settings, self.processor, self.table = app, settings, processor, table
         self.producer, self.snapshot_encoder, self.ctx = producer, snapshot_encoder, ctx
         self.request_encoder = request_encoder
+        # Its own producer: the changelog needs a delivery report per record (for the offsets).
+        self.states = StateWriter(table, RecordProducer(settings, extra_conf={"delivery.report.only.error": False}))
         self.topics = frozenset({settings.topic_events})
         self._pending: dict[TP, int] = {}
         self.catalog: CatalogTable = None  # type: ignore[assignment]  # set by build_worker
@@ -129,10 +132,12 @@ class FeatureHotPath:
         pending, self._pending = self._pending, {}
         items = self.processor.take_dirty()
         topic, encode, produce = self.settings.topic_features, self.snapshot_encoder.encode, self.producer.produce
+        states = []
         for user, partition, state_bytes, snap in items:
-            self.ctx.enter(partition)
-            self.table[user.encode()] = state_bytes
-            produce(topic, user.encode(), encode(snap), timestamp_ms=snap["as_of"])
+            key = user.encode()
+            states.append((key, partition, state_bytes))
+            produce(topic, key, encode(snap), timestamp_ms=snap["as_of"])
+        self.states.write(states)
         requests = self.processor.take_requests()
         if requests and self.request_encoder is not None:
             encode_request = self.request_encoder.encode
@@ -147,10 +152,10 @@ class FeatureHotPath:
                 produce(topic_requests, req.user_id.encode(), encode_request(req.to_avro()), headers=headers)
                 if span is not None:
                     span.end()
-        _current_event.set(None)
-        if items:
-            await self.app.producer.flush()  # changelog writes
-        await asyncio.get_running_loop().run_in_executor(None, self.producer.flush, 60.0)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.states.producer.flush, 60.0)
+        await loop.run_in_executor(None, self.producer.flush, 60.0)
+        self.states.persist_offsets()
         self.consumer.mark_done(pending)
         self.processor.stats.last_flush_s = time.monotonic()
         self.processor.stats.flushed_messages = messages_so_far
