@@ -12,7 +12,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from schemas.records import CONTEXT_TYPES, PLATFORMS
+from schemas.records import CONTEXT_TYPES, FACT_TYPES, PLATFORMS, STORY_KINDS, StoryRequest
 
 _MAX_CACHE = 200_000
 
@@ -213,4 +213,37 @@ class UserFeaturesWriter:
             parts.append(struct.pack(f"<{len(profile)}d", *profile))
         parts.append(b"\x00")
         parts.append(_long(f["late_events"]))
+        return b"".join(parts)
+
+
+_STORY_KIND = {k: _long(i) for i, k in enumerate(STORY_KINDS)}
+_FACT_TYPE = {t: _long(i) for i, t in enumerate(FACT_TYPES)}
+
+
+class StoryRequestWriter:
+    """``StoryRequest`` straight from the dataclass (fastavro's generic writer cost ~25 µs a request,
+    the feature worker writes one per trigger). Byte-identical to fastavro: tests/unit/test_fastpath.py."""
+
+    def __init__(self, schema_id: int) -> None:
+        self.header = b"\x00" + schema_id.to_bytes(4, "big")
+
+    def encode(self, r: StoryRequest) -> bytes:
+        facts = r.facts.facts
+        parts = [
+            self.header,
+            avro_string(r.story_id),
+            avro_string(r.user_id),
+            _STORY_KIND[r.kind],
+            avro_string(r.trigger_key),
+            _long(r.event_time),
+            avro_string(r.facts.key_fact),
+        ]
+        if facts:
+            parts.append(_long(len(facts)))
+            for f in facts:
+                parts += (avro_string(f.name), _FACT_TYPE[f.type], avro_string(f.value))
+                parts.append(b"\x00" if f.number is None else b"\x02" + _double(f.number))
+                parts.append(b"\x00" if f.unit is None else b"\x02" + avro_string(f.unit))
+        parts.append(b"\x00")
+        parts.append(_long(r.seed))
         return b"".join(parts)

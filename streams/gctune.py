@@ -11,8 +11,11 @@ nothing but a little memory held between passes.
 from __future__ import annotations
 
 import gc
+import time
 
 THRESHOLD = (50_000, 20, 100)
+FULL_EVERY_S = 600.0  # a full collection over everything, frozen or not, this often
+_last_full = [time.monotonic()]
 
 
 def tune() -> None:
@@ -23,4 +26,16 @@ def tune() -> None:
 
 def freeze() -> None:
     """After a big long-lived structure was loaded (the catalog): never scan it again."""
+    gc.freeze()
+
+
+def after_flush() -> None:
+    """Called once per flush: what survived it (mostly user state) is frozen, so young-generation
+    passes never re-scan it. Every ``FULL_EVERY_S`` everything is unfrozen and collected once, so a
+    reference cycle that became garbage after being frozen is still freed."""
+    now = time.monotonic()
+    if now - _last_full[0] >= FULL_EVERY_S:
+        gc.unfreeze()
+        gc.collect()
+        _last_full[0] = now
     gc.freeze()

@@ -35,9 +35,11 @@ from rocksdict import Rdict
 from tqdm import tqdm
 
 from features import FeatureConfig, snapshot
+from schemas.contract import schema_str
+from schemas.fastpath import StoryRequestWriter
 from schemas.fastread import read_listening_event_core
 from schemas.records import StoryRequest, TrackInfo
-from schemas.registry import Registry
+from schemas.registry import Registry, subject_for
 from streams import gctune, history
 from streams.producer import RecordProducer
 from streams.settings import Settings
@@ -198,7 +200,9 @@ class Replay:
             clock_ms=lambda: 2**62,  # history is judged by event time only
         )
         self.producer = RecordProducer(self.out)
-        self.request_encoder = registry.encoder(self.out.topic_requests, "StoryRequest")
+        self.request_encoder = StoryRequestWriter(
+            registry.register(subject_for(self.out.topic_requests), schema_str("StoryRequest"))
+        )
         self.result = ReplayResult(resumed=bool(self.checkpoint))
         self.touched: set[str] = set(self.checkpoint.get("users", []))
         self.requests: list[StoryRequest] = []
@@ -217,9 +221,7 @@ class Replay:
         self.store.flush()
         for req, _, _ in self.processor.take_requests():
             self.requests.append(req)
-            self.producer.produce(
-                self.out.topic_requests, req.user_id.encode(), self.request_encoder.encode(req.to_avro())
-            )
+            self.producer.produce(self.out.topic_requests, req.user_id.encode(), self.request_encoder.encode(req))
             self.result.requests += 1
         self.producer.flush()
         tmp = self.checkpoint_file.with_suffix(".tmp")
@@ -256,6 +258,7 @@ class Replay:
             if raw:
                 dead += self.processor.process(raw)
             self._dead(dead)
+            gctune.after_flush()
             for m in [p[0] for p in pairs] + raw:
                 positions[f"{m.topic}:{m.partition}"] = m.offset + 1
             n = len(pairs) + len(raw)

@@ -17,9 +17,8 @@ from faust.types import TP
 from opentelemetry.trace import SpanKind
 
 from features import FeatureConfig
-from schemas.codec import Encoder
 from schemas.contract import schema_str
-from schemas.fastpath import UserFeaturesWriter
+from schemas.fastpath import StoryRequestWriter, UserFeaturesWriter
 from schemas.fastread import read_listening_event_core
 from schemas.registry import Registry, subject_for
 from streams import gctune
@@ -75,7 +74,7 @@ class FeatureHotPath:
         producer: RecordProducer,
         snapshot_encoder: UserFeaturesWriter,
         ctx: PartitionContext,
-        request_encoder: Encoder | None = None,
+        request_encoder: StoryRequestWriter | None = None,
     ) -> None:
         self.app, self.settings, self.processor, self.table = app, settings, processor, table
         self.producer, self.snapshot_encoder, self.ctx = producer, snapshot_encoder, ctx
@@ -149,7 +148,7 @@ class FeatureHotPath:
                     attrs = {**messaging(topic_requests, "send"), "linernotes.story_id": req.story_id}
                     span = tracer.start(f"send {topic_requests}", parent=ctx, kind=SpanKind.PRODUCER, attributes=attrs)
                     headers.append(("traceparent", span.header))
-                produce(topic_requests, req.user_id.encode(), encode_request(req.to_avro()), headers=headers)
+                produce(topic_requests, req.user_id.encode(), encode_request(req), headers=headers)
                 if span is not None:
                     span.end()
         loop = asyncio.get_running_loop()
@@ -159,6 +158,7 @@ class FeatureHotPath:
         self.consumer.mark_done(pending)
         self.processor.stats.last_flush_s = time.monotonic()
         self.processor.stats.flushed_messages = messages_so_far
+        gctune.after_flush()
         self._since_flush = 0
         self._last_flush = time.monotonic()
 
@@ -267,7 +267,9 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         RecordProducer(settings),
         UserFeaturesWriter(registry.register(subject_for(settings.topic_features), schema_str("UserFeatures"))),
         ctx,
-        registry.encoder(settings.topic_requests, "StoryRequest") if trigger_config.enabled else None,
+        StoryRequestWriter(registry.register(subject_for(settings.topic_requests), schema_str("StoryRequest")))
+        if trigger_config.enabled
+        else None,
     )
 
     consumer = app.consumer  # created now, started later by the worker

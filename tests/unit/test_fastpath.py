@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 from schemas import schema_str
 from schemas.codec import Encoder
 from schemas.fastpath import ListeningEventWriter, varint_long
-from schemas.records import CONTEXT_TYPES, PLATFORMS
+from schemas.records import CONTEXT_TYPES, FACT_TYPES, PLATFORMS, STORY_KINDS, Fact, FactSheet, StoryRequest
 
 text = st.text(max_size=30)
 events = st.fixed_dictionaries(
@@ -102,3 +102,36 @@ def test_readers_reject_corrupt_bodies() -> None:
         for reader in (read_listening_event, read_listening_event_core):
             with pytest.raises((ValueError, IndexError, UnicodeDecodeError)):
                 reader(bad)
+
+
+@settings(max_examples=200)
+@given(
+    st.builds(
+        StoryRequest,
+        text,
+        text,
+        st.sampled_from(STORY_KINDS),
+        text,
+        st.integers(min_value=-(2**62), max_value=2**62),
+        st.builds(
+            FactSheet,
+            text,
+            st.lists(
+                st.builds(
+                    Fact,
+                    text,
+                    st.sampled_from(FACT_TYPES),
+                    text,
+                    st.none() | st.floats(allow_nan=False),
+                    st.none() | text,
+                ),
+                max_size=6,
+            ).map(tuple),
+        ),
+        st.integers(min_value=0, max_value=2**62),
+    )
+)
+def test_story_request_writer_matches_fastavro(req: StoryRequest) -> None:
+    from schemas.fastpath import StoryRequestWriter
+
+    assert StoryRequestWriter(7).encode(req) == Encoder(schema_str("StoryRequest"), 7).encode(req.to_avro())
