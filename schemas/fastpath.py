@@ -9,7 +9,6 @@ change that is not mirrored here fails the tests instead of corrupting data.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from typing import Any
 
 from schemas.records import CONTEXT_TYPES, FACT_TYPES, PLATFORMS, STORY_KINDS, StoryRequest
@@ -130,24 +129,43 @@ def _long(n: int) -> bytes:
     return _uvarint((n << 1) ^ (n >> 63))
 
 
-def _named_values(items: list[dict[str, Any]], field: str, encode: Callable[[Any], bytes]) -> bytes:
-    """An Avro array of {name: string, <field>: ...} records (Counted or Scored)."""
+_names: dict[str, bytes] = {}
+
+
+def _name(s: str) -> bytes:
+    """``avro_string`` for names that repeat across users (artists, genres, windows): cached."""
+    b = _names.get(s)
+    if b is None:
+        if len(_names) >= _MAX_CACHE:
+            _names.clear()
+        b = _names[s] = avro_string(s)
+    return b
+
+
+def _counted(items: list[dict[str, Any]]) -> bytes:
+    """An Avro array of Counted {name, count} records."""
     if not items:
         return b"\x00"
     parts = [_long(len(items))]
+    final = _FINAL14
     for c in items:
-        parts.append(avro_string(c["name"]))
-        parts.append(encode(c[field]))
+        parts.append(_name(c["name"]))
+        n = c["count"]
+        parts.append(final[n << 1] if 0 <= n < 0x2000 else _long(n))
     parts.append(b"\x00")
     return b"".join(parts)
 
 
-def _counted(items: list[dict[str, Any]]) -> bytes:
-    return _named_values(items, "count", _long)
-
-
 def _scored(items: list[dict[str, Any]]) -> bytes:
-    return _named_values(items, "score", _double)
+    """An Avro array of Scored {name, score} records."""
+    if not items:
+        return b"\x00"
+    parts = [_long(len(items))]
+    for c in items:
+        parts.append(_name(c["name"]))
+        parts.append(_double(c["score"]))
+    parts.append(b"\x00")
+    return b"".join(parts)
 
 
 class UserFeaturesWriter:
@@ -172,15 +190,23 @@ class UserFeaturesWriter:
         windows = f["windows"]
         if windows:
             parts.append(_long(len(windows)))
+            tops: dict[int, bytes] = {}  # windows reaching back to the same event share their lists
             for w in windows:
+                ta, tg = w["top_artists"], w["top_genres"]
+                eta = tops.get(id(ta))
+                if eta is None:
+                    eta = tops[id(ta)] = _counted(ta)
+                etg = tops.get(id(tg))
+                if etg is None:
+                    etg = tops[id(tg)] = _counted(tg)
                 parts += (
-                    avro_string(w["name"]),
+                    _name(w["name"]),
                     _long(w["start"]),
                     _long(w["end"]),
                     _long(w["plays"]),
                     _double(w["minutes"]),
-                    _counted(w["top_artists"]),
-                    _counted(w["top_genres"]),
+                    eta,
+                    etg,
                 )
         parts.append(b"\x00")
         parts += (

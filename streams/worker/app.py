@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind
 
 from features import FeatureConfig
 from schemas.contract import schema_str
-from schemas.fastpath import StoryRequestWriter, UserFeaturesWriter
+from schemas.fastpath import StoryRequestWriter
 from schemas.fastread import read_listening_event_core
 from schemas.registry import Registry, subject_for
 from streams import gctune
@@ -29,6 +29,7 @@ from streams.worker.catalog import CatalogTable
 from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
+from streams.worker.snapshots import SnapshotPublisher
 
 log = logging.getLogger("linernotes.worker")
 STATE_TABLE = "user-state"
@@ -72,12 +73,13 @@ class FeatureHotPath:
         processor: FeatureProcessor,
         table: Any,
         producer: RecordProducer,
-        snapshot_encoder: UserFeaturesWriter,
+        snapshots: SnapshotPublisher,
         ctx: PartitionContext,
         request_encoder: StoryRequestWriter | None = None,
     ) -> None:
         self.app, self.settings, self.processor, self.table = app, settings, processor, table
-        self.producer, self.snapshot_encoder, self.ctx = producer, snapshot_encoder, ctx
+        self.producer, self.snapshots, self.ctx = producer, snapshots, ctx
+        self._inflight: tuple[dict[TP, int], int] | None = None  # a flush whose snapshots the helper is publishing
         self.request_encoder = request_encoder
         # Its own producer: the changelog needs a delivery report per record (for the offsets).
         self.states = StateWriter(table, RecordProducer(settings, extra_conf={"delivery.report.only.error": False}))
@@ -122,45 +124,62 @@ class FeatureHotPath:
         # Caught up (a short fetch): flush now rather than let fresh features wait for the timer.
         caught_up = len(batch) < self.settings.max_poll_records and since >= MIN_FLUSH_INTERVAL_S
         if caught_up or self._since_flush >= self.settings.flush_max_events or since >= self.settings.flush_interval_s:
-            await self.flush()
+            # The helper's snapshots overlap the next batches; the idle timer settles the last flush.
+            await self.flush(wait=False)
 
-    async def flush(self) -> None:
-        if not self._pending and not self.processor.dirty:
-            return
-        messages_so_far = self.processor.stats.messages
-        pending, self._pending = self._pending, {}
-        items = self.processor.take_dirty()
-        topic, encode, produce = self.settings.topic_features, self.snapshot_encoder.encode, self.producer.produce
-        states = []
-        for user, partition, state_bytes, snap in items:
-            key = user.encode()
-            states.append((key, partition, state_bytes))
-            produce(topic, key, encode(snap), timestamp_ms=snap["as_of"])
-        self.states.write(states)
-        requests = self.processor.take_requests()
-        if requests and self.request_encoder is not None:
-            encode_request = self.request_encoder.encode
-            tracer, topic_requests = self.processor.tracer, self.settings.topic_requests
-            for req, appended, ctx in requests:
-                headers = [("linernotes.trigger.append_ms", str(appended).encode())]
-                span = None
-                if ctx is not None:
-                    attrs = {**messaging(topic_requests, "send"), "linernotes.story_id": req.story_id}
-                    span = tracer.start(f"send {topic_requests}", parent=ctx, kind=SpanKind.PRODUCER, attributes=attrs)
-                    headers.append(("traceparent", span.header))
-                produce(topic_requests, req.user_id.encode(), encode_request(req), headers=headers)
-                if span is not None:
-                    span.end()
+    async def flush(self, *, wait: bool = True) -> None:
+        """Make what was handled durable: states (RocksDB + changelog), story requests and, from the
+        helper process, snapshots. Offsets are marked done once all of them were delivered: with
+        ``wait`` before returning; otherwise at the start of the next flush, so delivery and the
+        helper's snapshots overlap the processing of the next batches (one flush in flight)."""
         loop = asyncio.get_running_loop()
+        await self._settle(loop)
+        if self._pending or self.processor.dirty:
+            messages_so_far = self.processor.stats.messages
+            pending, self._pending = self._pending, {}
+            dirty = self.processor.take_dirty(snapshots=False)
+            states = [(user.encode(), partition, state) for user, partition, state, _ in dirty]
+            self.states.write(states)
+            if states:
+                self.snapshots.submit([(key, state) for key, _, state in states])
+            self._publish_requests()
+            self.producer.poll()
+            self._inflight = (pending, messages_so_far)
+            gctune.after_flush()
+            self._since_flush = 0
+            self._last_flush = time.monotonic()
+        if wait:
+            await self._settle(loop)
+
+    async def _settle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait until the flush in flight was delivered (usually long done), then mark its offsets."""
+        if self._inflight is None:
+            return
         await loop.run_in_executor(None, self.states.producer.flush, 60.0)
         await loop.run_in_executor(None, self.producer.flush, 60.0)
+        await loop.run_in_executor(None, self.snapshots.wait)
         self.states.persist_offsets()
+        (pending, messages), self._inflight = self._inflight, None
         self.consumer.mark_done(pending)
         self.processor.stats.last_flush_s = time.monotonic()
-        self.processor.stats.flushed_messages = messages_so_far
-        gctune.after_flush()
-        self._since_flush = 0
-        self._last_flush = time.monotonic()
+        self.processor.stats.flushed_messages = messages
+
+    def _publish_requests(self) -> None:
+        requests = self.processor.take_requests()
+        if not requests or self.request_encoder is None:
+            return
+        encode_request, produce = self.request_encoder.encode, self.producer.produce
+        tracer, topic_requests = self.processor.tracer, self.settings.topic_requests
+        for req, appended, ctx in requests:
+            headers = [("linernotes.trigger.append_ms", str(appended).encode())]
+            span = None
+            if ctx is not None:
+                attrs = {**messaging(topic_requests, "send"), "linernotes.story_id": req.story_id}
+                span = tracer.start(f"send {topic_requests}", parent=ctx, kind=SpanKind.PRODUCER, attributes=attrs)
+                headers.append(("traceparent", span.header))
+            produce(topic_requests, req.user_id.encode(), encode_request(req), headers=headers)
+            if span is not None:
+                span.end()
 
     def forget(self, revoked: set[TP]) -> None:
         mine = {tp.partition for tp in revoked if tp.topic in self.topics}
@@ -265,7 +284,9 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         processor,
         state_table,
         RecordProducer(settings),
-        UserFeaturesWriter(registry.register(subject_for(settings.topic_features), schema_str("UserFeatures"))),
+        SnapshotPublisher(
+            settings, registry.register(subject_for(settings.topic_features), schema_str("UserFeatures")), config
+        ),
         ctx,
         StoryRequestWriter(registry.register(subject_for(settings.topic_requests), schema_str("StoryRequest")))
         if trigger_config.enabled
