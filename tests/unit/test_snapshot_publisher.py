@@ -10,6 +10,11 @@ from streams.settings import load
 from streams.worker.snapshots import SnapshotError, SnapshotPublisher
 
 
+def _submit_and_wait(pub: SnapshotPublisher, items: list[tuple[bytes, bytes]]) -> int:
+    pub.submit(items)  # may already fail (broken pipe), or only the wait does (EOF)
+    return pub.wait()
+
+
 def test_a_dead_helper_is_an_error_not_a_silent_loss() -> None:
     pub = SnapshotPublisher(load(bootstrap_servers="127.0.0.1:1"), 1, FeatureConfig())
     try:
@@ -17,8 +22,7 @@ def test_a_dead_helper_is_an_error_not_a_silent_loss() -> None:
         os.kill(pub._proc.pid, signal.SIGKILL)
         pub._proc.join(10)
         with pytest.raises(SnapshotError):
-            pub.submit([(b"u1", b"not a state")])
-            pub.wait()
+            _submit_and_wait(pub, [(b"u1", b"not a state")])
     finally:
         pub.close()
 
