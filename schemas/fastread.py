@@ -13,6 +13,7 @@ from typing import Any
 
 from schemas.records import CONTEXT_TYPES, PLATFORMS
 
+_N_PLATFORMS, _N_CONTEXT_TYPES = len(PLATFORMS), len(CONTEXT_TYPES)
 CORE_FIELDS = ("event_id", "user_id", "track_id", "event_time", "ms_played", "skipped")
 
 
@@ -109,5 +110,60 @@ def read_listening_event(b: bytes, pos: int = 5) -> dict[str, Any]:
 
 
 def read_listening_event_core(b: bytes, pos: int = 5) -> dict[str, Any]:
-    """Only :data:`CORE_FIELDS`, after checking the whole body."""
-    return _parse(b, pos, False)
+    """Only :data:`CORE_FIELDS`, after checking the whole body.
+
+    The common case inline: every string shorter than 64 bytes (one length byte), enums and union
+    branches in one byte. Anything else, including every malformed body, goes to :func:`_parse`,
+    which validates and raises."""
+    n = b[pos]
+    if n & 0x81:  # a length of 64+ bytes (continuation bit) or a negative one
+        return _parse(b, pos, False)
+    p = pos + 1 + (n >> 1)
+    event_id = b[pos + 1 : p].decode()
+    n = b[p]
+    if n & 0x81:
+        return _parse(b, pos, False)
+    q = p + 1 + (n >> 1)
+    user_id = b[p + 1 : q].decode()
+    n = b[q]
+    if n & 0x81:
+        return _parse(b, pos, False)
+    p = q + 1 + (n >> 1)
+    track_id = b[q + 1 : p].decode()
+    event_time, p = _read_long(b, p)
+    ms_played, p = _read_long(b, p)
+    n = b[p]  # platform
+    if n & 0x81 or (n >> 1) >= _N_PLATFORMS:
+        return _parse(b, pos, False)
+    n = b[p + 1]  # country: null or string
+    if n == 0:
+        p += 2
+    elif n == 2 and not b[p + 2] & 0x81:
+        p += 3 + (b[p + 2] >> 1)
+    else:
+        return _parse(b, pos, False)
+    for _ in (0, 1):  # reason_start, reason_end
+        n = b[p]
+        if n & 0x81:
+            return _parse(b, pos, False)
+        p += 1 + (n >> 1)
+    shuffle, skipped, offline, ctx = b[p], b[p + 1], b[p + 2], b[p + 3]
+    if shuffle > 1 or skipped > 1 or offline > 1 or ctx & 0x81 or (ctx >> 1) >= _N_CONTEXT_TYPES:
+        return _parse(b, pos, False)
+    n = b[p + 4]  # context uri: null or string
+    if n == 0:
+        p += 5
+    elif n == 2 and not b[p + 5] & 0x81:
+        p += 6 + (b[p + 5] >> 1)
+    else:
+        return _parse(b, pos, False)
+    if p != len(b):
+        return _parse(b, pos, False)
+    return {
+        "event_id": event_id,
+        "user_id": user_id,
+        "track_id": track_id,
+        "event_time": event_time,
+        "ms_played": ms_played,
+        "skipped": skipped == 1,
+    }

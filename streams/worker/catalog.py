@@ -96,6 +96,8 @@ class CatalogTable:
                 if msgs:
                     last = time.monotonic()
                 elif not self.ready.is_set() and time.monotonic() - last >= self._idle_s:
+                    for track_id in list(self._raw):  # decode up front, while the worker is still starting
+                        self(track_id)
                     log.info("catalog loaded: %d tracks", len(self._raw))
                     self.ready.set()
         finally:
