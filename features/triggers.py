@@ -38,7 +38,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from features.config import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, FeatureConfig
 from features.state import (
@@ -95,8 +95,7 @@ class TriggerConfig:
 DEFAULT_TRIGGERS = TriggerConfig()
 
 
-@dataclass(frozen=True, slots=True)
-class Before:
+class Before(NamedTuple):  # a tuple: built for every user batch, a frozen dataclass costs 3x
     as_of: int
     days: int
     last_day: int
@@ -207,19 +206,18 @@ def _milestones_and_discoveries(
     counts = result.artist_plays
     artists = state.artists
     crossing: list[str] = []
-    if want_m and cfg.milestones:
-        milestones, lowest = cfg.milestones, cfg.milestones[0]
-        for a, k in counts.items():
-            plays = artists[a][A_PLAYS]
-            if plays >= lowest:  # most artists are below the first milestone: one comparison
-                i = bisect.bisect_right(milestones, plays - k)  # the first milestone above the old count
-                if i < len(milestones) and milestones[i] <= plays:
-                    crossing.append(a)
-    fresh: set[str] = set()
+    fresh: set[str] = {a for a, _, _ in result.new_artists} if want_d and result.new_artists else set()
     second_play: list[str] = []
-    if want_d:
-        fresh = {a for a, _, _ in result.new_artists}
-        second_play = [a for a, k in counts.items() if artists[a][A_PLAYS] - k == 1 and a not in fresh]
+    milestones = cfg.milestones if want_m else ()
+    lowest = milestones[0] if milestones else 1 << 62
+    for a, k in counts.items():  # one pass: most artists cross nothing and are not new
+        plays = artists[a][A_PLAYS]
+        if plays >= lowest:
+            i = bisect.bisect_right(milestones, plays - k)  # the first milestone above the old count
+            if i < len(milestones) and milestones[i] <= plays:
+                crossing.append(a)
+        if want_d and plays - k == 1 and a not in fresh:
+            second_play.append(a)
     if not crossing and not fresh and not second_play:
         return out
     skipped = set(result.skipped_idx)
@@ -376,17 +374,19 @@ def fire(
     if not result.applied and not result.closed_sessions:
         return out
     enabled = cfg.enabled
+    new_day = len(state.days) != b.days
     found: list[StoryRequest] = []
-    if "SESSION_RECAP" in enabled and result.closed_sessions:
+    if result.closed_sessions and "SESSION_RECAP" in enabled:
         found += _sessions(state, result, cfg, fcfg)
     if result.artist_plays:
         found += _milestones_and_discoveries(b, state, result, events, catalog, cfg)
-    if "STREAK" in enabled:
+    if new_day and "STREAK" in enabled:
         found += _streaks(b, state, cfg)
-    if "TIME_OF_DAY_SHIFT" in enabled and len(state.days) != b.days:
+    # (a shift needs tod_min_plays_lifetime plays before the day's first play; hours sum to total_plays)
+    if new_day and "TIME_OF_DAY_SHIFT" in enabled and state.total_plays > cfg.tod_min_plays_lifetime:
         skipped = set(result.skipped_idx)
         found += _time_of_day(b, state, result, [e for i, e in enumerate(events) if i not in skipped], cfg)
-    if "WEEKLY_DIGEST" in enabled and result.closed_weeks:
+    if result.closed_weeks and "WEEKLY_DIGEST" in enabled:
         found += _weekly(state, result, cfg)
     if state.discovered and len(state.days) != b.days:  # pruned once a day is enough
         horizon = state.as_of - cfg.discovery_replay_ms - DAY_MS
