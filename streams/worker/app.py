@@ -24,7 +24,7 @@ from schemas.registry import Registry, subject_for
 from streams import gctune
 from streams.producer import RecordProducer
 from streams.settings import Settings
-from streams.tracing import make_tracer, messaging
+from streams.tracing import make_tracer, messaging, new_ids, traceparent
 from streams.worker.catalog import CatalogTable
 from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer, BatchTransport
@@ -170,16 +170,19 @@ class FeatureHotPath:
             return
         encode_request, produce = self.request_encoder.encode, self.producer.produce
         tracer, topic_requests = self.processor.tracer, self.settings.topic_requests
+        send_attrs = {**messaging(topic_requests, "send"), "service.name": tracer.service}
         for req, appended, ctx in requests:
             headers = [("linernotes.trigger.append_ms", str(appended).encode())]
-            span = None
+            start = time.time_ns() if ctx is not None else 0
+            span_id = new_ids()[1]
             if ctx is not None:
-                attrs = {**messaging(topic_requests, "send"), "linernotes.story_id": req.story_id}
-                span = tracer.start(f"send {topic_requests}", parent=ctx, kind=SpanKind.PRODUCER, attributes=attrs)
-                headers.append(("traceparent", span.header))
+                headers.append(("traceparent", traceparent(ctx.trace_id, span_id)))
             produce(topic_requests, req.user_id.encode(), encode_request(req), headers=headers)
-            if span is not None:
-                span.end()
+            if ctx is not None:
+                attrs = send_attrs | {"linernotes.story_id": req.story_id}
+                parent = (ctx.trace_id, ctx.span_id, False)
+                name, end = f"send {topic_requests}", time.time_ns()
+                tracer.record(name, ctx.trace_id, span_id, parent, SpanKind.PRODUCER, start, end, attrs)
 
     def forget(self, revoked: set[TP]) -> None:
         mine = {tp.partition for tp in revoked if tp.topic in self.topics}

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import msgpack
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 
 from features import FeatureConfig, UserState, snapshot, triggers, update
 from features.update import Track
 from schemas.codec import Decoder
 from schemas.errors import DecodeError
 from schemas.records import StoryRequest
-from streams.tracing import Tracer, disabled, header, messaging
+from streams.tracing import Tracer, disabled, header, messaging, new_ids, parse_ids
 
 BATCH_BUCKETS = (1, 10, 100, 1000, 5000, 20000, float("inf"))
 MAX_FUTURE_MS = 24 * 3_600_000  # events more than a day in the future are rejected
@@ -195,48 +195,54 @@ class FeatureProcessor:
         return dead
 
     def _trace_trigger(self, msg: Any, requests: Sequence[StoryRequest]) -> list[Any]:
-        """The event's send span (ids reserved by its producer), its processing, one span per trigger."""
+        """The event's send span (ids reserved by its producer), its processing, one span per trigger,
+        emitted as plain records (this runs for every story: no SDK objects on this path)."""
         tracer = self.tracer
         if not tracer.enabled:
             return [None] * len(requests)
-        topic, partition, offset = msg.topic, msg.partition, msg.offset
-        sent = tracer.recorded_producer(
-            header(getattr(msg, "headers", None)), topic, start_ns=msg.timestamp * 1_000_000,
-            partition=partition, offset=offset,
-        )  # fmt: skip
-        process = tracer.start(
-            f"process {topic}", parent=sent, kind=SpanKind.CONSUMER, start_ns=self._batch_start_ns,
-            attributes=messaging(topic, "process", partition=partition, offset=offset, group=self.group),
-        )  # fmt: skip
-        out = []
+        process_attrs, process_id, parent = self._event_spans(msg)
+        trace_id = parent[0] if parent is not None else new_ids()[0]
+        now = time.time_ns()
+        record, service, out = tracer.record, tracer.service, []
         for r in requests:
-            attrs = {"linernotes.story_id": r.story_id, "linernotes.trigger.kind": r.kind,
+            span_id = new_ids()[1]
+            attrs = {"service.name": service, "linernotes.story_id": r.story_id, "linernotes.trigger.kind": r.kind,
                      "linernotes.trigger.key": r.trigger_key, "enduser.id": r.user_id}  # fmt: skip
-            span = tracer.start(f"trigger {r.kind}", parent=process.context, attributes=attrs)
-            span.end()
-            out.append(span.context)
-        process.end()
+            record(f"trigger {r.kind}", trace_id, span_id, (trace_id, process_id, False), SpanKind.INTERNAL, now, now,
+                   attrs)  # fmt: skip
+            out.append(SpanContext(trace_id, span_id, False, TraceFlags(1)))
+        record(f"process {msg.topic}", trace_id, process_id, parent, SpanKind.CONSUMER, self._batch_start_ns, now,
+               process_attrs)  # fmt: skip
         return out
+
+    def _event_spans(self, msg: Any) -> tuple[dict[str, Any], int, tuple[int, int, bool] | None]:
+        """Emit the event's ``send`` span (if its producer reserved ids); the attributes and id of its
+        ``process`` span, and that span's parent."""
+        tracer = self.tracer
+        topic, partition, offset = msg.topic, msg.partition, msg.offset
+        ids = parse_ids(header(getattr(msg, "headers", None)))
+        parent = None
+        if ids is not None:
+            start = msg.timestamp * 1_000_000
+            attrs = {"service.name": "producer", **messaging(topic, "send", partition=partition, offset=offset)}
+            tracer.record(f"send {topic}", ids[0], ids[1], None, SpanKind.PRODUCER, start, start + 1000, attrs)
+            parent = (ids[0], ids[1], True)
+        process_attrs = messaging(topic, "process", partition=partition, offset=offset, group=self.group)
+        process_attrs["service.name"] = tracer.service
+        return process_attrs, new_ids()[1], parent
 
     def trace_sample(self, batch: Sequence[Any]) -> None:
         """Spans for a random share (``trace_ratio``) of ordinary events."""
         tracer = self.tracer
         if not tracer.enabled or not tracer.ratio:
             return
+        now = time.time_ns()
         for i in tracer.sampled_indexes(len(batch)):
             msg = batch[i]
-            sent = tracer.recorded_producer(
-                header(getattr(msg, "headers", None)), msg.topic, start_ns=msg.timestamp * 1_000_000,
-                partition=msg.partition, offset=msg.offset,
-            )  # fmt: skip
-            attrs = messaging(msg.topic, "process", partition=msg.partition, offset=msg.offset, group=self.group)
-            tracer.start(
-                f"process {msg.topic}",
-                parent=sent,
-                kind=SpanKind.CONSUMER,
-                start_ns=self._batch_start_ns,
-                attributes=attrs,
-            ).end()
+            attrs, span_id, parent = self._event_spans(msg)
+            trace_id = parent[0] if parent is not None else new_ids()[0]
+            tracer.record(f"process {msg.topic}", trace_id, span_id, parent, SpanKind.CONSUMER, self._batch_start_ns,
+                          now, attrs)  # fmt: skip
 
     def _get(self, user: str, partition: int) -> Stored:
         stored = self.cache.get(user)
