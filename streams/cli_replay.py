@@ -45,12 +45,13 @@ def _files(source: str) -> tuple[Path, ...]:
 @option("--features-only/--with-stories", default=True, help="Also write the stories (needs Triton)")
 @option("--target-suffix", default=".backfill", help="Appended to every output topic and the app id")
 @option("--fresh", is_flag=True, help="Ignore a checkpoint of an earlier run with the same suffix")
+@option("--workers", type=click.IntRange(min=1), default=2, help="Processes, each replaying its share of partitions")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
 @kafka_options
 def replay(start: str, end: str, source: str, users: str, features_only: bool, target_suffix: str, fresh: bool,
-           as_json: bool, **kw: Any) -> None:  # fmt: skip
+           workers: int, as_json: bool, **kw: Any) -> None:  # fmt: skip
     """Re-run the live feature and trigger code over history into suffixed topics (resumable)."""
-    from streams.replay import Replay, ReplayError, ReplayOptions, load_catalog
+    from streams.replay import ReplayError, ReplayOptions, load_catalog, run_replay
 
     settings = settings_from(**kw)
     opts = ReplayOptions(
@@ -59,7 +60,7 @@ def replay(start: str, end: str, source: str, users: str, features_only: bool, t
         suffix=target_suffix, progress=not as_json, fresh=fresh,
     )  # fmt: skip
     try:
-        result = Replay(settings, opts, load_catalog(settings)).run(report=reporter(as_json))
+        result = run_replay(settings, opts, load_catalog(settings), workers=workers, report=reporter(as_json))
     except ReplayError as e:
         raise click.ClickException(str(e)) from e
     figures = dict(vars(result)) | {"events_per_s": round(result.events_per_s, 1)}

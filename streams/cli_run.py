@@ -161,14 +161,15 @@ def bench_e2e(users: int, events_per_s: float, duration_s: float, speedup: float
 @bench.command("replay")
 @option("--events", type=click.IntRange(min=1000), default=200_000, help="Events to produce")
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
+@option("--workers", type=click.IntRange(min=1), default=2, help="Replay processes (linernotes replay's default)")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @kafka_options
-def bench_replay(events: int, users: int, as_json: bool, **kw: Any) -> None:
+def bench_replay(events: int, users: int, workers: int, as_json: bool, **kw: Any) -> None:
     """Replay (features only) vs the live feature worker on the same events, in one run."""
     from streams.bench.replay import run as run_bench
 
     figures = run_bench(
-        settings_from(**kw), events=events, users=users,
+        settings_from(**kw), events=events, users=users, workers=workers,
         report=reporter(as_json),
     )  # fmt: skip
     echo_figures(figures, as_json)

@@ -22,10 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import queue
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,8 @@ class ReplayOptions:
     progress: bool = True
     fresh: bool = False  # ignore an existing checkpoint
     stop_after_checkpoints: int | None = None  # tests: simulate an interruption after N checkpoints
+    partitions: frozenset[int] = frozenset()  # topic source: only these partitions (a shard); empty = all
+    shard: str = ""  # a shard's own state and checkpoint directory
 
 
 def target(settings: Settings, suffix: str) -> Settings:
@@ -103,14 +106,18 @@ def load_catalog(settings: Settings, idle_s: float = 1.5) -> dict[str, TrackInfo
     return out
 
 
-def read_topic(settings: Settings, topic: str, *, idle_s: float, starts: dict[int, int] | None = None) -> Iterator[Any]:
+def read_topic(
+    settings: Settings, topic: str, *, idle_s: float, starts: dict[int, int] | None = None,
+    partitions: frozenset[int] = frozenset(),
+) -> Iterator[Any]:  # fmt: skip
     consumer = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}", "enable.auto.commit": False})
     try:
         meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if meta is None or meta.error is not None:
             raise ReplayError(f"topic {topic!r} does not exist")
         starts = starts or {}
-        consumer.assign([TopicPartition(topic, p, starts.get(p, 0)) for p in meta.partitions])
+        mine = [p for p in meta.partitions if not partitions or p in partitions]
+        consumer.assign([TopicPartition(topic, p, starts.get(p, 0)) for p in mine])
         last = time.monotonic()
         while time.monotonic() - last < idle_s:
             msgs = consumer.consume(5000, timeout=0.2)
@@ -178,7 +185,8 @@ class Replay:
             raise ReplayError("--to must be after --from")
         self.live, self.options, self.catalog = settings, options, catalog
         self.out = target(settings, options.suffix)
-        self.dir = settings.run_dir / "replay" / self.out.app_id
+        self.dir = settings.run_dir / "replay" / self.out.app_id / (f"shard-{options.shard}" if options.shard else "")
+        self.counter: Any = None  # a shared counter of events done (parallel replay's progress bar)
         if options.fresh and self.dir.exists():
             import shutil
 
@@ -259,12 +267,18 @@ class Replay:
                 dead += self.processor.process(raw)
             self._dead(dead)
             gctune.after_flush()
+            last: dict[tuple[str, int], int] = {}
             for m in [p[0] for p in pairs] + raw:
-                positions[f"{m.topic}:{m.partition}"] = m.offset + 1
+                last[(m.topic, m.partition)] = m.offset
+            for (topic, partition), offset in last.items():
+                positions[f"{topic}:{partition}"] = max(positions.get(f"{topic}:{partition}", 0), offset + 1)
             n = len(pairs) + len(raw)
             self.result.events += n
             since += n
             bar.update(n)
+            if self.counter is not None:
+                with self.counter.get_lock():
+                    self.counter.value += n
             if since >= opts.checkpoint_every:
                 self._save(positions)
                 since = 0
@@ -314,7 +328,7 @@ class Replay:
                 self.result.scanned_from_start = True
         keys = {u.encode() for u in opts.users}
         batch: list[RawMessage] = []
-        for m in read_topic(self.live, topic, idle_s=2.0, starts=starts):
+        for m in read_topic(self.live, topic, idle_s=2.0, starts=starts, partitions=opts.partitions):
             ts = m.timestamp()[1]
             if ts < lo or ts >= hi or (keys and m.key() not in keys):
                 positions[f"{topic}:{m.partition()}"] = m.offset() + 1
@@ -417,3 +431,74 @@ def verify_parity(
         "only_live": sorted(live_ids - replay_ids)[:20],
         "only_replay": sorted(replay_ids - live_ids)[:20],
     }
+
+
+# -- parallel replay ---------------------------------------------------------------------------------
+def _shard_main(settings: Settings, options: ReplayOptions, catalog: dict[str, TrackInfo], counter: Any,
+                out: Any) -> None:  # fmt: skip
+    try:
+        replay = Replay(settings, options, catalog)
+        replay.counter = counter
+        out.put(replay.run(lambda _line: None))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which fails the run
+        out.put(f"{type(e).__name__}: {e}")
+
+
+def run_replay(
+    settings: Settings, options: ReplayOptions, catalog: dict[str, TrackInfo], *, workers: int = 1,
+    report: Callable[[str], None] = print,
+) -> ReplayResult:  # fmt: skip
+    """``Replay(...).run``, split over ``workers`` processes by partition of the events topic.
+
+    Users never span partitions (events are keyed by user), so each process replays its own users
+    with its own state and checkpoint, exactly as one process would; outputs go to the same topics
+    with the same ids. Files are replayed by one process."""
+    import multiprocessing as mp
+
+    if workers <= 1 or options.files:
+        return Replay(settings, options, catalog).run(report)
+    consumer = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}"})
+    try:
+        meta = consumer.list_topics(settings.topic_events, timeout=10).topics.get(settings.topic_events)
+    finally:
+        consumer.close()
+    if meta is None or meta.error is not None:
+        raise ReplayError(f"topic {settings.topic_events!r} does not exist")
+    parts = sorted(meta.partitions)
+    shards = [frozenset(parts[i::workers]) for i in range(min(workers, len(parts)))]
+    ctx = mp.get_context("spawn")
+    counter, results = ctx.Value("q", 0), ctx.Queue()
+    procs = [
+        ctx.Process(target=_shard_main, daemon=True, args=(
+            settings, replace(options, partitions=shard, shard=f"{i}-of-{len(shards)}", progress=False),
+            catalog, counter, results))
+        for i, shard in enumerate(shards)
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    bar = tqdm(unit="ev", unit_scale=True, disable=not options.progress, desc=f"replay ({len(shards)} processes)")
+    got: list[Any] = []
+    while len(got) < len(procs):
+        try:
+            got.append(results.get(timeout=0.5))
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs) and results.empty():
+                raise ReplayError("a replay process died without a result") from None
+        bar.update(counter.value - bar.n)
+    bar.close()
+    for p in procs:
+        p.join(timeout=10)
+    errors = [g for g in got if isinstance(g, str)]
+    if errors:
+        raise ReplayError("; ".join(errors))
+    merged = ReplayResult(resumed=any(g.resumed for g in got))
+    for g in got:
+        for f in ("events", "applied", "dead", "users", "requests", "stories"):
+            setattr(merged, f, getattr(merged, f) + getattr(g, f))
+        merged.scanned_from_start = merged.scanned_from_start or g.scanned_from_start
+        merged.notes += [n for n in g.notes if n not in merged.notes]
+    merged.seconds = time.perf_counter() - t0
+    for note in merged.notes:
+        report(note)
+    return merged

@@ -3,7 +3,9 @@
 Both read the same Avro events from the real broker. Live: one batch-path feature worker (state,
 changelog, snapshots per flush, triggers), events/s from its first message to its last durable flush.
 Replay: ``streams.replay`` over the whole topic into ``.backfill`` topics, events/s over the whole run
-(reading, the same update and triggers, checkpoints, final snapshots).
+(reading, the same update and triggers, checkpoints, final snapshots), in ``workers`` processes that
+each replay their share of the partitions (a backfill is a batch job: it uses the machine's cores;
+``--workers 1`` measures one process).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Any
 
 from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, wait_for, worker_process
-from streams.replay import Replay, ReplayOptions, load_catalog
+from streams.replay import ReplayOptions, load_catalog, run_replay
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
 
 
-def run(settings: Settings, *, events: int, users: int, report: Callable[[str], None]) -> dict[str, Any]:
+def run(
+    settings: Settings, *, events: int, users: int, report: Callable[[str], None], workers: int = 2
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ln-bench-replay-") as tmp:
         s = isolated(settings, "bench-replay").model_copy(update={"run_dir": Path(tmp) / "run"})
         topics.create(s)
@@ -32,14 +36,15 @@ def run(settings: Settings, *, events: int, users: int, report: Callable[[str], 
             live = events / max(1e-9, st["last_flush_s"] - st["first_message_s"])
             report(f"live worker: {live:,.0f} events/s")
             catalog = load_catalog(s)
-            result = Replay(s, ReplayOptions(0, 2**62, progress=False), catalog).run(report)
-            report(f"replay: {result.events_per_s:,.0f} events/s over {result.events:,} events")
+            result = run_replay(s, ReplayOptions(0, 2**62, progress=False), catalog, workers=workers, report=report)
+            report(f"replay ({workers} processes): {result.events_per_s:,.0f} events/s over {result.events:,} events")
             return {
                 "events": events,
                 "users": users,
                 "replay_events_per_s": round(result.events_per_s, 1),
                 "live_events_per_s": round(live, 1),
                 "ratio": round(result.events_per_s / live, 2),
+                "replay_workers": workers,
                 "replay_story_requests": result.requests,
                 "live_story_requests": sum(st.get("triggers", {}).values()),
             }

@@ -13,7 +13,16 @@ from schemas.registry import Registry
 from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, story_agent_process, wait_for, worker_process
 from streams.pointintime import features_at, training_rows, user_events
-from streams.replay import Replay, ReplayOptions, feature_config, latest, load_catalog, story_ids, verify_parity
+from streams.replay import (
+    Replay,
+    ReplayOptions,
+    feature_config,
+    latest,
+    load_catalog,
+    run_replay,
+    story_ids,
+    verify_parity,
+)
 from streams.settings import Settings
 from streams.simulator import Simulation, SimulationConfig
 from streams.stack import Stack
@@ -33,7 +42,7 @@ def rsettings(stack: Stack, stack_settings: Settings, tmp_path: Path) -> Iterato
     topics.create(s)
     yield s
     cleanup(s)
-    for suffix in (".backfill", ".parity", ".again"):
+    for suffix in (".backfill", ".parity", ".again", ".par"):
         topics.delete(s, [t.name + suffix for t in s.topic_specs()])
 
 
@@ -88,6 +97,23 @@ def test_interrupted_replay_resumes_without_duplicates(rsettings: Settings) -> N
     )
     # Done is done: a third run does nothing.
     assert Replay(s, ReplayOptions(*ALL, progress=False), catalog).run(lambda _l: None).events == 0
+
+
+def test_replay_in_two_processes_equals_one(rsettings: Settings) -> None:
+    s = rsettings
+    simulate.run(s, CONFIG, progress=False, workers=1)
+    catalog = load_catalog(s)
+    one = Replay(s, ReplayOptions(*ALL, progress=False), catalog).run(lambda _l: None)
+    par = ReplayOptions(*ALL, suffix=".par", progress=False)
+    two = run_replay(s, par, catalog, workers=2, report=lambda _l: None)
+    assert two.events == one.events == CONFIG.events and two.requests == one.requests > 0
+    assert set(story_ids(s, s.topic_requests + ".par")) == set(story_ids(s, s.topic_requests + ".backfill"))
+    assert latest(s, s.topic_features + ".par", "UserFeatures") == latest(
+        s, s.topic_features + ".backfill", "UserFeatures"
+    )
+    # Each process resumes its own share: a second run finds everything done.
+    again = run_replay(s, par, catalog, workers=2, report=lambda _l: None)
+    assert again.events == 0
 
 
 def test_point_in_time_features_and_training_rows(rsettings: Settings) -> None:
