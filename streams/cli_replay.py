@@ -45,7 +45,8 @@ def _files(source: str) -> tuple[Path, ...]:
 @option("--features-only/--with-stories", default=True, help="Also write the stories (needs Triton)")
 @option("--target-suffix", default=".backfill", help="Appended to every output topic and the app id")
 @option("--fresh", is_flag=True, help="Ignore a checkpoint of an earlier run with the same suffix")
-@option("--workers", type=click.IntRange(min=1), default=2, help="Processes, each replaying its share of partitions")
+@option("--workers", type=click.IntRange(min=1), default=1,
+        help="Processes, each replaying its share of partitions (for machines with cores to spare)")  # fmt: skip
 @option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
 @kafka_options
 def replay(start: str, end: str, source: str, users: str, features_only: bool, target_suffix: str, fresh: bool,

@@ -161,7 +161,7 @@ def bench_e2e(users: int, events_per_s: float, duration_s: float, speedup: float
 @bench.command("replay")
 @option("--events", type=click.IntRange(min=1000), default=200_000, help="Events to produce")
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
-@option("--workers", type=click.IntRange(min=1), default=2, help="Replay processes (linernotes replay's default)")
+@option("--workers", type=click.IntRange(min=1), default=1, help="Replay processes (see linernotes replay --workers)")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @kafka_options
 def bench_replay(events: int, users: int, workers: int, as_json: bool, **kw: Any) -> None:

@@ -3,9 +3,9 @@
 Both read the same Avro events from the real broker. Live: one batch-path feature worker (state,
 changelog, snapshots per flush, triggers), events/s from its first message to its last durable flush.
 Replay: ``streams.replay`` over the whole topic into ``.backfill`` topics, events/s over the whole run
-(reading, the same update and triggers, checkpoints, final snapshots), in ``workers`` processes that
-each replay their share of the partitions (a backfill is a batch job: it uses the machine's cores;
-``--workers 1`` measures one process).
+(reading, the same update and triggers, checkpoints, final snapshots), in one process by default
+(``--workers N``: N processes, each replaying its share of the partitions; on this 2-core machine,
+which also runs the broker, two were slower than one).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from streams.simulator import SimulationConfig
 
 
 def run(
-    settings: Settings, *, events: int, users: int, report: Callable[[str], None], workers: int = 2
+    settings: Settings, *, events: int, users: int, report: Callable[[str], None], workers: int = 1
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ln-bench-replay-") as tmp:
         s = isolated(settings, "bench-replay").model_copy(update={"run_dir": Path(tmp) / "run"})
