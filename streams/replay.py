@@ -118,13 +118,17 @@ def read_topic(
         starts = starts or {}
         mine = [p for p in meta.partitions if not partitions or p in partitions]
         consumer.assign([TopicPartition(topic, p, starts.get(p, 0)) for p in mine])
-        last = time.monotonic()
-        while time.monotonic() - last < idle_s:
-            msgs = consumer.consume(5000, timeout=0.2)
-            for m in msgs:
+        # Idle = time spent *waiting* without a record. Wall time would also count the caller's work
+        # between records (a replay chunk can take seconds) and end the read early.
+        idle = 0.0
+        while idle < idle_s:
+            t = time.monotonic()
+            got = False
+            for m in consumer.consume(5000, timeout=0.2):
                 if m.error() is None:
-                    last = time.monotonic()
+                    got = True
                     yield m
+            idle = 0.0 if got else idle + time.monotonic() - t
     finally:
         consumer.close()
 
