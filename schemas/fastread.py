@@ -109,6 +109,16 @@ def read_listening_event(b: bytes, pos: int = 5) -> dict[str, Any]:
     return _parse(b, pos, True)
 
 
+def _skip_short_optional(b: bytes, p: int) -> int:
+    """Past a ``["null", "string"]`` at ``p`` whose string (if any) has a one-byte length; -1 otherwise."""
+    n = b[p]
+    if n == 0:
+        return p + 1
+    if n == 2 and not b[p + 1] & 0x81:
+        return p + 2 + (b[p + 1] >> 1)
+    return -1
+
+
 def read_listening_event_core(b: bytes, pos: int = 5) -> dict[str, Any]:
     """Only :data:`CORE_FIELDS`, after checking the whole body.
 
@@ -135,12 +145,8 @@ def read_listening_event_core(b: bytes, pos: int = 5) -> dict[str, Any]:
     n = b[p]  # platform
     if n & 0x81 or (n >> 1) >= _N_PLATFORMS:
         return _parse(b, pos, False)
-    n = b[p + 1]  # country: null or string
-    if n == 0:
-        p += 2
-    elif n == 2 and not b[p + 2] & 0x81:
-        p += 3 + (b[p + 2] >> 1)
-    else:
+    p = _skip_short_optional(b, p + 1)  # country
+    if p < 0:
         return _parse(b, pos, False)
     for _ in (0, 1):  # reason_start, reason_end
         n = b[p]
@@ -150,12 +156,8 @@ def read_listening_event_core(b: bytes, pos: int = 5) -> dict[str, Any]:
     shuffle, skipped, offline, ctx = b[p], b[p + 1], b[p + 2], b[p + 3]
     if shuffle > 1 or skipped > 1 or offline > 1 or ctx & 0x81 or (ctx >> 1) >= _N_CONTEXT_TYPES:
         return _parse(b, pos, False)
-    n = b[p + 4]  # context uri: null or string
-    if n == 0:
-        p += 5
-    elif n == 2 and not b[p + 5] & 0x81:
-        p += 6 + (b[p + 5] >> 1)
-    else:
+    p = _skip_short_optional(b, p + 4)  # context uri
+    if p < 0:
         return _parse(b, pos, False)
     if p != len(b):
         return _parse(b, pos, False)

@@ -244,18 +244,6 @@ class Tracer:
             self.sink.emit((name, trace_id, span_id, parent, kind.value, start_ns, end_ns, attributes, (), None))
             self.emitted += 1
 
-    def recorded_producer(self, header_value: bytes | None, topic: str, *, start_ns: int, partition: int | None = None,
-                          offset: int | None = None) -> SpanContext | None:  # fmt: skip
-        """Emit the ``send`` span a producer reserved ids for in ``header_value``; returns its context."""
-        ctx = parse(header_value)
-        if ctx is None or not self.enabled:
-            return ctx
-        span = Span(self, f"send {topic}", SpanContext(ctx.trace_id, ctx.span_id, False, TraceFlags(1)), None,
-                    SpanKind.PRODUCER, start_ns, {"service.name": "producer", **messaging(topic, "send",
-                    partition=partition, offset=offset)})  # fmt: skip
-        span.end(start_ns + 1000)
-        return span.context
-
     def flush(self, timeout_ms: int = 5000) -> bool:
         """Everything emitted so far has been exported (or ``timeout_ms`` passed: False)."""
         return self.sink.flush(timeout_ms) if self.sink is not None else True

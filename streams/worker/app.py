@@ -173,9 +173,9 @@ class FeatureHotPath:
         send_attrs = {**messaging(topic_requests, "send"), "service.name": tracer.service}
         for req, appended, ctx in requests:
             headers = [("linernotes.trigger.append_ms", str(appended).encode())]
-            start = time.time_ns() if ctx is not None else 0
-            span_id = new_ids()[1]
-            if ctx is not None:
+            start = span_id = 0
+            if ctx is not None:  # ids only for traced requests
+                start, span_id = time.time_ns(), new_ids()[1]
                 headers.append(("traceparent", traceparent(ctx.trace_id, span_id)))
             produce(topic_requests, req.user_id.encode(), encode_request(req), headers=headers)
             if ctx is not None:
