@@ -124,9 +124,10 @@ def bench() -> None:
 @option("--events", type=click.IntRange(min=1000), default=200_000, help="Avro events to process")
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
 @option("--naive-events", type=click.IntRange(min=100), default=20_000, help="Events timed for the naive agent")
+@option("--rounds", type=click.IntRange(min=1), default=2, help="Alternating runs with triggers on and off (medians)")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
 @kafka_options
-def bench_features(events: int, users: int, naive_events: int, as_json: bool, **kw: Any) -> None:
+def bench_features(events: int, users: int, naive_events: int, rounds: int, as_json: bool, **kw: Any) -> None:
     """One feature worker (batch path) vs a naive per-event faust agent, on the real broker."""
     from streams.bench.features import run as run_bench
 
@@ -135,6 +136,7 @@ def bench_features(events: int, users: int, naive_events: int, as_json: bool, **
         events=events,
         users=users,
         naive_events=naive_events,
+        rounds=rounds,
         report=reporter(as_json),
     )
     echo_figures(figures, as_json)

@@ -2,13 +2,15 @@
 
 Both consume the same Avro events (simulated, skewed activity) from the real broker and do the
 same work: decode, per-user features, state in a rocksdict table with a changelog, snapshots
-published. The batch worker runs twice: with story triggers (the default) and without.
-Events/s are measured inside each worker, from its first message to the moment its
+published. The batch worker runs with story triggers (the default) and without, alternating for
+``rounds`` rounds (on/off, then off/on, ...) so that neither gets the warmer broker; the figures
+are medians. Events/s are measured inside each worker, from its first message to the moment its
 last effects were durable (batch path) or its last message was done (naive agent).
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
 import time
@@ -21,8 +23,19 @@ from streams.settings import Settings
 from streams.simulator import SimulationConfig
 
 
+def _flushed(events: int) -> Any:
+    return lambda st: st["flushed_messages"] >= events
+
+
 def run(
-    settings: Settings, *, events: int, users: int, naive_events: int, seed: int = 1, report: Any = print
+    settings: Settings,
+    *,
+    events: int,
+    users: int,
+    naive_events: int,
+    rounds: int = 2,
+    seed: int = 1,
+    report: Any = print,
 ) -> dict[str, Any]:
     s = isolated(settings, "bench-features")
     topics.create(s)
@@ -31,20 +44,27 @@ def run(
         report(f"produced {produced.events:,} events for {users:,} users")
         with tempfile.TemporaryDirectory(prefix="ln-bench-") as tmp:
             work = Path(tmp)
-            t0 = time.monotonic()
-            with worker_process(s, work / "batch") as (proc, url):
-                st = wait_for(
-                    url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what="the feature worker"
-                )
-                rss = peak_rss_mb(proc.pid)
-            rate = events / max(1e-9, st["last_flush_s"] - st["first_message_s"])
-            report(f"batch worker: {rate:,.0f} events/s (wall incl. group join {time.monotonic() - t0:.0f}s)")
-            # The same worker with story triggers off: what do triggers cost?
-            plain = s.model_copy(update={"app_id": s.app_id + "-plain", "triggers": ""})
-            with worker_process(plain, work / "plain") as (proc, url):
-                pst = wait_for(url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what="plain worker")
-            plain_rate = events / max(1e-9, pst["last_flush_s"] - pst["first_message_s"])
-            report(f"batch worker, triggers off: {plain_rate:,.0f} events/s")
+            rates: dict[bool, list[float]] = {True: [], False: []}
+            st: dict[str, Any] = {}
+            rss = 0.0
+            for r in range(rounds):
+                for on in (True, False) if r % 2 == 0 else (False, True):
+                    label = f"{'on' if on else 'off'}{r}"
+                    # Its own app id: a fresh consumer group and fresh state every run.
+                    run_s = s.model_copy(update={"app_id": f"{s.app_id}-{label}", **({} if on else {"triggers": ""})})
+                    t0 = time.monotonic()
+                    with worker_process(run_s, work / label) as (proc, url):
+                        got = wait_for(url, proc, _flushed(events), timeout_s=900, what="the feature worker")
+                        if on:
+                            st, rss = got, max(rss, peak_rss_mb(proc.pid))
+                    rate = events / max(1e-9, got["last_flush_s"] - got["first_message_s"])
+                    rates[on].append(rate)
+                    report(
+                        f"round {r + 1}, triggers {'on ' if on else 'off'}: {rate:,.0f} events/s "
+                        f"(wall incl. group join {time.monotonic() - t0:.0f}s)"
+                    )
+            rate, plain_rate = statistics.median(rates[True]), statistics.median(rates[False])
+            report(f"batch worker: {rate:,.0f} events/s; triggers off: {plain_rate:,.0f} (medians of {rounds})")
             naive_settings = s.model_copy(update={"app_id": s.app_id + "-naive"})
             n = min(naive_events, events)
             cmd = [
@@ -69,6 +89,9 @@ def run(
             "naive_events_per_s": round(naive_rate, 1),
             "ratio_vs_naive": round(rate / naive_rate, 2),
             "events_per_s_triggers_off": round(plain_rate, 1),
+            "rounds": rounds,
+            "events_per_s_runs": [round(x, 1) for x in rates[True]],
+            "events_per_s_triggers_off_runs": [round(x, 1) for x in rates[False]],
             "trigger_overhead_pct": round(100 * (plain_rate - rate) / plain_rate, 1),
             "story_requests": sum(st.get("triggers", {}).values()),
             "peak_rss_mb": round(rss, 1),
@@ -78,6 +101,4 @@ def run(
             "dead_letters": st["dead"],
         }
     finally:
-        cleanup(s)
-        cleanup(s.model_copy(update={"app_id": s.app_id + "-naive"}))
-        cleanup(s.model_copy(update={"app_id": s.app_id + "-plain"}))
+        cleanup(s)  # with every run's topics (their app ids extend this one)
