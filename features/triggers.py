@@ -34,13 +34,12 @@ the triggers' event times, so they decide the same way for any batching of the s
 from __future__ import annotations
 
 import bisect
-import datetime as dt
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from features.config import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, FeatureConfig
+from features.facts import Trigger, part_of_day, request, story_id
 from features.state import (
     A_FIRST,
     A_NAME,
@@ -55,12 +54,10 @@ from features.state import (
     UserState,
 )
 from features.update import DEFAULT_CONFIG, Track, UpdateResult
-from schemas.records import Fact, FactSheet, StoryRequest
+from schemas.records import StoryRequest
 
 TOD_RECENT_MS = 6 * DAY_MS  # the log keeps 7 days + grace before the latest event: 6 leave a day of batch span
 KINDS = ("SESSION_RECAP", "MILESTONE", "DISCOVERY", "STREAK", "TIME_OF_DAY_SHIFT", "WEEKLY_DIGEST")
-PARTS_OF_DAY = (("late night", 0, 5), ("morning", 5, 12), ("afternoon", 12, 17), ("evening", 17, 22),
-                ("late night", 22, 24))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,74 +109,37 @@ class FireResult:
     suppressed: dict[str, int] = field(default_factory=dict)
 
 
-# -- fact formatting ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Detected:
+    """What :func:`detect` found: the triggers that passed the cooldowns (fact sheets not yet
+    written, see ``features.facts.request``) and the ones the cooldowns dropped, by kind."""
 
-
-def _n(count: float, noun: str) -> str:
-    count = round(count)
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def fact_count(name: str, count: float, noun: str, unit: str | None = None) -> Fact:
-    return Fact(name, "NUMBER", _n(count, noun), float(round(count)), unit or noun)
-
-
-def fact_minutes(name: str, ms: int) -> Fact:
-    minutes = max(1, round(ms / MINUTE_MS))
-    return Fact(name, "DURATION", _n(minutes, "minute"), float(minutes), "minute")
-
-
-def part_of_day(hour: int) -> str:
-    return next(name for name, lo, hi in PARTS_OF_DAY if lo <= hour < hi)
-
-
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")  # fmt: skip
-
-
-def date_text(t_ms: int) -> str:
-    """``Monday, March 3, 2025`` in UTC (tables, not strftime: no locale, and fast)."""
-    d = dt.datetime.fromtimestamp(t_ms / 1000, tz=dt.UTC)
-    return f"{_WEEKDAYS[d.weekday()]}, {_MONTHS[d.month - 1]} {d.day}, {d.year}"
-
-
-def story_id(user: str, kind: str, key: str) -> str:
-    return "st-" + hashlib.sha256(f"{user}\x1f{kind}\x1f{key}".encode()).hexdigest()[:24]
-
-
-def _seed(sid: str) -> int:
-    return int(sid[3:19], 16) & ((1 << 62) - 1)
-
-
-def _request(user: str, kind: str, key: str, event_time: int, key_fact: str, facts: list[Fact]) -> StoryRequest:
-    sid = story_id(user, kind, key)
-    return StoryRequest(sid, user, kind, key, event_time, FactSheet(key_fact, tuple(facts)), seed=_seed(sid))
+    triggers: list[Trigger] = field(default_factory=list)
+    suppressed: dict[str, int] = field(default_factory=dict)
 
 
 # -- the triggers -------------------------------------------------------------------------------
 
 
-def _sessions(state: UserState, result: UpdateResult, cfg: TriggerConfig, fcfg: FeatureConfig) -> list[StoryRequest]:
+def _sessions(state: UserState, result: UpdateResult, cfg: TriggerConfig, fcfg: FeatureConfig) -> list[Trigger]:
     # The story's event time is the moment the session closed in event time (the watermark passed its
     # end + gap): no later than the event that closed it and no earlier than any event before that.
     closing = fcfg.session_gap_ms + fcfg.grace_ms + 1
-    out = []
+    artists, user, out = state.artists, state.user_id, []
     for s in result.closed_sessions:
         if s[S_PLAYS] < cfg.session_min_plays:
             continue
         counts: dict[str, int] = s[S_ARTISTS]
         top = max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0] if counts else None
-        facts = [fact_minutes("minutes", s[S_MS]), fact_count("tracks", s[S_PLAYS], "track"),
-                 Fact("time_of_day", "TIME_OF_DAY", part_of_day((s[S_START] // HOUR_MS) % 24))]  # fmt: skip
-        if top is not None and top in state.artists:
-            facts.append(Fact("top_artist", "ARTIST", state.artists[top][A_NAME]))
-        if s[S_SKIPS]:
-            facts.append(fact_count("skips", s[S_SKIPS], "skip"))
-        new = sum(1 for a in counts if a in state.artists and s[S_START] <= state.artists[a][A_FIRST] <= s[S_END])
-        if new:
-            facts.append(fact_count("new_artists", new, "new artist", "artist"))
-        out.append(_request(state.user_id, "SESSION_RECAP", str(s[S_START]), s[S_END] + closing, "minutes", facts))
+        top_rec = artists.get(top) if top is not None else None
+        start, end = s[S_START], s[S_END]
+        new = 0
+        for a in counts:
+            rec = artists.get(a)
+            if rec is not None and start <= rec[A_FIRST] <= end:
+                new += 1
+        args = (s[S_MS], s[S_PLAYS], (start // HOUR_MS) % 24, top_rec[A_NAME] if top_rec else None, s[S_SKIPS], new)
+        out.append(Trigger(end + closing, "SESSION_RECAP", str(start), user, args))
     return out
 
 
@@ -197,8 +157,8 @@ def _plays_by_artist(
 def _milestones_and_discoveries(
     b: Before, state: UserState, result: UpdateResult, events: Sequence[Mapping[str, Any]],
     catalog: Mapping[str, Track], cfg: TriggerConfig,
-) -> list[StoryRequest]:  # fmt: skip
-    out: list[StoryRequest] = []
+) -> list[Trigger]:  # fmt: skip
+    out: list[Trigger] = []
     want_m = "MILESTONE" in cfg.enabled
     want_d = "DISCOVERY" in cfg.enabled and b.total_plays + result.applied > cfg.discovery_min_history
     if not (want_m or want_d):
@@ -221,22 +181,20 @@ def _milestones_and_discoveries(
     if not crossing and not fresh and not second_play:
         return out
     skipped = set(result.skipped_idx)
-    applied = [e for i, e in enumerate(events) if i not in skipped]
+    applied = [e for i, e in enumerate(events) if i not in skipped] if skipped else events
     by_artist = _plays_by_artist(applied, catalog)
+    user = state.user_id
     for a in crossing:
-        rec = state.artists[a]
+        rec = artists[a]
         plays = sorted(by_artist.get(a, []), key=_order)
         old = rec[A_PLAYS] - counts[a]
         for n in cfg.milestones:
             if old < n <= rec[A_PLAYS] and n - old - 1 < len(plays):
                 e = plays[n - old - 1]
-                track = catalog[e["track_id"]]
-                facts = [fact_count("play_count", n, "play"), Fact("artist", "ARTIST", rec[A_NAME]),
-                         Fact("track", "TRACK", track.track_name),
-                         Fact("first_played", "DATE", date_text(rec[A_FIRST]))]  # fmt: skip
-                out.append(_request(state.user_id, "MILESTONE", f"{a}:{n}", e["event_time"], "play_count", facts))
+                milestone = (n, rec[A_NAME], catalog[e["track_id"]].track_name, rec[A_FIRST])
+                out.append(Trigger(e["event_time"], "MILESTONE", f"{a}:{n}", user, milestone))
     for a in sorted(fresh | set(second_play)):
-        rec = state.artists[a]
+        rec = artists[a]
         if a in state.discovered:
             continue
         plays = sorted(by_artist.get(a, []), key=_order)
@@ -257,12 +215,9 @@ def _milestones_and_discoveries(
         t = trigger["event_time"]
         state.discovered[a] = t
         track = catalog[trigger["track_id"]]
-        new_7d = sum(1 for r in state.artists.values() if t - 7 * DAY_MS < r[A_FIRST] <= t)
-        facts = [Fact("artist", "ARTIST", rec[A_NAME]), Fact("track", "TRACK", track.track_name),
-                 fact_count("new_artists_7d", new_7d, "new artist", "artist")]  # fmt: skip
-        if track.genres:
-            facts.append(Fact("genre", "GENRE", track.genres[0]))
-        out.append(_request(state.user_id, "DISCOVERY", a, t, "artist", facts))
+        new_7d = sum(1 for r in artists.values() if t - 7 * DAY_MS < r[A_FIRST] <= t)
+        args = (rec[A_NAME], track.track_name, new_7d, track.genres[0] if track.genres else None)
+        out.append(Trigger(t, "DISCOVERY", a, user, args))
     return out
 
 
@@ -270,24 +225,23 @@ def _order(e: Mapping[str, Any]) -> tuple[int, str]:
     return e["event_time"], e["track_id"]
 
 
-def _streaks(b: Before, state: UserState, cfg: TriggerConfig) -> list[StoryRequest]:
+def _streaks(b: Before, state: UserState, cfg: TriggerConfig) -> list[Trigger]:
     """Every run of consecutive days that reached a threshold on a day this batch added."""
     days = state.days
     if len(days) == b.days:
         return []
     out = []
-    new = [i for i in range(len(days)) if days[i] > b.last_day]  # days after the last one before the batch
-    for i in new:
+    lengths = cfg.streak_days
+    for i in range(bisect.bisect_right(days, b.last_day), len(days)):  # days after the last one before the batch
         run = 1
         while run <= i and days[i - run] == days[i] - run:
             run += 1
-        if run not in cfg.streak_days:
+        if run not in lengths:
             continue
         first_day = days[i] - run + 1
         day_start = days[i] * DAY_MS  # the run reached `run` days with the first play of this day
         t = next((e[L_TIME] for e in state.log if day_start <= e[L_TIME] < day_start + DAY_MS), day_start)
-        facts = [Fact("streak_days", "STREAK", _n(run, "day"), float(run), "day")]
-        out.append(_request(state.user_id, "STREAK", f"{run}:{first_day}", t, "streak_days", facts))
+        out.append(Trigger(t, "STREAK", f"{run}:{first_day}", state.user_id, (run,)))
     return out
 
 
@@ -300,10 +254,10 @@ def _part_shares(hour_counts: Sequence[int]) -> dict[str, int]:
 
 
 def _time_of_day(
-    b: Before, state: UserState, result: UpdateResult, applied: list[Mapping[str, Any]], cfg: TriggerConfig
-) -> list[StoryRequest]:
+    b: Before, state: UserState, result: UpdateResult, applied: Sequence[Mapping[str, Any]], cfg: TriggerConfig
+) -> list[Trigger]:
     """Evaluated at the first play of each new day, with the profile as it was at that play."""
-    out: list[StoryRequest] = []
+    out: list[Trigger] = []
     if len(state.days) == b.days:
         return out
     firsts: dict[int, int] = {}
@@ -332,35 +286,23 @@ def _time_of_day(
         share = now[new_part] / n_recent
         if new_part == old_part or share < cfg.tod_min_share:
             continue
-        pct = round(share * 100)
-        facts = [Fact("new_time_of_day", "TIME_OF_DAY", new_part), Fact("old_time_of_day", "TIME_OF_DAY", old_part),
-                 Fact("share", "NUMBER", f"{pct}%", float(pct), "percent")]  # fmt: skip
-        out.append(_request(state.user_id, "TIME_OF_DAY_SHIFT", f"{day}:{new_part}", t, "new_time_of_day", facts))
+        args = (new_part, old_part, round(share * 100))
+        out.append(Trigger(t, "TIME_OF_DAY_SHIFT", f"{day}:{new_part}", state.user_id, args))
     return out
 
 
-def _weekly(state: UserState, result: UpdateResult, cfg: TriggerConfig) -> list[StoryRequest]:
+def _weekly(state: UserState, result: UpdateResult, cfg: TriggerConfig) -> list[Trigger]:
     out = []
     for w in result.closed_weeks:
         if w["plays"] < cfg.weekly_min_plays or w["top_artist"] not in state.artists:
             continue
         start = w["week_start"]
-        d = dt.datetime.fromtimestamp(start / 1000, tz=dt.UTC)
-        facts = [
-            fact_minutes("minutes", w["ms"]),
-            Fact("top_artist", "ARTIST", state.artists[w["top_artist"]][A_NAME]),
-            fact_count("plays", w["plays"], "play"),
-            Fact("week_of", "DATE", f"{_MONTHS[d.month - 1]} {d.day}"),
-        ]
-        if w["top_genre"]:
-            facts.append(Fact("top_genre", "GENRE", w["top_genre"]))
-        if w["new"]:
-            facts.append(fact_count("new_artists", w["new"], "new artist", "artist"))
-        out.append(_request(state.user_id, "WEEKLY_DIGEST", str(start // DAY_MS), start + WEEK_MS, "minutes", facts))
+        args = (w["ms"], state.artists[w["top_artist"]][A_NAME], w["plays"], start, w["top_genre"] or None, w["new"])
+        out.append(Trigger(start + WEEK_MS, "WEEKLY_DIGEST", str(start // DAY_MS), state.user_id, args))
     return out
 
 
-def fire(
+def detect(
     b: Before,
     state: UserState,
     result: UpdateResult,
@@ -368,14 +310,15 @@ def fire(
     catalog: Mapping[str, Track],
     cfg: TriggerConfig = DEFAULT_TRIGGERS,
     fcfg: FeatureConfig = DEFAULT_CONFIG,
-) -> FireResult:
-    """The story requests this batch triggers, after cooldowns (which it records in ``state``)."""
-    out = FireResult()
+) -> Detected:
+    """The triggers this batch crossed, after cooldowns (which it records in ``state``), with their
+    fact sheets still to write: the feature worker's hot path. :func:`fire` writes them too."""
+    out = Detected()
     if not result.applied and not result.closed_sessions:
         return out
     enabled = cfg.enabled
     new_day = len(state.days) != b.days
-    found: list[StoryRequest] = []
+    found: list[Trigger] = []
     if result.closed_sessions and "SESSION_RECAP" in enabled:
         found += _sessions(state, result, cfg, fcfg)
     if result.artist_plays:
@@ -388,20 +331,43 @@ def fire(
         found += _time_of_day(b, state, result, [e for i, e in enumerate(events) if i not in skipped], cfg)
     if result.closed_weeks and "WEEKLY_DIGEST" in enabled:
         found += _weekly(state, result, cfg)
-    if state.discovered and len(state.days) != b.days:  # pruned once a day is enough
+    if state.discovered and new_day:  # pruned once a day is enough
         horizon = state.as_of - cfg.discovery_replay_ms - DAY_MS
         for a in [a for a, t in state.discovered.items() if t < horizon]:
             del state.discovered[a]
     if not found:
         return out
-    last = state.story_times
-    for r in sorted(found, key=lambda r: (r.event_time, r.kind, r.trigger_key)):
-        since_kind = r.event_time - last.get(r.kind, -(10**15))
-        since_any = r.event_time - last.get("*", -(10**15))
-        if since_kind < cfg.cooldown_ms.get(r.kind, 0) or since_any < cfg.user_cooldown_ms:
-            out.suppressed[r.kind] = out.suppressed.get(r.kind, 0) + 1
+    if len(found) > 1:
+        found.sort(key=_trigger_order)
+    last, cooldown, user_cooldown = state.story_times, cfg.cooldown_ms, cfg.user_cooldown_ms
+    for r in found:
+        t, kind = r.event_time, r.kind
+        if t - last.get(kind, -(10**15)) < cooldown.get(kind, 0) or t - last.get("*", -(10**15)) < user_cooldown:
+            out.suppressed[kind] = out.suppressed.get(kind, 0) + 1
             continue
-        last[r.kind] = max(last.get(r.kind, r.event_time), r.event_time)
-        last["*"] = max(last.get("*", r.event_time), r.event_time)
-        out.requests.append(r)
+        last[kind] = max(last.get(kind, t), t)
+        last["*"] = max(last.get("*", t), t)
+        out.triggers.append(r)
     return out
+
+
+def _trigger_order(t: Trigger) -> tuple[int, str, str]:
+    return t.event_time, t.kind, t.key
+
+
+def fire(
+    b: Before,
+    state: UserState,
+    result: UpdateResult,
+    events: Sequence[Mapping[str, Any]],
+    catalog: Mapping[str, Track],
+    cfg: TriggerConfig = DEFAULT_TRIGGERS,
+    fcfg: FeatureConfig = DEFAULT_CONFIG,
+) -> FireResult:
+    """The story requests this batch triggers, after cooldowns (which it records in ``state``)."""
+    found = detect(b, state, result, events, catalog, cfg, fcfg)
+    return FireResult([request(t) for t in found.triggers], found.suppressed)
+
+
+__all__ = ["KINDS", "Before", "Detected", "FireResult", "Trigger", "TriggerConfig", "before", "detect", "fire",
+           "request", "story_id"]  # fmt: skip

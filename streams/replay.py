@@ -36,6 +36,7 @@ from rocksdict import Rdict
 from tqdm import tqdm
 
 from features import FeatureConfig, snapshot
+from features.facts import request
 from schemas.contract import schema_str
 from schemas.fastpath import StoryRequestWriter, UserFeaturesWriter
 from schemas.fastread import read_listening_event_core
@@ -231,7 +232,8 @@ class Replay:
             self.store[user.encode()] = state_bytes
             self.touched.add(user)
         self.store.flush()
-        for req, _, _ in self.processor.take_requests():
+        for trigger, _, _ in self.processor.take_requests():
+            req = request(trigger)
             self.requests.append(req)
             self.producer.produce(self.out.topic_requests, req.user_id.encode(), self.request_encoder.encode(req))
             self.result.requests += 1

@@ -8,10 +8,13 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from streams.tracing import Privacy
 
 ENV_PREFIX = "LINERNOTES_"
 
@@ -100,6 +103,12 @@ class Settings(BaseSettings):
     """OTLP/HTTP traces endpoint (Phoenix locally, a collector in production); empty turns tracing off."""
     trace_ratio: float = Field(default=0.01, ge=0.0, le=1.0)
     """Share of ordinary events (those that lead to no story) whose spans are recorded too."""
+    trace_user_key: SecretStr = SecretStr("linernotes-dev-trace-key")
+    """Key of the keyed hash (HMAC-SHA256) that replaces user ids in span attributes
+    (``enduser.pseudo.id``). Set your own secret in production; the same one on every worker keeps
+    a listener's traces findable across services."""
+    trace_debug: bool = False
+    """Debugging only: spans also carry raw user ids (``enduser.id``) and story texts."""
 
     # -- local stack (development only) ---------------------------------------------------
     run_dir: Path = Path(".linernotes")
@@ -123,6 +132,11 @@ class Settings(BaseSettings):
             TopicSpec(name=self.topic_events_dlq, partitions=self.dlq_partitions),
             TopicSpec(name=self.topic_requests_dlq, partitions=self.dlq_partitions),
         ]
+
+    def privacy(self) -> Privacy:
+        from streams.tracing import Privacy
+
+        return Privacy(self.trace_user_key.get_secret_value().encode(), self.trace_debug)
 
     def trigger_config(self) -> Any:
         """The TriggerConfig these settings describe (ValueError on a malformed list)."""

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from streams.tracing import SpanRecord, SpanSink
+from streams.tracing import Privacy, SpanRecord, SpanSink
 
 log = logging.getLogger("linernotes.tracing")
 PUSH_INTERVAL_S = 0.2
@@ -28,7 +28,7 @@ QUEUE_BATCHES = 256  # queue items before dropping (~500k spans)
 EXPORT_CHUNK = 512  # spans per OTLP request
 
 
-def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str) -> None:
+def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str, privacy: Privacy) -> None:
     """The exporter process: records in, OTLP/HTTP out; a ``("flush", n)`` marker is acknowledged
     once everything before it was exported."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -46,7 +46,7 @@ def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str) -> None:
         if isinstance(item, tuple):  # ("flush", token)
             acks.put(item[1])
             continue
-        spans = [readable(rec, res) for rec in item]
+        spans = [readable(rec, res, privacy) for rec in item]
         for i in range(0, len(spans), EXPORT_CHUNK):
             try:
                 result = exporter.export(spans[i : i + EXPORT_CHUNK])
@@ -61,12 +61,15 @@ def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str) -> None:
 
 
 class ProcessSink(SpanSink):
-    def __init__(self, endpoint: str, service: str) -> None:
+    def __init__(self, endpoint: str, service: str, privacy: Privacy | None = None) -> None:
         ctx = mp.get_context("spawn")  # no fork of a process with running threads and sockets
         self._inbox = ctx.Queue(maxsize=QUEUE_BATCHES)
         self._acks = ctx.Queue()
         self._proc = ctx.Process(
-            target=_export_loop, args=(self._inbox, self._acks, endpoint, service), name="span-exporter", daemon=True
+            target=_export_loop,
+            args=(self._inbox, self._acks, endpoint, service, privacy or Privacy()),
+            name="span-exporter",
+            daemon=True,
         )
         self._proc.start()
         self._pending: collections.deque[SpanRecord] = collections.deque()

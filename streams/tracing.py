@@ -22,10 +22,17 @@ bounded: if the exporter cannot keep up, spans are dropped and counted, and the 
 
 Consumer spans are children of the producer span (not only links), because Phoenix
 drops links; batch processing spans carry links to the messages they cover as well.
+
+Privacy: code records a listener as ``enduser.id`` and a story's text as ``linernotes.story.text``,
+but these never leave the process raw. Where records become SDK spans (:func:`readable`), the user
+id is replaced by a keyed hash, ``enduser.pseudo.id`` (HMAC-SHA256 with ``trace_user_key``), and
+the text is dropped, unless ``trace_debug`` is set.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import random
 import time
@@ -143,12 +150,39 @@ SpanRecord = tuple[Any, ...]
 attributes, links [(trace_id, span_id)], error | None): what crosses to the exporter process."""
 
 
+USER_ATTR = "enduser.id"  # recorded raw in process; exported only with trace_debug
+PSEUDO_USER_ATTR = "enduser.pseudo.id"
+TEXT_ATTR = "linernotes.story.text"  # exported only with trace_debug
+
+
+@dataclass(frozen=True)
+class Privacy:
+    key: bytes = b"linernotes-dev-trace-key"
+    debug: bool = False
+
+    def pseudonym(self, user: str) -> str:
+        return hmac.new(self.key, user.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def scrub(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        """The attributes as they may be exported: user ids hashed, story texts dropped."""
+        if USER_ATTR not in attributes and TEXT_ATTR not in attributes:
+            return attributes
+        out = dict(attributes)
+        user = out.pop(USER_ATTR, None) if not self.debug else out.get(USER_ATTR)
+        if user is not None:
+            out[PSEUDO_USER_ATTR] = self.pseudonym(str(user))
+        if not self.debug:
+            out.pop(TEXT_ATTR, None)
+        return out
+
+
 def resource(service: str) -> Resource:
     return Resource.create({"service.name": service, "openinference.project.name": PROJECT})
 
 
-def readable(rec: SpanRecord, res: Resource) -> ReadableSpan:
+def readable(rec: SpanRecord, res: Resource, privacy: Privacy) -> ReadableSpan:
     name, trace_id, span_id, parent, kind, start_ns, end_ns, attributes, links, error = rec
+    attributes = privacy.scrub(attributes)
     status = Status(StatusCode.ERROR, error) if error else Status(StatusCode.UNSET)
     return ReadableSpan(
         name=name, context=SpanContext(trace_id, span_id, False, TraceFlags(1)),
@@ -173,11 +207,11 @@ class SpanSink:
 class SdkSink(SpanSink):
     """In process, through an SDK span processor (tests with an in-memory exporter)."""
 
-    def __init__(self, processor: SpanProcessor, service: str) -> None:
-        self.processor, self.resource = processor, resource(service)
+    def __init__(self, processor: SpanProcessor, service: str, privacy: Privacy | None = None) -> None:
+        self.processor, self.resource, self.privacy = processor, resource(service), privacy or Privacy()
 
     def emit(self, rec: SpanRecord) -> None:
-        self.processor.on_end(readable(rec, self.resource))
+        self.processor.on_end(readable(rec, self.resource, self.privacy))
 
     def flush(self, timeout_ms: int = 5000) -> bool:
         return bool(self.processor.force_flush(timeout_ms))
@@ -253,15 +287,20 @@ class Tracer:
             self.sink.shutdown()
 
 
-def make_tracer(service: str, endpoint: str | None, ratio: float, exporter: SpanExporter | None = None) -> Tracer:
+def make_tracer(
+    service: str, endpoint: str | None, ratio: float, exporter: SpanExporter | None = None,
+    privacy: Privacy | None = None,
+) -> Tracer:  # fmt: skip
     """A tracer exporting over OTLP/HTTP to ``endpoint`` from an exporter process, or in process to
     ``exporter``; disabled without either."""
+    privacy = privacy or Privacy()
     if exporter is not None:
-        return Tracer(SdkSink(BatchSpanProcessor(exporter, schedule_delay_millis=500), service), service, ratio)
+        sink = SdkSink(BatchSpanProcessor(exporter, schedule_delay_millis=500), service, privacy)
+        return Tracer(sink, service, ratio)
     if endpoint:
         from streams.span_export import ProcessSink
 
-        return Tracer(ProcessSink(endpoint, service), service, ratio)
+        return Tracer(ProcessSink(endpoint, service, privacy), service, ratio)
     return Tracer(None, service, ratio)
 
 

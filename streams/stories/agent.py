@@ -164,8 +164,17 @@ class StoryAgent:
         parent = parse(in_headers.get("traceparent"))
         process = None
         if parent is not None and tracer.enabled:
-            attrs = {**messaging(msg.topic() or "", "process", partition=msg.partition(), offset=msg.offset(),
-                                 group=self.settings.stories_app_id), "linernotes.story_id": req.story_id}  # fmt: skip
+            attrs = {
+                **messaging(
+                    msg.topic() or "",
+                    "process",
+                    partition=msg.partition(),
+                    offset=msg.offset(),
+                    group=self.settings.stories_app_id,
+                ),
+                "linernotes.story_id": req.story_id,
+                "enduser.id": req.user_id,
+            }  # the user id is hashed on export (streams.tracing)
             process = tracer.start(f"process {msg.topic()}", parent=parent, kind=SpanKind.CONSUMER, attributes=attrs)
         headers = {"traceparent": process.header.decode()} if process is not None else {}
         failures = 0
@@ -203,8 +212,13 @@ class StoryAgent:
         send = None
         if process is not None:
             self._trace_generation(process, written, t0_ns)
-            attrs = {**messaging(self.settings.topic_stories, "send"), "linernotes.story_id": story.story_id,
-                     "linernotes.generator": story.generator, "linernotes.grounded": story.grounded}  # fmt: skip
+            attrs = {
+                **messaging(self.settings.topic_stories, "send"),
+                "linernotes.story_id": story.story_id,
+                "linernotes.generator": story.generator,
+                "linernotes.grounded": story.grounded,
+                "linernotes.story.text": story.text,
+            }  # the text is exported only with trace_debug
             send = tracer.start(f"send {self.settings.topic_stories}", parent=process.context, kind=SpanKind.PRODUCER,
                                 attributes=attrs)  # fmt: skip
             out_headers.append(("traceparent", send.header))

@@ -40,7 +40,9 @@ def build_agent(settings: Settings, *, on_story: Callable[[Any], None] | None = 
         registry.decoder("StoryRequest"),
         registry.encoder(settings.topic_stories, "Story"),
         on_story=on_story,
-        tracer=make_tracer("linernotes-stories", settings.otlp_endpoint, settings.trace_ratio),
+        tracer=make_tracer(
+            "linernotes-stories", settings.otlp_endpoint, settings.trace_ratio, privacy=settings.privacy()
+        ),
     )
     return agent, client
 

@@ -17,8 +17,8 @@ from faust.types import TP
 from opentelemetry.trace import SpanKind
 
 from features import FeatureConfig
+from features.facts import story_id
 from schemas.contract import schema_str
-from schemas.fastpath import StoryRequestWriter
 from schemas.fastread import read_listening_event_core
 from schemas.registry import Registry, subject_for
 from streams import gctune
@@ -29,7 +29,7 @@ from streams.worker.catalog import CatalogTable
 from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
-from streams.worker.snapshots import SnapshotPublisher
+from streams.worker.publisher import FlushPublisher, Request
 
 log = logging.getLogger("linernotes.worker")
 STATE_TABLE = "user-state"
@@ -73,14 +73,12 @@ class FeatureHotPath:
         processor: FeatureProcessor,
         table: Any,
         producer: RecordProducer,
-        snapshots: SnapshotPublisher,
+        publisher: FlushPublisher,
         ctx: PartitionContext,
-        request_encoder: StoryRequestWriter | None = None,
     ) -> None:
         self.app, self.settings, self.processor, self.table = app, settings, processor, table
-        self.producer, self.snapshots, self.ctx = producer, snapshots, ctx
-        self._inflight: tuple[dict[TP, int], int] | None = None  # a flush whose snapshots the helper is publishing
-        self.request_encoder = request_encoder
+        self.producer, self.publisher, self.ctx = producer, publisher, ctx
+        self._inflight: tuple[dict[TP, int], int] | None = None  # a flush the helper is publishing
         # Its own producer: the changelog needs a delivery report per record (for the offsets).
         self.states = StateWriter(table, RecordProducer(settings, extra_conf={"delivery.report.only.error": False}))
         self.topics = frozenset({settings.topic_events})
@@ -140,9 +138,9 @@ class FeatureHotPath:
             dirty = self.processor.take_dirty(snapshots=False)
             states = [(user.encode(), partition, state) for user, partition, state, _ in dirty]
             self.states.write(states)
-            if states:
-                self.snapshots.submit([(key, state) for key, _, state in states])
-            self._publish_requests()
+            requests = self._requests()
+            if states or requests:
+                self.publisher.submit([(key, state) for key, _, state in states], requests)
             self.producer.poll()
             self._inflight = (pending, messages_so_far)
             gctune.after_flush()
@@ -157,32 +155,33 @@ class FeatureHotPath:
             return
         await loop.run_in_executor(None, self.states.producer.flush, 60.0)
         await loop.run_in_executor(None, self.producer.flush, 60.0)
-        await loop.run_in_executor(None, self.snapshots.wait)
+        await loop.run_in_executor(None, self.publisher.wait)
         self.states.persist_offsets()
         (pending, messages), self._inflight = self._inflight, None
         self.consumer.mark_done(pending)
         self.processor.stats.last_flush_s = time.monotonic()
         self.processor.stats.flushed_messages = messages
 
-    def _publish_requests(self) -> None:
-        requests = self.processor.take_requests()
-        if not requests or self.request_encoder is None:
-            return
-        encode_request, produce = self.request_encoder.encode, self.producer.produce
-        tracer, topic_requests = self.processor.tracer, self.settings.topic_requests
-        send_attrs = {**messaging(topic_requests, "send"), "service.name": tracer.service}
-        for req, appended, ctx in requests:
-            headers = [("linernotes.trigger.append_ms", str(appended).encode())]
-            start = span_id = 0
-            if ctx is not None:  # ids only for traced requests
-                start, span_id = time.time_ns(), new_ids()[1]
-                headers.append(("traceparent", traceparent(ctx.trace_id, span_id)))
-            produce(topic_requests, req.user_id.encode(), encode_request(req), headers=headers)
-            if ctx is not None:
-                attrs = send_attrs | {"linernotes.story_id": req.story_id}
-                parent = (ctx.trace_id, ctx.span_id, False)
-                name, end = f"send {topic_requests}", time.time_ns()
-                tracer.record(name, ctx.trace_id, span_id, parent, SpanKind.PRODUCER, start, end, attrs)
+    def _requests(self) -> list[Request]:
+        """This flush's fired triggers for the helper, which writes, encodes and produces their
+        requests. A traced one gets its ``send`` span here, at the hand-over, with the ids its
+        ``traceparent`` header will carry."""
+        fired = self.processor.take_requests()
+        tracer, topic = self.processor.tracer, self.settings.topic_requests
+        if not tracer.enabled:
+            return [(tuple(t), appended, None) for t, appended, _ in fired]
+        out: list[Request] = []
+        send_attrs = {**messaging(topic, "send"), "service.name": tracer.service}
+        for t, appended, ctx in fired:
+            if ctx is None:
+                out.append((tuple(t), appended, None))
+                continue
+            now, span_id = time.time_ns(), new_ids()[1]
+            out.append((tuple(t), appended, traceparent(ctx.trace_id, span_id)))
+            attrs = send_attrs | {"linernotes.story_id": story_id(t.user, t.kind, t.key)}
+            parent = (ctx.trace_id, ctx.span_id, False)
+            tracer.record(f"send {topic}", ctx.trace_id, span_id, parent, SpanKind.PRODUCER, now, now + 1000, attrs)
+        return out
 
     def forget(self, revoked: set[TP]) -> None:
         mine = {tp.partition for tp in revoked if tp.topic in self.topics}
@@ -271,7 +270,9 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
     catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
     trigger_config = settings.trigger_config()
-    tracer = make_tracer("linernotes-features", settings.otlp_endpoint, settings.trace_ratio)
+    tracer = make_tracer(
+        "linernotes-features", settings.otlp_endpoint, settings.trace_ratio, privacy=settings.privacy()
+    )
     processor = FeatureProcessor(
         registry.decoder("ListeningEvent", topic=settings.topic_events, fast_reader=read_listening_event_core),
         catalog,
@@ -287,13 +288,15 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         processor,
         state_table,
         RecordProducer(settings),
-        SnapshotPublisher(
-            settings, registry.register(subject_for(settings.topic_features), schema_str("UserFeatures")), config
+        FlushPublisher(
+            settings,
+            registry.register(subject_for(settings.topic_features), schema_str("UserFeatures")),
+            config,
+            registry.register(subject_for(settings.topic_requests), schema_str("StoryRequest"))
+            if trigger_config.enabled
+            else None,
         ),
         ctx,
-        StoryRequestWriter(registry.register(subject_for(settings.topic_requests), schema_str("StoryRequest")))
-        if trigger_config.enabled
-        else None,
     )
 
     consumer = app.consumer  # created now, started later by the worker

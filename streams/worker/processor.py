@@ -22,10 +22,10 @@ import msgpack
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 
 from features import FeatureConfig, UserState, snapshot, triggers, update
+from features.facts import story_id
 from features.update import Track
 from schemas.codec import Decoder
 from schemas.errors import DecodeError
-from schemas.records import StoryRequest
 from streams.tracing import Tracer, disabled, header, messaging, new_ids, parse_ids
 
 BATCH_BUCKETS = (1, 10, 100, 1000, 5000, 20000, float("inf"))
@@ -105,7 +105,9 @@ class FeatureProcessor:
         self.load = load
         self.config = config or FeatureConfig()
         self.trigger_config = trigger_config  # None: no story requests
-        self.requests: list[tuple[StoryRequest, int, Any]] = []  # + the firing message's append time, trace context
+        # Fired triggers (fact sheets not yet written: ``features.facts.request``), each with the firing
+        # message's append time and its trace context.
+        self.requests: list[tuple[triggers.Trigger, int, SpanContext | None]] = []
         self.tracer = tracer or disabled("linernotes-features")
         self.group = group
         self._batch_start_ns = 0
@@ -179,13 +181,18 @@ class FeatureProcessor:
             else:
                 b = triggers.before(state)
                 result = update(state, fresh, tracks, self.config)
-                fired = triggers.fire(b, state, result, fresh, tracks, self.trigger_config, self.config)
-                if fired.requests:
+                fired = triggers.detect(b, state, result, fresh, tracks, self.trigger_config, self.config)
+                if fired.triggers:
                     last = items[-1][0]  # the message whose batch fired the triggers
-                    contexts = self._trace_trigger(last, fired.requests)
-                    for r, ctx in zip(fired.requests, contexts, strict=True):
-                        self.requests.append((r, last.timestamp, ctx))
-                        self.stats.triggers[r.kind] = self.stats.triggers.get(r.kind, 0) + 1
+                    if self.tracer.enabled:
+                        contexts = self._trace_trigger(last, fired.triggers)
+                        for r, ctx in zip(fired.triggers, contexts, strict=True):
+                            self.requests.append((r, last.timestamp, ctx))
+                    else:
+                        self.requests += [(r, last.timestamp, None) for r in fired.triggers]
+                    counts = self.stats.triggers
+                    for r in fired.triggers:
+                        counts[r.kind] = counts.get(r.kind, 0) + 1
                 for kind, n in fired.suppressed.items():
                     self.stats.suppressed[kind] = self.stats.suppressed.get(kind, 0) + n
             self.stats.applied += result.applied
@@ -194,20 +201,19 @@ class FeatureProcessor:
         self.stats.dead += len(dead)
         return dead
 
-    def _trace_trigger(self, msg: Any, requests: Sequence[StoryRequest]) -> list[Any]:
+    def _trace_trigger(self, msg: Any, fired: Sequence[triggers.Trigger]) -> list[SpanContext]:
         """The event's send span (ids reserved by its producer), its processing, one span per trigger,
         emitted as plain records (this runs for every story: no SDK objects on this path)."""
         tracer = self.tracer
-        if not tracer.enabled:
-            return [None] * len(requests)
         process_attrs, process_id, parent = self._event_spans(msg)
         trace_id = parent[0] if parent is not None else new_ids()[0]
         now = time.time_ns()
         record, service, out = tracer.record, tracer.service, []
-        for r in requests:
+        for r in fired:
             span_id = new_ids()[1]
-            attrs = {"service.name": service, "linernotes.story_id": r.story_id, "linernotes.trigger.kind": r.kind,
-                     "linernotes.trigger.key": r.trigger_key, "enduser.id": r.user_id}  # fmt: skip
+            attrs = {"service.name": service, "linernotes.story_id": story_id(r.user, r.kind, r.key),
+                     "linernotes.trigger.kind": r.kind, "linernotes.trigger.key": r.key,
+                     "enduser.id": r.user}  # fmt: skip
             record(f"trigger {r.kind}", trace_id, span_id, (trace_id, process_id, False), SpanKind.INTERNAL, now, now,
                    attrs)  # fmt: skip
             out.append(SpanContext(trace_id, span_id, False, TraceFlags(1)))
@@ -267,8 +273,9 @@ class FeatureProcessor:
         self.stats.snapshots += len(out)
         return out
 
-    def take_requests(self) -> list[tuple[StoryRequest, int, Any]]:
-        """Story requests fired since the last call (publish them with the same flush as the states)."""
+    def take_requests(self) -> list[tuple[triggers.Trigger, int, SpanContext | None]]:
+        """Triggers fired since the last call, with append time and trace context (publish their
+        requests with the same flush as the states)."""
         out, self.requests = self.requests, []
         return out
 
