@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -30,3 +31,45 @@ class FeatureConfig:
     def __post_init__(self) -> None:
         if self.session_gap_ms <= 0 or self.grace_ms < 0 or self.decay_half_life_ms <= 0 or self.top_k < 1:
             raise ValueError("session_gap_ms and decay_half_life_ms must be > 0, grace_ms >= 0, top_k >= 1")
+
+
+KINDS = (  # story kinds, see features.triggers
+    "SESSION_RECAP",
+    "MILESTONE",
+    "DISCOVERY",
+    "STREAK",
+    "TIME_OF_DAY_SHIFT",
+    "WEEKLY_DIGEST",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerConfig:
+    enabled: frozenset[str] = frozenset(KINDS)
+    session_min_plays: int = 5
+    milestones: tuple[int, ...] = (10, 50, 100, 250, 500, 1000)
+    discovery_min_ms: int = 60_000
+    discovery_replay_ms: int = DAY_MS
+    discovery_min_history: int = 50
+    streak_days: tuple[int, ...] = (3, 7, 30, 100, 365)
+    tod_min_plays_7d: int = 30
+    tod_min_plays_lifetime: int = 150
+    tod_min_share: float = 0.4
+    weekly_min_plays: int = 5
+    cooldown_ms: Mapping[str, int] = field(
+        default_factory=lambda: {
+            "SESSION_RECAP": 6 * HOUR_MS, "MILESTONE": HOUR_MS, "DISCOVERY": 6 * HOUR_MS, "STREAK": 0,
+            "TIME_OF_DAY_SHIFT": WEEK_MS, "WEEKLY_DIGEST": 0,
+        }
+    )  # fmt: skip
+    user_cooldown_ms: int = 10 * MINUTE_MS
+
+    def __post_init__(self) -> None:
+        unknown = set(self.enabled) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown trigger kinds: {', '.join(sorted(unknown))}")
+        if any(v < 0 for v in self.cooldown_ms.values()) or self.user_cooldown_ms < 0:
+            raise ValueError("cooldowns must be >= 0")
+
+
+DEFAULT_TRIGGERS = TriggerConfig()

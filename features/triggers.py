@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from features.config import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, FeatureConfig
+from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, KINDS, WEEK_MS, FeatureConfig, TriggerConfig
 from features.facts import Trigger, part_of_day, request, story_id
 from features.state import (
     A_FIRST,
@@ -57,39 +57,6 @@ from features.update import DEFAULT_CONFIG, Track, UpdateResult
 from schemas.records import StoryRequest
 
 TOD_RECENT_MS = 6 * DAY_MS  # the log keeps 7 days + grace before the latest event: 6 leave a day of batch span
-KINDS = ("SESSION_RECAP", "MILESTONE", "DISCOVERY", "STREAK", "TIME_OF_DAY_SHIFT", "WEEKLY_DIGEST")
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerConfig:
-    enabled: frozenset[str] = frozenset(KINDS)
-    session_min_plays: int = 5
-    milestones: tuple[int, ...] = (10, 50, 100, 250, 500, 1000)
-    discovery_min_ms: int = 60_000
-    discovery_replay_ms: int = DAY_MS
-    discovery_min_history: int = 50
-    streak_days: tuple[int, ...] = (3, 7, 30, 100, 365)
-    tod_min_plays_7d: int = 30
-    tod_min_plays_lifetime: int = 150
-    tod_min_share: float = 0.4
-    weekly_min_plays: int = 5
-    cooldown_ms: Mapping[str, int] = field(
-        default_factory=lambda: {
-            "SESSION_RECAP": 6 * HOUR_MS, "MILESTONE": HOUR_MS, "DISCOVERY": 6 * HOUR_MS, "STREAK": 0,
-            "TIME_OF_DAY_SHIFT": WEEK_MS, "WEEKLY_DIGEST": 0,
-        }
-    )  # fmt: skip
-    user_cooldown_ms: int = 10 * MINUTE_MS
-
-    def __post_init__(self) -> None:
-        unknown = set(self.enabled) - set(KINDS)
-        if unknown:
-            raise ValueError(f"unknown trigger kinds: {', '.join(sorted(unknown))}")
-        if any(v < 0 for v in self.cooldown_ms.values()) or self.user_cooldown_ms < 0:
-            raise ValueError("cooldowns must be >= 0")
-
-
-DEFAULT_TRIGGERS = TriggerConfig()
 
 
 class Before(NamedTuple):  # a tuple: built for every user batch, a frozen dataclass costs 3x

@@ -52,7 +52,9 @@ def _files(source: str) -> tuple[Path, ...]:
 def replay(start: str, end: str, source: str, users: str, features_only: bool, target_suffix: str, fresh: bool,
            workers: int, as_json: bool, **kw: Any) -> None:  # fmt: skip
     """Re-run the live feature and trigger code over history into suffixed topics (resumable)."""
-    from streams.replay import ReplayError, ReplayOptions, load_catalog, run_replay
+    from streams.replay import ReplayOptions
+    from streams.replay_parallel import run_replay
+    from streams.sources import ReplayError, load_catalog
 
     settings = settings_from(**kw)
     opts = ReplayOptions(
@@ -76,7 +78,7 @@ def replay(start: str, end: str, source: str, users: str, features_only: bool, t
 def export(start: str, end: str, out: Path, **kw: Any) -> None:
     """Write a range of listening-events to Avro container files (schema included) for archive replays."""
     from streams.pointintime import export as run_export
-    from streams.replay import ReplayError
+    from streams.sources import ReplayError
 
     try:
         click.echo(json.dumps(run_export(settings_from(**kw), _time(start, "--from"), _time(end, "--to"), out)))
@@ -93,7 +95,8 @@ def features_at(user_id: str, at: str, source: str, **kw: Any) -> None:
     """USER_ID's features exactly as of event time AT (every event at or before AT, none after)."""
     from streams.pointintime import features_at as compute
     from streams.pointintime import user_events
-    from streams.replay import feature_config, load_catalog
+    from streams.replay import feature_config
+    from streams.sources import load_catalog
 
     when, files = _time(at, "AT"), _files(source)  # misuse is reported before any broker is contacted
     settings = settings_from(**kw)
@@ -115,7 +118,8 @@ def training_set(source: str, out: Path, users: str, **kw: Any) -> None:
     from schemas.codec import parse
     from schemas.registry import Registry
     from streams.pointintime import training_rows, training_schema
-    from streams.replay import feature_config, file_events, load_catalog, read_topic
+    from streams.replay import feature_config
+    from streams.sources import file_events, load_catalog, read_topic
 
     settings = settings_from(**kw)
     wanted = frozenset(u for u in users.split(",") if u)
@@ -139,8 +143,8 @@ def training_set(source: str, out: Path, users: str, **kw: Any) -> None:
 @kafka_options
 def verify_parity(users: str, **kw: Any) -> None:
     """Replay USERS' history and check it equals what the live workers published (features, story ids)."""
-    from streams.replay import ReplayError
-    from streams.replay import verify_parity as run_check
+    from streams.parity import verify_parity as run_check
+    from streams.sources import ReplayError
 
     wanted = frozenset(u for u in users.split(",") if u)
     try:

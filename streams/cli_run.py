@@ -87,7 +87,7 @@ def trace(story_id: str, ui: str | None, **kw: Any) -> None:
     """Print STORY_ID's trace id and a link that opens the whole trace in the dashboard."""
     import httpx
 
-    from streams.replay import read_topic
+    from streams.sources import read_topic
     from streams.tracing import PROJECT, header, parse
 
     settings = settings_from(**kw)

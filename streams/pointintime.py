@@ -15,8 +15,8 @@ from schemas.codec import parse
 from schemas.contract import load_schema
 from schemas.records import TrackInfo
 from schemas.registry import Registry
-from streams.replay import file_events, read_topic, start_offsets
 from streams.settings import Settings
+from streams.sources import file_events, read_topic, start_offsets
 
 
 def user_events(settings: Settings, user: str, *, files: Sequence[Path] = ()) -> list[dict[str, Any]]:

@@ -22,16 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import queue
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import fastavro
-from confluent_kafka import Consumer, TopicPartition
 from rocksdict import Rdict
 from tqdm import tqdm
 
@@ -42,14 +38,11 @@ from schemas.fastpath import StoryRequestWriter, UserFeaturesWriter
 from schemas.fastread import read_listening_event_core
 from schemas.records import StoryRequest, TrackInfo
 from schemas.registry import Registry, subject_for
-from streams import gctune, history
+from streams import gctune
 from streams.producer import RecordProducer
 from streams.settings import Settings
+from streams.sources import ReplayError, file_events, read_topic, start_offsets
 from streams.worker.processor import FeatureProcessor, RawMessage, Stored, dead_letter_headers
-
-
-class ReplayError(Exception):
-    """A replay that cannot start (bad range, missing topic, unreadable file)."""
 
 
 @dataclass
@@ -96,92 +89,6 @@ def target(settings: Settings, suffix: str) -> Settings:
 
 def feature_config(settings: Settings) -> FeatureConfig:
     return FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
-
-
-def load_catalog(settings: Settings, idle_s: float = 1.5) -> dict[str, TrackInfo]:
-    decoder = Registry(settings.schema_registry_url).decoder("TrackInfo")
-    out: dict[str, TrackInfo] = {}
-    for msg in read_topic(settings, settings.topic_catalog, idle_s=idle_s):
-        if msg.value():
-            out[msg.key().decode()] = TrackInfo.from_avro(decoder.decode(msg.value()))
-    return out
-
-
-def read_topic(
-    settings: Settings, topic: str, *, idle_s: float, starts: dict[int, int] | None = None,
-    partitions: frozenset[int] = frozenset(),
-) -> Iterator[Any]:  # fmt: skip
-    consumer = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}", "enable.auto.commit": False})
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if meta is None or meta.error is not None:
-            raise ReplayError(f"topic {topic!r} does not exist")
-        starts = starts or {}
-        mine = [p for p in meta.partitions if not partitions or p in partitions]
-        consumer.assign([TopicPartition(topic, p, starts.get(p, 0)) for p in mine])
-        # Idle = time spent *waiting* without a record. Wall time would also count the caller's work
-        # between records (a replay chunk can take seconds) and end the read early.
-        idle = 0.0
-        while idle < idle_s:
-            t = time.monotonic()
-            got = False
-            for m in consumer.consume(5000, timeout=0.2):
-                if m.error() is None:
-                    got = True
-                    yield m
-            idle = 0.0 if got else idle + time.monotonic() - t
-    finally:
-        consumer.close()
-
-
-def start_offsets(settings: Settings, start_ms: int) -> tuple[dict[int, int], bool]:
-    """Per-partition offsets of the first record at or after ``start_ms``, and whether the broker
-    could answer (False: it cannot seek by time, so the caller scans from the start)."""
-    topic = settings.topic_events
-    consumer = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}"})
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if meta is None or meta.error is not None:
-            raise ReplayError(f"topic {topic!r} does not exist")
-        parts = [TopicPartition(topic, p, start_ms) for p in meta.partitions]
-        found = consumer.offsets_for_times(parts, timeout=10)
-        offsets = {tp.partition: max(0, tp.offset) for tp in found}
-        if start_ms <= 0:
-            return dict.fromkeys(offsets, 0), True
-        # A broker that ignores the timestamp answers 0 everywhere although a start is asked for:
-        # check the first record really is at/after start_ms (or the partition is empty).
-        probe = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}"})
-        try:
-            for p, off in offsets.items():
-                if off != 0:
-                    continue
-                probe.assign([TopicPartition(topic, p, 0)])
-                msg = probe.poll(2.0)
-                if msg is not None and msg.error() is None and msg.timestamp()[1] < start_ms:
-                    return dict.fromkeys(offsets, 0), False
-        finally:
-            probe.close()
-        return offsets, True
-    finally:
-        consumer.close()
-
-
-def file_events(paths: Sequence[Path], users: frozenset[str]) -> Iterator[tuple[RawMessage, dict[str, Any]]]:
-    for i, path in enumerate(paths):
-        if path.suffix == ".avro":
-            with path.open("rb") as f:
-                for n, rec in enumerate(fastavro.reader(f)):
-                    ev: dict[str, Any] = rec  # type: ignore[assignment]  # ListeningEvent records
-                    yield RawMessage(f"file:{path.name}", i, n, None, None, int(ev["event_time"])), ev
-        elif path.suffix == ".json":
-            if len(users) != 1:
-                raise ReplayError(f"{path}: Spotify history has no user id; give exactly one --users")
-            (user,) = users
-            for n, item in enumerate(history.read([path], user)):
-                event = item.event.to_avro()
-                yield RawMessage(f"file:{path.name}", i, n, None, None, event["event_time"]), event
-        else:
-            raise ReplayError(f"{path}: not an export (.avro) or Spotify history (.json)")
 
 
 class Replay:
@@ -388,128 +295,3 @@ class Replay:
                 agent.consumer.close()
         self.producer.flush()
         return written
-
-
-def latest(settings: Settings, topic: str, record: str, users: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Latest value per key of a topic (compaction or not), decoded."""
-    decoder = Registry(settings.schema_registry_url).decoder(record)
-    out: dict[str, Any] = {}
-    for m in read_topic(settings, topic, idle_s=1.5):
-        key = m.key().decode()
-        if m.value() and (not users or key in users):
-            out[key] = decoder.decode(m.value())
-    return out
-
-
-def story_ids(settings: Settings, topic: str, users: frozenset[str] = frozenset()) -> dict[str, str]:
-    """story_id -> user of every request (or story) on ``topic``."""
-    decoder = Registry(settings.schema_registry_url).decoder("StoryRequest" if "request" in topic else "Story")
-    out = {}
-    for m in read_topic(settings, topic, idle_s=1.5):
-        d = decoder.decode(m.value())
-        if not users or d["user_id"] in users:
-            out[d["story_id"]] = d["user_id"]
-    return out
-
-
-def verify_parity(
-    settings: Settings, users: frozenset[str], *, report: Callable[[str], None] = print
-) -> dict[str, Any]:
-    """Replay these users' whole history into ``.parity`` topics and compare with what live published:
-    final features and story ids must be identical."""
-    opts = ReplayOptions(start_ms=0, end_ms=2**62, users=users, suffix=".parity", progress=False, fresh=True)
-    replay = Replay(settings, opts, load_catalog(settings))
-    try:
-        result = replay.run(report)
-        out = replay.out
-        live_f = latest(settings, settings.topic_features, "UserFeatures", users)
-        replay_f = latest(out, out.topic_features, "UserFeatures", users)
-        live_ids = set(story_ids(settings, settings.topic_requests, users))
-        replay_ids = set(story_ids(out, out.topic_requests, users))
-    finally:
-        from streams import topics
-
-        topics.delete(replay.out, [t.name for t in replay.out.topic_specs() if t.name.endswith(".parity")])
-    differing = sorted(u for u in set(live_f) | set(replay_f) if live_f.get(u) != replay_f.get(u))
-    return {
-        "users": len(replay_f),
-        "events": result.events,
-        "features_equal": not differing,
-        "differing_users": differing[:20],
-        "story_ids_live": len(live_ids),
-        "story_ids_replay": len(replay_ids),
-        "story_ids_equal": live_ids == replay_ids,
-        "only_live": sorted(live_ids - replay_ids)[:20],
-        "only_replay": sorted(replay_ids - live_ids)[:20],
-    }
-
-
-# -- parallel replay ---------------------------------------------------------------------------------
-def _shard_main(settings: Settings, options: ReplayOptions, catalog: dict[str, TrackInfo], counter: Any,
-                out: Any) -> None:  # fmt: skip
-    try:
-        replay = Replay(settings, options, catalog)
-        replay.counter = counter
-        out.put(replay.run(lambda _line: None))
-    except BaseException as e:  # noqa: BLE001 - reported to the parent, which fails the run
-        out.put(f"{type(e).__name__}: {e}")
-
-
-def run_replay(
-    settings: Settings, options: ReplayOptions, catalog: dict[str, TrackInfo], *, workers: int = 1,
-    report: Callable[[str], None] = print,
-) -> ReplayResult:  # fmt: skip
-    """``Replay(...).run``, split over ``workers`` processes by partition of the events topic.
-
-    Users never span partitions (events are keyed by user), so each process replays its own users
-    with its own state and checkpoint, exactly as one process would; outputs go to the same topics
-    with the same ids. Files are replayed by one process."""
-    import multiprocessing as mp
-
-    if workers <= 1 or options.files:
-        return Replay(settings, options, catalog).run(report)
-    consumer = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}"})
-    try:
-        meta = consumer.list_topics(settings.topic_events, timeout=10).topics.get(settings.topic_events)
-    finally:
-        consumer.close()
-    if meta is None or meta.error is not None:
-        raise ReplayError(f"topic {settings.topic_events!r} does not exist")
-    parts = sorted(meta.partitions)
-    shards = [frozenset(parts[i::workers]) for i in range(min(workers, len(parts)))]
-    ctx = mp.get_context("spawn")
-    counter, results = ctx.Value("q", 0), ctx.Queue()
-    procs = [
-        ctx.Process(target=_shard_main, daemon=True, args=(
-            settings, replace(options, partitions=shard, shard=f"{i}-of-{len(shards)}", progress=False),
-            catalog, counter, results))
-        for i, shard in enumerate(shards)
-    ]  # fmt: skip
-    t0 = time.perf_counter()
-    for p in procs:
-        p.start()
-    bar = tqdm(unit="ev", unit_scale=True, disable=not options.progress, desc=f"replay ({len(shards)} processes)")
-    got: list[Any] = []
-    while len(got) < len(procs):
-        try:
-            got.append(results.get(timeout=0.5))
-        except queue.Empty:
-            if not any(p.is_alive() for p in procs) and results.empty():
-                raise ReplayError("a replay process died without a result") from None
-        bar.update(counter.value - bar.n)
-    bar.close()
-    for p in procs:
-        p.join(timeout=10)
-    errors = [g for g in got if isinstance(g, str)]
-    if errors:
-        raise ReplayError("; ".join(errors))
-    merged = ReplayResult(resumed=any(g.resumed for g in got))
-    for g in got:
-        for f in ("events", "applied", "dead", "users", "requests", "stories"):
-            setattr(merged, f, getattr(merged, f) + getattr(g, f))
-        merged.scanned_from_start = merged.scanned_from_start or g.scanned_from_start
-        merged.notes += [n for n in g.notes if n not in merged.notes]
-    merged.seconds = time.perf_counter() - t0
-    for note in merged.notes:
-        report(note)
-    return merged

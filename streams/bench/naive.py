@@ -21,8 +21,8 @@ from schemas.errors import DecodeError
 from schemas.registry import Registry
 from streams.producer import RecordProducer
 from streams.settings import load
-from streams.worker.app import declare_events_and_state, make_faust_app
 from streams.worker.catalog import CatalogTable
+from streams.worker.faust_app import declare_events_and_state, make_faust_app
 from streams.worker.processor import Stored
 
 

@@ -17,9 +17,11 @@ from typing import Any
 
 from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, wait_for, worker_process
-from streams.replay import ReplayOptions, load_catalog, run_replay
+from streams.replay import ReplayOptions
+from streams.replay_parallel import run_replay
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
+from streams.sources import load_catalog
 
 
 def run(

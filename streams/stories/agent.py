@@ -31,11 +31,12 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from opentelemetry.trace import SpanKind
 
 from inference.errors import BadRequest, InferenceError, ModelFailed
-from inference.generator import MODEL_NAME
 from inference.writer import StoryWriter
 from schemas.codec import Decoder, Encoder
 from schemas.records import StoryRequest
 from streams.settings import Settings
+from streams.stories.offsets import PartitionOffsets, headers_of
+from streams.stories.spans import trace_generation
 from streams.tracing import Tracer, disabled, messaging, parse
 
 log = logging.getLogger("linernotes.stories")
@@ -58,38 +59,6 @@ class AgentStats:
     latencies_ms: list[float] = field(default_factory=list)  # write time per story (bounded)
 
 
-def _headers(msg: Message) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    raw: Any = msg.headers() or []
-    for k, v in raw.items() if isinstance(raw, dict) else raw:
-        if isinstance(v, bytes):
-            out[k] = v
-        elif isinstance(v, str):
-            out[k] = v.encode()
-    return out
-
-
-class _Partition:
-    """Offsets of one partition: which are in flight, which are finished, what may be committed."""
-
-    def __init__(self) -> None:
-        self.open: set[int] = set()
-        self.finished: list[int] = []
-        self.committed = -1  # last offset committed (exclusive end - 1)
-
-    def commit_point(self) -> int | None:
-        """The next offset to read, if finished work extends the committed prefix."""
-        if not self.finished:
-            return None
-        lowest_open = min(self.open) if self.open else None
-        ready = [o for o in self.finished if lowest_open is None or o < lowest_open]
-        if not ready:
-            return None
-        top = max(ready)
-        self.finished = [o for o in self.finished if o > top]
-        return top + 1
-
-
 class StoryAgent:
     def __init__(
         self,
@@ -109,7 +78,7 @@ class StoryAgent:
         self.latency: Any = None  # a prometheus Histogram, when metrics are served
         self.stats = AgentStats()
         self.published: OrderedDict[str, None] = OrderedDict()
-        self.partitions: dict[tuple[str, int], _Partition] = {}
+        self.partitions: dict[tuple[str, int], PartitionOffsets] = {}
         self.delivered_pending: list[tuple[tuple[str, int], int]] = []
         self.tasks: set[asyncio.Task[None]] = set()
         self.paused = False
@@ -130,7 +99,7 @@ class StoryAgent:
     # -- consumer group -------------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
         for p in parts:
-            self.partitions.setdefault((p.topic, p.partition), _Partition())
+            self.partitions.setdefault((p.topic, p.partition), PartitionOffsets())
         log.info("story agent assigned %s", [p.partition for p in parts])
 
     def _on_revoke(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
@@ -159,7 +128,7 @@ class StoryAgent:
         if req.story_id in self.published:
             self.stats.duplicates += 1
             return
-        in_headers = _headers(msg)
+        in_headers = headers_of(msg)
         tracer = self.tracer
         parent = parse(in_headers.get("traceparent"))
         process = None
@@ -211,7 +180,7 @@ class StoryAgent:
         out_headers: list[tuple[str, str | bytes | None]] = []
         send = None
         if process is not None:
-            self._trace_generation(process, written, t0_ns)
+            trace_generation(tracer, process, written, t0_ns, self.writer.config, self.settings.triton_url)
             attrs = {
                 **messaging(self.settings.topic_stories, "send"),
                 "linernotes.story_id": story.story_id,
@@ -248,32 +217,6 @@ class StoryAgent:
             s.ungrounded += 1
         if self.on_story is not None:
             self.on_story(written)
-
-    def _trace_generation(self, process: Any, written: Any, start_ns: int) -> None:
-        """One GenAI ``chat`` span per model call (Triton), each with its grounding check as a child."""
-        tracer, cursor = self.tracer, start_ns
-        cfg = self.writer.config
-        for gen in written.generations:
-            end = cursor + int(gen.latency_ms * 1_000_000)
-            chat = tracer.start(
-                f"chat {MODEL_NAME}", parent=process.context, kind=SpanKind.CLIENT, start_ns=cursor,
-                attributes={
-                    "gen_ai.operation.name": "chat", "gen_ai.provider.name": "triton", "gen_ai.system": "triton",
-                    "gen_ai.request.model": MODEL_NAME, "gen_ai.response.model": gen.generator,
-                    "gen_ai.request.temperature": cfg.temperature, "gen_ai.request.top_p": cfg.top_p,
-                    "gen_ai.request.max_tokens": cfg.max_new_tokens, "gen_ai.request.choice.count": len(gen.candidates),
-                    "gen_ai.usage.input_tokens": gen.prompt_tokens * max(1, len(gen.candidates)),
-                    "gen_ai.usage.output_tokens": sum(gen.completion_tokens),
-                    "server.address": self.settings.triton_url,
-                },
-            )  # fmt: skip
-            accepted = written.model_written and written.story.text in gen.candidates
-            check = tracer.start("grounding check", parent=chat.context, start_ns=end, attributes={
-                "linernotes.candidates": len(gen.candidates), "linernotes.accepted": accepted,
-                "linernotes.grounded": written.story.grounded})  # fmt: skip
-            check.end(end + 200_000)
-            chat.end(end)
-            cursor = end + 200_000
 
     def _dead_letter(self, msg: Message, reason: str) -> None:
         self.stats.dead_letters += 1
@@ -337,7 +280,7 @@ class StoryAgent:
                             log.warning("consume error: %s", err)
                         continue
                     self.stats.received += 1
-                    part = self.partitions.setdefault((msg.topic() or "", msg.partition() or 0), _Partition())
+                    part = self.partitions.setdefault((msg.topic() or "", msg.partition() or 0), PartitionOffsets())
                     part.open.add(msg.offset() or 0)
                     task = asyncio.create_task(self._process(msg))
                     self.tasks.add(task)

@@ -12,19 +12,13 @@ from features import UserState, snapshot, update
 from schemas.registry import Registry
 from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, story_agent_process, wait_for, worker_process
+from streams.parity import verify_parity
 from streams.pointintime import features_at, training_rows, user_events
-from streams.replay import (
-    Replay,
-    ReplayOptions,
-    feature_config,
-    latest,
-    load_catalog,
-    run_replay,
-    story_ids,
-    verify_parity,
-)
+from streams.replay import Replay, ReplayOptions, feature_config
+from streams.replay_parallel import run_replay
 from streams.settings import Settings
 from streams.simulator import Simulation, SimulationConfig
+from streams.sources import latest, load_catalog, story_ids
 from streams.stack import Stack
 from tests.integration.test_worker import read_all
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from streams import replay
+from streams import sources
 from streams.settings import load
 
 
@@ -38,9 +38,9 @@ class _Consumer:
 
 
 def test_a_busy_caller_does_not_end_the_read_early(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(replay, "Consumer", _Consumer)
+    monkeypatch.setattr(sources, "Consumer", _Consumer)
     n = 0
-    for _ in replay.read_topic(load(), "t", idle_s=0.3):
+    for _ in sources.read_topic(load(), "t", idle_s=0.3):
         n += 1
         if n % 3 == 0:
             time.sleep(0.5)  # the caller works longer than idle_s after each batch

@@ -1,0 +1,88 @@
+"""Replay split over processes by partition of the events topic (``linernotes replay --workers N``)."""
+
+from __future__ import annotations
+
+import queue
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from confluent_kafka import Consumer
+from tqdm import tqdm
+
+from schemas.records import TrackInfo
+from streams.replay import Replay, ReplayOptions, ReplayResult
+from streams.settings import Settings
+from streams.sources import ReplayError
+
+
+def _shard_main(settings: Settings, options: ReplayOptions, catalog: dict[str, TrackInfo], counter: Any,
+                out: Any) -> None:  # fmt: skip
+    try:
+        replay = Replay(settings, options, catalog)
+        replay.counter = counter
+        out.put(replay.run(lambda _line: None))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which fails the run
+        out.put(f"{type(e).__name__}: {e}")
+
+
+def run_replay(
+    settings: Settings, options: ReplayOptions, catalog: dict[str, TrackInfo], *, workers: int = 1,
+    report: Callable[[str], None] = print,
+) -> ReplayResult:  # fmt: skip
+    """``Replay(...).run``, split over ``workers`` processes by partition of the events topic.
+
+    Users never span partitions (events are keyed by user), so each process replays its own users
+    with its own state and checkpoint, exactly as one process would; outputs go to the same topics
+    with the same ids. Files are replayed by one process."""
+    import multiprocessing as mp
+
+    if workers <= 1 or options.files:
+        return Replay(settings, options, catalog).run(report)
+    consumer = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}"})
+    try:
+        meta = consumer.list_topics(settings.topic_events, timeout=10).topics.get(settings.topic_events)
+    finally:
+        consumer.close()
+    if meta is None or meta.error is not None:
+        raise ReplayError(f"topic {settings.topic_events!r} does not exist")
+    parts = sorted(meta.partitions)
+    shards = [frozenset(parts[i::workers]) for i in range(min(workers, len(parts)))]
+    ctx = mp.get_context("spawn")
+    counter, results = ctx.Value("q", 0), ctx.Queue()
+    procs = [
+        ctx.Process(target=_shard_main, daemon=True, args=(
+            settings, replace(options, partitions=shard, shard=f"{i}-of-{len(shards)}", progress=False),
+            catalog, counter, results))
+        for i, shard in enumerate(shards)
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    bar = tqdm(unit="ev", unit_scale=True, disable=not options.progress, desc=f"replay ({len(shards)} processes)")
+    got: list[Any] = []
+    while len(got) < len(procs):
+        try:
+            got.append(results.get(timeout=0.5))
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs) and results.empty():
+                raise ReplayError("a replay process died without a result") from None
+        bar.update(counter.value - bar.n)
+    bar.close()
+    for p in procs:
+        p.join(timeout=10)
+    errors = [g for g in got if isinstance(g, str)]
+    if errors:
+        raise ReplayError("; ".join(errors))
+    merged = ReplayResult(resumed=any(g.resumed for g in got))
+    for g in got:
+        for f in ("events", "applied", "dead", "users", "requests", "stories"):
+            setattr(merged, f, getattr(merged, f) + getattr(g, f))
+        merged.scanned_from_start = merged.scanned_from_start or g.scanned_from_start
+        merged.notes += [n for n in g.notes if n not in merged.notes]
+    merged.seconds = time.perf_counter() - t0
+    for note in merged.notes:
+        report(note)
+    return merged

@@ -1,0 +1,40 @@
+"""The story agent's bookkeeping per message: its headers, and per partition which offsets are in
+flight, which are finished and what may be committed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from confluent_kafka import Message
+
+
+def headers_of(msg: Message) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    raw: Any = msg.headers() or []
+    for k, v in raw.items() if isinstance(raw, dict) else raw:
+        if isinstance(v, bytes):
+            out[k] = v
+        elif isinstance(v, str):
+            out[k] = v.encode()
+    return out
+
+
+class PartitionOffsets:
+    """Offsets of one partition: which are in flight, which are finished, what may be committed."""
+
+    def __init__(self) -> None:
+        self.open: set[int] = set()
+        self.finished: list[int] = []
+        self.committed = -1  # last offset committed (exclusive end - 1)
+
+    def commit_point(self) -> int | None:
+        """The next offset to read, if finished work extends the committed prefix."""
+        if not self.finished:
+            return None
+        lowest_open = min(self.open) if self.open else None
+        ready = [o for o in self.finished if lowest_open is None or o < lowest_open]
+        if not ready:
+            return None
+        top = max(ready)
+        self.finished = [o for o in self.finished if o > top]
+        return top + 1
