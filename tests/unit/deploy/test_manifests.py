@@ -94,13 +94,18 @@ def test_every_linernotes_variable_is_a_setting_and_the_settings_load() -> None:
     assert s.security_protocol == "SASL_SSL" and s.replication_factor == 3
 
 
-def test_kafka_credentials_come_from_secrets() -> None:
+def test_credentials_and_keys_come_from_secrets() -> None:
     for d in DOCS:
         for c in containers(d):
             for e in c.get("env", []):
-                if "PASSWORD" in e["name"]:
+                if "PASSWORD" in e["name"] or e["name"].endswith("_KEY"):
                     assert "secretKeyRef" in e.get("valueFrom", {}), (d["metadata"]["name"], e["name"])
     assert not by_kind("Secret"), "no secrets are shipped in manifests"
+    for name in ("features", "story-agent"):
+        for kind in ("StatefulSet", "Deployment"):
+            if any(d["metadata"]["name"] == name for d in by_kind(kind)):
+                env = {e["name"] for e in containers(one(kind, name))[0]["env"]}
+                assert "LINERNOTES_TRACE_USER_KEY" in env, name
 
 
 def test_workers_are_a_statefulset_with_state_volumes_and_routable_ids() -> None:
