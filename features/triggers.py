@@ -38,13 +38,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, KINDS, WEEK_MS, FeatureConfig, TriggerConfig
-from features.facts import Trigger, part_of_day, request, story_id
+from features import calendar_triggers as calendar
+from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, KINDS, FeatureConfig, TriggerConfig
+from features.facts import Trigger, request, story_id
 from features.state import (
     A_FIRST,
     A_NAME,
     A_PLAYS,
-    L_TIME,
     S_ARTISTS,
     S_END,
     S_MS,
@@ -55,8 +55,6 @@ from features.state import (
 )
 from features.update import DEFAULT_CONFIG, Track, UpdateResult
 from schemas.records import StoryRequest
-
-TOD_RECENT_MS = 6 * DAY_MS  # the log keeps 7 days + grace before the latest event: 6 leave a day of batch span
 
 
 class Before(NamedTuple):  # a tuple: built for every user batch, a frozen dataclass costs 3x
@@ -192,83 +190,6 @@ def _order(e: Mapping[str, Any]) -> tuple[int, str]:
     return e["event_time"], e["track_id"]
 
 
-def _streaks(b: Before, state: UserState, cfg: TriggerConfig) -> list[Trigger]:
-    """Every run of consecutive days that reached a threshold on a day this batch added."""
-    days = state.days
-    if len(days) == b.days:
-        return []
-    out = []
-    lengths = cfg.streak_days
-    for i in range(bisect.bisect_right(days, b.last_day), len(days)):  # days after the last one before the batch
-        run = 1
-        while run <= i and days[i - run] == days[i] - run:
-            run += 1
-        if run not in lengths:
-            continue
-        first_day = days[i] - run + 1
-        day_start = days[i] * DAY_MS  # the run reached `run` days with the first play of this day
-        t = next((e[L_TIME] for e in state.log if day_start <= e[L_TIME] < day_start + DAY_MS), day_start)
-        out.append(Trigger(t, "STREAK", f"{run}:{first_day}", state.user_id, (run,)))
-    return out
-
-
-def _part_shares(hour_counts: Sequence[int]) -> dict[str, int]:
-    shares: dict[str, int] = {}
-    for h, c in enumerate(hour_counts):
-        part = part_of_day(h)
-        shares[part] = shares.get(part, 0) + c
-    return shares
-
-
-def _time_of_day(
-    b: Before, state: UserState, result: UpdateResult, applied: Sequence[Mapping[str, Any]], cfg: TriggerConfig
-) -> list[Trigger]:
-    """Evaluated at the first play of each new day, with the profile as it was at that play."""
-    out: list[Trigger] = []
-    if len(state.days) == b.days:
-        return out
-    firsts: dict[int, int] = {}
-    for e in applied:
-        day = e["event_time"] // DAY_MS
-        if day > b.last_day and (day not in firsts or e["event_time"] < firsts[day]):
-            firsts[day] = e["event_time"]
-    for day in sorted(firsts):
-        t = firsts[day]
-        lifetime = list(state.hours)
-        for e in applied:  # plays after t were not there yet
-            if e["event_time"] >= t:
-                lifetime[(e["event_time"] // HOUR_MS) % 24] -= 1
-        if sum(lifetime) < cfg.tod_min_plays_lifetime:
-            continue
-        recent = [0] * 24
-        for entry in state.log:
-            if t - TOD_RECENT_MS <= entry[L_TIME] < t:
-                recent[(entry[L_TIME] // HOUR_MS) % 24] += 1
-        n_recent = sum(recent)
-        if n_recent < cfg.tod_min_plays_7d:
-            continue
-        now, life = _part_shares(recent), _part_shares(lifetime)
-        new_part = max(now.items(), key=lambda kv: (kv[1], kv[0]))[0]
-        old_part = max(life.items(), key=lambda kv: (kv[1], kv[0]))[0]
-        share = now[new_part] / n_recent
-        if new_part == old_part or share < cfg.tod_min_share:
-            continue
-        args = (new_part, old_part, round(share * 100))
-        out.append(Trigger(t, "TIME_OF_DAY_SHIFT", f"{day}:{new_part}", state.user_id, args))
-    return out
-
-
-def _weekly(state: UserState, result: UpdateResult, cfg: TriggerConfig) -> list[Trigger]:
-    out = []
-    for w in result.closed_weeks:
-        if w["plays"] < cfg.weekly_min_plays or w["top_artist"] not in state.artists:
-            continue
-        start = w["week_start"]
-        args = (w["ms"], state.artists[w["top_artist"]][A_NAME], w["plays"], start, w["top_genre"] or None, w["new"])
-        out.append(Trigger(start + WEEK_MS, "WEEKLY_DIGEST", str(start // DAY_MS), state.user_id, args))
-    return out
-
-
 def detect(
     b: Before,
     state: UserState,
@@ -291,13 +212,13 @@ def detect(
     if result.artist_plays:
         found += _milestones_and_discoveries(b, state, result, events, catalog, cfg)
     if new_day and "STREAK" in enabled:
-        found += _streaks(b, state, cfg)
+        found += calendar.streaks(b, state, cfg)
     # (a shift needs tod_min_plays_lifetime plays before the day's first play; hours sum to total_plays)
     if new_day and "TIME_OF_DAY_SHIFT" in enabled and state.total_plays > cfg.tod_min_plays_lifetime:
         skipped = set(result.skipped_idx)
-        found += _time_of_day(b, state, result, [e for i, e in enumerate(events) if i not in skipped], cfg)
+        found += calendar.time_of_day(b, state, result, [e for i, e in enumerate(events) if i not in skipped], cfg)
     if result.closed_weeks and "WEEKLY_DIGEST" in enabled:
-        found += _weekly(state, result, cfg)
+        found += calendar.weekly(state, result, cfg)
     if state.discovered and new_day:  # pruned once a day is enough
         horizon = state.as_of - cfg.discovery_replay_ms - DAY_MS
         for a in [a for a, t in state.discovered.items() if t < horizon]:

@@ -82,14 +82,7 @@ def _parse(b: bytes, pos: int, full: bool) -> dict[str, Any]:
     uri, pos = _optional(b, pos, full)
     if pos != len(b):
         raise ValueError(f"{len(b) - pos} trailing bytes")
-    core = {
-        "event_id": event_id,
-        "user_id": user_id,
-        "track_id": track_id,
-        "event_time": event_time,
-        "ms_played": ms_played,
-        "skipped": skipped == 1,
-    }
+    core = _core(event_id, user_id, track_id, event_time, ms_played, skipped)
     if not full:
         return core
     return {
@@ -101,6 +94,18 @@ def _parse(b: bytes, pos: int, full: bool) -> dict[str, Any]:
         "shuffle": shuffle == 1,
         "offline": offline == 1,
         "context": {"type": ctx_type, "uri": uri},
+    }
+
+
+def _core(event_id: str, user_id: str, track_id: str, event_time: int, ms_played: int, skipped: int) -> dict[str, Any]:
+    """The :data:`CORE_FIELDS` record."""
+    return {
+        "event_id": event_id,
+        "user_id": user_id,
+        "track_id": track_id,
+        "event_time": event_time,
+        "ms_played": ms_played,
+        "skipped": skipped == 1,
     }
 
 
@@ -161,11 +166,4 @@ def read_listening_event_core(b: bytes, pos: int = 5) -> dict[str, Any]:
         return _parse(b, pos, False)
     if p != len(b):
         return _parse(b, pos, False)
-    return {
-        "event_id": event_id,
-        "user_id": user_id,
-        "track_id": track_id,
-        "event_time": event_time,
-        "ms_played": ms_played,
-        "skipped": skipped == 1,
-    }
+    return _core(event_id, user_id, track_id, event_time, ms_played, skipped)

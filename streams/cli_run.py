@@ -88,7 +88,8 @@ def trace(story_id: str, ui: str | None, **kw: Any) -> None:
     import httpx
 
     from streams.sources import read_topic
-    from streams.tracing import PROJECT, header, parse
+    from streams.span_records import PROJECT
+    from streams.tracing import header, parse
 
     settings = settings_from(**kw)
     needle = story_id.encode()

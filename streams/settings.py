@@ -14,7 +14,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from streams.tracing import Privacy
+    from streams.span_records import Privacy
+
+DEV_TRACE_USER_KEY = "linernotes-dev-trace-key"  # development only: set LINERNOTES_TRACE_USER_KEY
 
 ENV_PREFIX = "LINERNOTES_"
 
@@ -103,7 +105,7 @@ class Settings(BaseSettings):
     """OTLP/HTTP traces endpoint (Phoenix locally, a collector in production); empty turns tracing off."""
     trace_ratio: float = Field(default=0.01, ge=0.0, le=1.0)
     """Share of ordinary events (those that lead to no story) whose spans are recorded too."""
-    trace_user_key: SecretStr = SecretStr("linernotes-dev-trace-key")
+    trace_user_key: SecretStr = SecretStr(DEV_TRACE_USER_KEY)
     """Key of the keyed hash (HMAC-SHA256) that replaces user ids in span attributes
     (``enduser.pseudo.id``). Set your own secret in production; the same one on every worker keeps
     a listener's traces findable across services."""
@@ -134,7 +136,7 @@ class Settings(BaseSettings):
         ]
 
     def privacy(self) -> Privacy:
-        from streams.tracing import Privacy
+        from streams.span_records import Privacy
 
         return Privacy(self.trace_user_key.get_secret_value().encode(), self.trace_debug)
 

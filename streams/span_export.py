@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from streams.tracing import Privacy, SpanRecord, SpanSink
+from streams.span_records import Privacy, SpanRecord, SpanSink
 
 log = logging.getLogger("linernotes.tracing")
 PUSH_INTERVAL_S = 0.2
@@ -33,7 +33,7 @@ def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str, privacy: Pr
     once everything before it was exported."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    from streams.tracing import readable, resource
+    from streams.span_records import readable, resource
 
     logging.basicConfig(level=logging.WARNING)
     exporter = OTLPSpanExporter(endpoint=endpoint, timeout=5)

@@ -12,17 +12,15 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 from faust.types import TP
-from opentelemetry.trace import SpanKind
 
 from features import FeatureConfig
-from features.facts import story_id
 from schemas.contract import schema_str
 from schemas.fastread import read_listening_event_core
 from schemas.registry import Registry, subject_for
 from streams import gctune
 from streams.producer import RecordProducer
 from streams.settings import Settings
-from streams.tracing import make_tracer, messaging, new_ids, traceparent
+from streams.tracing import make_tracer
 from streams.worker.catalog import CatalogTable
 from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer, BatchTransport
@@ -143,24 +141,10 @@ class FeatureHotPath:
 
     def _requests(self) -> list[Request]:
         """This flush's fired triggers for the helper, which writes, encodes and produces their
-        requests. A traced one gets its ``send`` span here, at the hand-over, with the ids its
-        ``traceparent`` header will carry."""
-        fired = self.processor.take_requests()
-        tracer, topic = self.processor.tracer, self.settings.topic_requests
-        if not tracer.enabled:
-            return [(tuple(t), appended, None) for t, appended, _ in fired]
-        out: list[Request] = []
-        send_attrs = {**messaging(topic, "send"), "service.name": tracer.service}
-        for t, appended, ctx in fired:
-            if ctx is None:
-                out.append((tuple(t), appended, None))
-                continue
-            now, span_id = time.time_ns(), new_ids()[1]
-            out.append((tuple(t), appended, traceparent(ctx.trace_id, span_id)))
-            attrs = send_attrs | {"linernotes.story_id": story_id(t.user, t.kind, t.key)}
-            parent = (ctx.trace_id, ctx.span_id, False)
-            tracer.record(f"send {topic}", ctx.trace_id, span_id, parent, SpanKind.PRODUCER, now, now + 1000, attrs)
-        return out
+        requests. A traced one gets its ``send`` span here, at the hand-over."""
+        fired, topic = self.processor.take_requests(), self.settings.topic_requests
+        sent = self.processor.spans.sent
+        return [(tuple(t), appended, sent(topic, ref) if ref is not None else None) for t, appended, ref in fired]
 
     def forget(self, revoked: set[TP]) -> None:
         mine = {tp.partition for tp in revoked if tp.topic in self.topics}

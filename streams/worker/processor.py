@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import msgpack
-from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 
 from features import FeatureConfig, UserState, snapshot, triggers, update
-from features.facts import story_id
 from features.update import Track
 from schemas.codec import Decoder
 from schemas.errors import DecodeError
-from streams.tracing import Tracer, disabled, header, messaging, new_ids, parse_ids
+from streams.tracing import Tracer, disabled
+from streams.worker.event_spans import EventSpans, TraceRef
 
 BATCH_BUCKETS = (1, 10, 100, 1000, 5000, 20000, float("inf"))
 MAX_FUTURE_MS = 24 * 3_600_000  # events more than a day in the future are rejected
@@ -107,9 +106,9 @@ class FeatureProcessor:
         self.trigger_config = trigger_config  # None: no story requests
         # Fired triggers (fact sheets not yet written: ``features.facts.request``), each with the firing
         # message's append time and its trace context.
-        self.requests: list[tuple[triggers.Trigger, int, SpanContext | None]] = []
+        self.requests: list[tuple[triggers.Trigger, int, TraceRef | None]] = []
         self.tracer = tracer or disabled("linernotes-features")
-        self.group = group
+        self.spans = EventSpans(self.tracer, group)
         self._batch_start_ns = 0
         self.clock_ms = clock_ms  # only to reject absurd future timestamps; features never see it
         self.cache: dict[str, Stored] = {}
@@ -121,7 +120,7 @@ class FeatureProcessor:
     def process(self, batch: Sequence[RawMessage]) -> list[DeadLetter]:
         """Decode a fetched batch (Confluent-framed Avro values) and apply it."""
         self._count(len(batch))
-        self.trace_sample(batch)
+        self.spans.sample(batch, self._batch_start_ns)
         oks, errs = self.decoder.decode_many([m.value for m in batch])
         dead = [DeadLetter(batch[i], e.reason, e.schema_id) for i, e in errs]
         return self._apply([(batch[i], event) for i, event in oks], dead)
@@ -185,9 +184,8 @@ class FeatureProcessor:
                 if fired.triggers:
                     last = items[-1][0]  # the message whose batch fired the triggers
                     if self.tracer.enabled:
-                        contexts = self._trace_trigger(last, fired.triggers)
-                        for r, ctx in zip(fired.triggers, contexts, strict=True):
-                            self.requests.append((r, last.timestamp, ctx))
+                        refs = self.spans.triggered(last, fired.triggers, self._batch_start_ns)
+                        self.requests += [(r, last.timestamp, ref) for r, ref in zip(fired.triggers, refs, strict=True)]
                     else:
                         self.requests += [(r, last.timestamp, None) for r in fired.triggers]
                     counts = self.stats.triggers
@@ -200,55 +198,6 @@ class FeatureProcessor:
             self.dirty.add(user)
         self.stats.dead += len(dead)
         return dead
-
-    def _trace_trigger(self, msg: Any, fired: Sequence[triggers.Trigger]) -> list[SpanContext]:
-        """The event's send span (ids reserved by its producer), its processing, one span per trigger,
-        emitted as plain records (this runs for every story: no SDK objects on this path)."""
-        tracer = self.tracer
-        process_attrs, process_id, parent = self._event_spans(msg)
-        trace_id = parent[0] if parent is not None else new_ids()[0]
-        now = time.time_ns()
-        record, service, out = tracer.record, tracer.service, []
-        for r in fired:
-            span_id = new_ids()[1]
-            attrs = {"service.name": service, "linernotes.story_id": story_id(r.user, r.kind, r.key),
-                     "linernotes.trigger.kind": r.kind, "linernotes.trigger.key": r.key,
-                     "enduser.id": r.user}  # fmt: skip
-            record(f"trigger {r.kind}", trace_id, span_id, (trace_id, process_id, False), SpanKind.INTERNAL, now, now,
-                   attrs)  # fmt: skip
-            out.append(SpanContext(trace_id, span_id, False, TraceFlags(1)))
-        record(f"process {msg.topic}", trace_id, process_id, parent, SpanKind.CONSUMER, self._batch_start_ns, now,
-               process_attrs)  # fmt: skip
-        return out
-
-    def _event_spans(self, msg: Any) -> tuple[dict[str, Any], int, tuple[int, int, bool] | None]:
-        """Emit the event's ``send`` span (if its producer reserved ids); the attributes and id of its
-        ``process`` span, and that span's parent."""
-        tracer = self.tracer
-        topic, partition, offset = msg.topic, msg.partition, msg.offset
-        ids = parse_ids(header(getattr(msg, "headers", None)))
-        parent = None
-        if ids is not None:
-            start = msg.timestamp * 1_000_000
-            attrs = {"service.name": "producer", **messaging(topic, "send", partition=partition, offset=offset)}
-            tracer.record(f"send {topic}", ids[0], ids[1], None, SpanKind.PRODUCER, start, start + 1000, attrs)
-            parent = (ids[0], ids[1], True)
-        process_attrs = messaging(topic, "process", partition=partition, offset=offset, group=self.group)
-        process_attrs["service.name"] = tracer.service
-        return process_attrs, new_ids()[1], parent
-
-    def trace_sample(self, batch: Sequence[Any]) -> None:
-        """Spans for a random share (``trace_ratio``) of ordinary events."""
-        tracer = self.tracer
-        if not tracer.enabled or not tracer.ratio:
-            return
-        now = time.time_ns()
-        for i in tracer.sampled_indexes(len(batch)):
-            msg = batch[i]
-            attrs, span_id, parent = self._event_spans(msg)
-            trace_id = parent[0] if parent is not None else new_ids()[0]
-            tracer.record(f"process {msg.topic}", trace_id, span_id, parent, SpanKind.CONSUMER, self._batch_start_ns,
-                          now, attrs)  # fmt: skip
 
     def _get(self, user: str, partition: int) -> Stored:
         stored = self.cache.get(user)
@@ -273,7 +222,7 @@ class FeatureProcessor:
         self.stats.snapshots += len(out)
         return out
 
-    def take_requests(self) -> list[tuple[triggers.Trigger, int, SpanContext | None]]:
+    def take_requests(self) -> list[tuple[triggers.Trigger, int, TraceRef | None]]:
         """Triggers fired since the last call, with append time and trace context (publish their
         requests with the same flush as the states)."""
         out, self.requests = self.requests, []

@@ -16,8 +16,9 @@ from streams import simulate, topics
 from streams.bench.common import cleanup, env_for, isolated, story_agent_process, wait_for, worker_process
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
+from streams.span_records import PROJECT
 from streams.stack import Stack
-from streams.tracing import PROJECT, header, parse
+from streams.tracing import header, parse
 from tests.integration.test_worker import read_all
 
 pytestmark = [

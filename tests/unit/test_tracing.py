@@ -17,7 +17,8 @@ from schemas.fastpath import ListeningEventWriter
 from schemas.fastread import read_listening_event_core
 from schemas.records import TrackInfo
 from streams.simulator import Simulation, SimulationConfig
-from streams.tracing import PSEUDO_USER_ATTR, USER_ATTR, Privacy, SdkSink, Tracer
+from streams.span_records import PSEUDO_USER_ATTR, USER_ATTR, Privacy, SdkSink
+from streams.tracing import Tracer
 from streams.worker.processor import FeatureProcessor, RawMessage
 
 KEY = b"test-key"

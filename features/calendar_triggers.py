@@ -1,0 +1,95 @@
+"""Triggers of the calendar: streaks of active days, a time-of-day shift, the weekly digest (see
+``features.triggers`` for the kinds, keys and cooldowns)."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from features.config import DAY_MS, HOUR_MS, WEEK_MS, TriggerConfig
+from features.facts import Trigger, part_of_day
+from features.state import A_NAME, L_TIME, UserState
+from features.update import UpdateResult
+
+if TYPE_CHECKING:
+    from features.triggers import Before
+
+TOD_RECENT_MS = 6 * DAY_MS  # the log keeps 7 days + grace before the latest event: 6 leave a day of batch span
+
+
+def streaks(b: Before, state: UserState, cfg: TriggerConfig) -> list[Trigger]:
+    """Every run of consecutive days that reached a threshold on a day this batch added."""
+    days = state.days
+    if len(days) == b.days:
+        return []
+    out = []
+    lengths = cfg.streak_days
+    for i in range(bisect.bisect_right(days, b.last_day), len(days)):  # days after the last one before the batch
+        run = 1
+        while run <= i and days[i - run] == days[i] - run:
+            run += 1
+        if run not in lengths:
+            continue
+        first_day = days[i] - run + 1
+        day_start = days[i] * DAY_MS  # the run reached `run` days with the first play of this day
+        t = next((e[L_TIME] for e in state.log if day_start <= e[L_TIME] < day_start + DAY_MS), day_start)
+        out.append(Trigger(t, "STREAK", f"{run}:{first_day}", state.user_id, (run,)))
+    return out
+
+
+def _part_shares(hour_counts: Sequence[int]) -> dict[str, int]:
+    shares: dict[str, int] = {}
+    for h, c in enumerate(hour_counts):
+        part = part_of_day(h)
+        shares[part] = shares.get(part, 0) + c
+    return shares
+
+
+def time_of_day(
+    b: Before, state: UserState, result: UpdateResult, applied: Sequence[Mapping[str, Any]], cfg: TriggerConfig
+) -> list[Trigger]:
+    """Evaluated at the first play of each new day, with the profile as it was at that play."""
+    out: list[Trigger] = []
+    if len(state.days) == b.days:
+        return out
+    firsts: dict[int, int] = {}
+    for e in applied:
+        day = e["event_time"] // DAY_MS
+        if day > b.last_day and (day not in firsts or e["event_time"] < firsts[day]):
+            firsts[day] = e["event_time"]
+    for day in sorted(firsts):
+        t = firsts[day]
+        lifetime = list(state.hours)
+        for e in applied:  # plays after t were not there yet
+            if e["event_time"] >= t:
+                lifetime[(e["event_time"] // HOUR_MS) % 24] -= 1
+        if sum(lifetime) < cfg.tod_min_plays_lifetime:
+            continue
+        recent = [0] * 24
+        for entry in state.log:
+            if t - TOD_RECENT_MS <= entry[L_TIME] < t:
+                recent[(entry[L_TIME] // HOUR_MS) % 24] += 1
+        n_recent = sum(recent)
+        if n_recent < cfg.tod_min_plays_7d:
+            continue
+        now, life = _part_shares(recent), _part_shares(lifetime)
+        new_part = max(now.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        old_part = max(life.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        share = now[new_part] / n_recent
+        if new_part == old_part or share < cfg.tod_min_share:
+            continue
+        args = (new_part, old_part, round(share * 100))
+        out.append(Trigger(t, "TIME_OF_DAY_SHIFT", f"{day}:{new_part}", state.user_id, args))
+    return out
+
+
+def weekly(state: UserState, result: UpdateResult, cfg: TriggerConfig) -> list[Trigger]:
+    out = []
+    for w in result.closed_weeks:
+        if w["plays"] < cfg.weekly_min_plays or w["top_artist"] not in state.artists:
+            continue
+        start = w["week_start"]
+        args = (w["ms"], state.artists[w["top_artist"]][A_NAME], w["plays"], start, w["top_genre"] or None, w["new"])
+        out.append(Trigger(start + WEEK_MS, "WEEKLY_DIGEST", str(start // DAY_MS), state.user_id, args))
+    return out
