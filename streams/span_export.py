@@ -3,9 +3,10 @@
 The worker side (:class:`ProcessSink`) appends span records (plain tuples, see
 ``streams.tracing.SpanRecord``) to a deque. A daemon thread moves them, a few times a second, as one
 list to a bounded ``multiprocessing`` queue, whose feeder thread pickles them (C code, one call per
-batch). The exporter process builds SDK spans from the records and sends them with the OTLP/HTTP
-exporter. When the queue is full (the exporter or the collector cannot keep up) batches are dropped
-and counted: tracing must never slow down or stop the worker.
+batch). The exporter process encodes the records as OTLP/protobuf (``streams.otlp``, without SDK
+span objects) and posts them to the collector. When the queue is full (the exporter or the
+collector cannot keep up) batches are dropped and counted: tracing must never slow down or stop
+the worker.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ EXPORT_CHUNK = 512  # spans per OTLP request
 def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str, privacy: Privacy) -> None:
     """The exporter process: records in, OTLP/HTTP out; a ``("flush", n)`` marker is acknowledged
     once everything before it was exported."""
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    import httpx
 
-    from streams.span_records import readable, resource
+    from streams.otlp import Encoder
 
     logging.basicConfig(level=logging.WARNING)
-    exporter = OTLPSpanExporter(endpoint=endpoint, timeout=5)
-    res = resource(service)
+    encoder = Encoder(service, privacy)
+    client = httpx.Client(timeout=5.0, headers={"Content-Type": "application/x-protobuf"})
     failures = 0
     while True:
         item = inbox.get()
@@ -46,18 +47,17 @@ def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str, privacy: Pr
         if isinstance(item, tuple):  # ("flush", token)
             acks.put(item[1])
             continue
-        spans = [readable(rec, res, privacy) for rec in item]
-        for i in range(0, len(spans), EXPORT_CHUNK):
+        for i in range(0, len(item), EXPORT_CHUNK):
             try:
-                result = exporter.export(spans[i : i + EXPORT_CHUNK])
-            except Exception as e:  # noqa: BLE001 - a collector outage must not end the exporter
-                result = None
+                ok = client.post(endpoint, content=encoder.encode(item[i : i + EXPORT_CHUNK])).is_success
+            except Exception as e:  # noqa: BLE001 - a collector outage (or a bad record) must not end the exporter
+                ok = False
                 log.warning("span export failed: %r", e)
-            if result is None or result.name != "SUCCESS":
+            if not ok:
                 failures += 1
                 if failures in (1, 10, 100) or failures % 1000 == 0:
                     log.warning("span export to %s failed (%d times so far)", endpoint, failures)
-    exporter.shutdown()  # type: ignore[no-untyped-call]
+    client.close()
 
 
 class ProcessSink(SpanSink):

@@ -5,7 +5,8 @@ the exporter process. :func:`readable` turns one into an SDK ``ReadableSpan``, a
 privacy is applied.
 
 Privacy: code records a listener as ``enduser.id`` and a story's text as ``linernotes.story.text``,
-but these never leave the process raw. Where records become SDK spans (:func:`readable`), the user
+but these never leave the process raw. Where records are exported (:func:`readable` for SDK
+sinks, ``streams.otlp`` in the exporter process, both through :meth:`Privacy.scrub`), the user
 id is replaced by a keyed hash, ``enduser.pseudo.id`` (HMAC-SHA256 with ``trace_user_key``), and
 the text is dropped, unless ``trace_debug`` is set.
 """
