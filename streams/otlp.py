@@ -3,7 +3,8 @@
 The SDK's path turns each record into a ``ReadableSpan`` and then into protobuf message objects:
 ~35 µs per span in the exporter process, which shares the machine's second core with the broker
 and the worker's publishing helper. Span records are already plain tuples, so this writes the
-``ExportTraceServiceRequest`` bytes from them directly (a few µs per span). The output parses to
+``ExportTraceServiceRequest`` bytes from them directly (a few µs per span), short records
+(``span_records.expand``) included. The output parses to
 the same message the SDK encoder builds (``tests/unit/test_otlp.py``).
 
 Field numbers: ``opentelemetry/proto/{collector/trace,trace,common,resource}/v1/*.proto``.
@@ -15,7 +16,7 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from streams.span_records import SCOPE, Privacy, SpanRecord, resource
+from streams.span_records import SCOPE, Privacy, expand, resource
 
 _HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200  # SpanFlags
 _DOUBLE = struct.Struct("<d")
@@ -73,8 +74,8 @@ def _attributes(field: int, attributes: Mapping[str, Any]) -> bytes:
     return b"".join(_len(field, _key_value(k, v)) for k, v in attributes.items())
 
 
-def _span(rec: SpanRecord, privacy: Privacy) -> bytes:
-    name, trace_id, span_id, parent, kind, start_ns, end_ns, attributes, links, error = rec
+def _span(rec: tuple[Any, ...], privacy: Privacy) -> bytes:
+    name, trace_id, span_id, parent, kind, start_ns, end_ns, attributes, links, error = expand(rec)
     parts = [
         b"\x0a\x10" + trace_id.to_bytes(16, "big"),
         b"\x12\x08" + span_id.to_bytes(8, "big"),
@@ -110,7 +111,7 @@ class Encoder:
         self._resource = _len(1, _attributes(1, dict(res.attributes)))
         self._scope = _len(1, _str(1, SCOPE.name) + (_str(2, SCOPE.version) if SCOPE.version else b""))
 
-    def encode(self, records: Iterable[SpanRecord]) -> bytes:
+    def encode(self, records: Iterable[tuple[Any, ...]]) -> bytes:
         privacy = self.privacy
         spans = b"".join(_len(2, _span(rec, privacy)) for rec in records)
         return _len(1, self._resource + _len(2, self._scope + spans))

@@ -24,6 +24,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
 
+from features.facts import story_id
 from streams.settings import DEV_TRACE_USER_KEY
 
 SCOPE = InstrumentationScope("linernotes", "0.1.0")
@@ -61,12 +62,75 @@ class Privacy:
         return out
 
 
+def messaging(topic: str, operation: str, *, partition: int | None = None, offset: int | None = None,
+              group: str | None = None, count: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Attributes of the OpenTelemetry messaging semantic conventions for Kafka."""
+    attrs: dict[str, Any] = {
+        "messaging.system": "kafka",
+        "messaging.destination.name": topic,
+        "messaging.operation.type": operation,
+        "messaging.operation.name": {"send": "send", "process": "process", "receive": "poll"}.get(operation, operation),
+    }
+    if partition is not None:
+        attrs["messaging.destination.partition.id"] = str(partition)
+    if offset is not None:
+        attrs["messaging.kafka.offset"] = offset
+    if group is not None:
+        attrs["messaging.consumer.group.name"] = group
+    if count is not None:
+        attrs["messaging.batch.message_count"] = count
+    return attrs
+
+
+# -- short records -------------------------------------------------------------------------------
+# The feature worker's spans, as the few plain values each needs: no attribute dicts and no story-id
+# hash on its hot path, and less to pickle to the exporter process. expand() writes the full record
+# where spans are exported.
+EVENT_SEND, EVENT_PROCESS, TRIGGER, REQUEST_SEND = range(4)
+_PRODUCER, _CONSUMER, _INTERNAL = SpanKind.PRODUCER.value, SpanKind.CONSUMER.value, SpanKind.INTERNAL.value
+
+
+def expand(rec: tuple[Any, ...]) -> SpanRecord:
+    """The full :data:`SpanRecord` of a short record (a full record is returned as is).
+
+    - ``(EVENT_SEND, trace_id, span_id, topic, partition, offset, timestamp_ms)``: a producer's span
+      whose ids it reserved in the event's header;
+    - ``(EVENT_PROCESS, trace_id, span_id, parent, start_ns, end_ns, service, topic, partition, offset,
+      group)``;
+    - ``(TRIGGER, trace_id, span_id, parent_span_id, t_ns, service, user, kind, key)``;
+    - ``(REQUEST_SEND, trace_id, span_id, parent_span_id, t_ns, service, topic, user, kind, key)``.
+    """
+    tag = rec[0]
+    if type(tag) is not int:
+        return rec
+    if tag == EVENT_SEND:
+        _, trace_id, span_id, topic, partition, offset, ts_ms = rec
+        start = ts_ms * 1_000_000
+        attrs = {"service.name": "producer", **messaging(topic, "send", partition=partition, offset=offset)}
+        return f"send {topic}", trace_id, span_id, None, _PRODUCER, start, start + 1000, attrs, (), None
+    if tag == EVENT_PROCESS:
+        _, trace_id, span_id, parent, start, end, service, topic, partition, offset, group = rec
+        attrs = messaging(topic, "process", partition=partition, offset=offset, group=group)
+        attrs["service.name"] = service
+        return f"process {topic}", trace_id, span_id, parent, _CONSUMER, start, end, attrs, (), None
+    if tag == TRIGGER:
+        _, trace_id, span_id, parent_id, t, service, user, kind, key = rec
+        attrs = {"service.name": service, "linernotes.story_id": story_id(user, kind, key),
+                 "linernotes.trigger.kind": kind, "linernotes.trigger.key": key, USER_ATTR: user}  # fmt: skip
+        return f"trigger {kind}", trace_id, span_id, (trace_id, parent_id, False), _INTERNAL, t, t, attrs, (), None
+    if tag == REQUEST_SEND:
+        _, trace_id, span_id, parent_id, t, service, topic, user, kind, key = rec
+        attrs = {**messaging(topic, "send"), "service.name": service, "linernotes.story_id": story_id(user, kind, key)}
+        return f"send {topic}", trace_id, span_id, (trace_id, parent_id, False), _PRODUCER, t, t + 1000, attrs, (), None
+    raise ValueError(f"unknown short span record {tag!r}")
+
+
 def resource(service: str) -> Resource:
     return Resource.create({"service.name": service, "openinference.project.name": PROJECT})
 
 
-def readable(rec: SpanRecord, res: Resource, privacy: Privacy) -> ReadableSpan:
-    name, trace_id, span_id, parent, kind, start_ns, end_ns, attributes, links, error = rec
+def readable(rec: tuple[Any, ...], res: Resource, privacy: Privacy) -> ReadableSpan:
+    name, trace_id, span_id, parent, kind, start_ns, end_ns, attributes, links, error = expand(rec)
     attributes = privacy.scrub(attributes)
     status = Status(StatusCode.ERROR, error) if error else Status(StatusCode.UNSET)
     return ReadableSpan(

@@ -47,6 +47,10 @@ def new_ids() -> tuple[int, int]:
     return _ids.getrandbits(128) or 1, _ids.getrandbits(64) or 1
 
 
+def new_span_id() -> int:
+    return _ids.getrandbits(64) or 1
+
+
 def traceparent(trace_id: int, span_id: int) -> bytes:
     return f"00-{trace_id:032x}-{span_id:016x}-01".encode()
 
@@ -90,26 +94,6 @@ def header(headers: Any, name: str = "traceparent") -> bytes | None:
         if k == name:
             return v if isinstance(v, bytes) else str(v).encode()
     return None
-
-
-def messaging(topic: str, operation: str, *, partition: int | None = None, offset: int | None = None,
-              group: str | None = None, count: int | None = None) -> dict[str, Any]:  # fmt: skip
-    """Attributes of the OpenTelemetry messaging semantic conventions for Kafka."""
-    attrs: dict[str, Any] = {
-        "messaging.system": "kafka",
-        "messaging.destination.name": topic,
-        "messaging.operation.type": operation,
-        "messaging.operation.name": {"send": "send", "process": "process", "receive": "poll"}.get(operation, operation),
-    }
-    if partition is not None:
-        attrs["messaging.destination.partition.id"] = str(partition)
-    if offset is not None:
-        attrs["messaging.kafka.offset"] = offset
-    if group is not None:
-        attrs["messaging.consumer.group.name"] = group
-    if count is not None:
-        attrs["messaging.batch.message_count"] = count
-    return attrs
 
 
 @dataclass
@@ -183,13 +167,11 @@ class Tracer:
         ))  # fmt: skip
         self.emitted += 1
 
-    def record(
-        self, name: str, trace_id: int, span_id: int, parent: tuple[int, int, bool] | None, kind: SpanKind,
-        start_ns: int, end_ns: int, attributes: dict[str, Any],
-    ) -> None:  # fmt: skip
-        """A finished span straight to the sink: the lean path for spans built in bulk."""
+    def emit_record(self, rec: tuple[Any, ...]) -> None:
+        """A finished span, as a record (a :data:`SpanRecord` or a short record, see
+        ``streams.span_records.expand``), straight to the sink: the lean path for spans built in bulk."""
         if self.sink is not None:
-            self.sink.emit((name, trace_id, span_id, parent, kind.value, start_ns, end_ns, attributes, (), None))
+            self.sink.emit(rec)
             self.emitted += 1
 
     def flush(self, timeout_ms: int = 5000) -> bool:

@@ -35,9 +35,10 @@ from inference.writer import StoryWriter
 from schemas.codec import Decoder, Encoder
 from schemas.records import StoryRequest
 from streams.settings import Settings
+from streams.span_records import messaging
 from streams.stories.offsets import PartitionOffsets, headers_of
 from streams.stories.spans import trace_generation
-from streams.tracing import Tracer, disabled, messaging, parse
+from streams.tracing import Tracer, disabled, parse
 
 log = logging.getLogger("linernotes.stories")
 DEDUPE_IDS = 200_000

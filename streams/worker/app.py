@@ -144,7 +144,7 @@ class FeatureHotPath:
         requests. A traced one gets its ``send`` span here, at the hand-over."""
         fired, topic = self.processor.take_requests(), self.settings.topic_requests
         sent = self.processor.spans.sent
-        return [(tuple(t), appended, sent(topic, ref) if ref is not None else None) for t, appended, ref in fired]
+        return [(tuple(t), appended, sent(topic, ref, t) if ref is not None else None) for t, appended, ref in fired]
 
     def forget(self, revoked: set[TP]) -> None:
         mine = {tp.partition for tp in revoked if tp.topic in self.topics}

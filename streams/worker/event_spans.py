@@ -1,4 +1,5 @@
-"""The feature worker's spans, emitted as plain records (no SDK objects on its hot path).
+"""The feature worker's spans, emitted as short records (``streams.span_records.expand``): plain
+values only on its hot path, the attributes and story ids are written where spans are exported.
 
 - a triggering event: its ``send`` span (ids its producer reserved in the ``traceparent`` header),
   ``process <topic>`` and one ``trigger <KIND>`` per fired trigger;
@@ -13,18 +14,16 @@ import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from opentelemetry.trace import SpanKind
-
-from features.facts import Trigger, story_id
-from streams.tracing import Tracer, header, messaging, new_ids, parse_ids, traceparent
+from features.facts import Trigger
+from streams.span_records import EVENT_PROCESS, EVENT_SEND, REQUEST_SEND, TRIGGER
+from streams.tracing import Tracer, header, new_ids, new_span_id, parse_ids, traceparent
 
 
 class TraceRef(NamedTuple):
-    """Where a fired trigger's trace continues: its trigger span, and the story id it is about."""
+    """Where a fired trigger's trace continues: its trigger span."""
 
     trace_id: int
     span_id: int
-    story_id: str
 
 
 class EventSpans:
@@ -33,20 +32,15 @@ class EventSpans:
 
     def triggered(self, msg: Any, fired: Sequence[Trigger], batch_start_ns: int) -> list[TraceRef]:
         """Spans of the event whose batch fired ``fired``; one reference per trigger."""
-        tracer = self.tracer
-        process_attrs, process_id, parent = self._event(msg)
-        trace_id = parent[0] if parent is not None else new_ids()[0]
-        now = time.time_ns()
-        record, service, out = tracer.record, tracer.service, []
+        emit, service = self.tracer.emit_record, self.tracer.service
+        trace_id, parent = self._event(msg)
+        process_id, now, out = new_span_id(), time.time_ns(), []
         for r in fired:
-            span_id, sid = new_ids()[1], story_id(r.user, r.kind, r.key)
-            attrs = {"service.name": service, "linernotes.story_id": sid, "linernotes.trigger.kind": r.kind,
-                     "linernotes.trigger.key": r.key, "enduser.id": r.user}  # fmt: skip
-            record(f"trigger {r.kind}", trace_id, span_id, (trace_id, process_id, False), SpanKind.INTERNAL, now, now,
-                   attrs)  # fmt: skip
-            out.append(TraceRef(trace_id, span_id, sid))
-        record(f"process {msg.topic}", trace_id, process_id, parent, SpanKind.CONSUMER, batch_start_ns, now,
-               process_attrs)  # fmt: skip
+            span_id = new_span_id()
+            emit((TRIGGER, trace_id, span_id, process_id, now, service, r.user, r.kind, r.key))
+            out.append(TraceRef(trace_id, span_id))
+        emit((EVENT_PROCESS, trace_id, process_id, parent, batch_start_ns, now, service, msg.topic, msg.partition,
+              msg.offset, self.group))  # fmt: skip
         return out
 
     def sample(self, batch: Sequence[Any], batch_start_ns: int) -> None:
@@ -54,35 +48,26 @@ class EventSpans:
         tracer = self.tracer
         if not tracer.enabled or not tracer.ratio:
             return
-        now = time.time_ns()
+        emit, service, now = tracer.emit_record, tracer.service, time.time_ns()
         for i in tracer.sampled_indexes(len(batch)):
             msg = batch[i]
-            attrs, span_id, parent = self._event(msg)
-            trace_id = parent[0] if parent is not None else new_ids()[0]
-            tracer.record(f"process {msg.topic}", trace_id, span_id, parent, SpanKind.CONSUMER, batch_start_ns, now,
-                          attrs)  # fmt: skip
+            trace_id, parent = self._event(msg)
+            emit((EVENT_PROCESS, trace_id, new_span_id(), parent, batch_start_ns, now, service, msg.topic,
+                  msg.partition, msg.offset, self.group))  # fmt: skip
 
-    def sent(self, topic: str, ref: TraceRef) -> bytes:
+    def sent(self, topic: str, ref: TraceRef, trigger: Trigger) -> bytes:
         """The ``send`` span of a traced trigger's request, at the hand-over to the publisher; returns
         the ``traceparent`` the request carries."""
-        now, span_id = time.time_ns(), new_ids()[1]
-        attrs = {**messaging(topic, "send"), "service.name": self.tracer.service, "linernotes.story_id": ref.story_id}
-        parent = (ref.trace_id, ref.span_id, False)
-        self.tracer.record(f"send {topic}", ref.trace_id, span_id, parent, SpanKind.PRODUCER, now, now + 1000, attrs)
+        span_id = new_span_id()
+        self.tracer.emit_record((REQUEST_SEND, ref.trace_id, span_id, ref.span_id, time.time_ns(), self.tracer.service,
+                                 topic, trigger.user, trigger.kind, trigger.key))  # fmt: skip
         return traceparent(ref.trace_id, span_id)
 
-    def _event(self, msg: Any) -> tuple[dict[str, Any], int, tuple[int, int, bool] | None]:
-        """Emit the event's ``send`` span (if its producer reserved ids); the attributes and id of its
-        ``process`` span, and that span's parent."""
-        tracer = self.tracer
-        topic, partition, offset = msg.topic, msg.partition, msg.offset
+    def _event(self, msg: Any) -> tuple[int, tuple[int, int, bool] | None]:
+        """Emit the event's ``send`` span (if its producer reserved ids); the trace id and the parent
+        of its ``process`` span."""
         ids = parse_ids(header(getattr(msg, "headers", None)))
-        parent = None
-        if ids is not None:
-            start = msg.timestamp * 1_000_000
-            attrs = {"service.name": "producer", **messaging(topic, "send", partition=partition, offset=offset)}
-            tracer.record(f"send {topic}", ids[0], ids[1], None, SpanKind.PRODUCER, start, start + 1000, attrs)
-            parent = (ids[0], ids[1], True)
-        process_attrs = messaging(topic, "process", partition=partition, offset=offset, group=self.group)
-        process_attrs["service.name"] = tracer.service
-        return process_attrs, new_ids()[1], parent
+        if ids is None:
+            return new_ids()[0], None
+        self.tracer.emit_record((EVENT_SEND, ids[0], ids[1], msg.topic, msg.partition, msg.offset, msg.timestamp))
+        return ids[0], (ids[0], ids[1], True)

@@ -8,7 +8,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.trace import SpanKind
 
 from streams.otlp import Encoder
-from streams.span_records import Privacy, readable, resource
+from streams.span_records import EVENT_PROCESS, EVENT_SEND, REQUEST_SEND, TRIGGER, Privacy, readable, resource
 
 PRIVACY = Privacy(b"k")
 RECORDS = [
@@ -22,6 +22,11 @@ RECORDS = [
     ("chat m", 9, 13, (9, 12, False), SpanKind.CLIENT.value, 40, 50, {"tags": ("a", "b"), "n": [1, 2]}, (),
      "model failed"),
     ("empty", 1, 1, None, SpanKind.SERVER.value, 0, 0, {}, (), None),
+    # the feature worker's short records (span_records.expand)
+    (EVENT_SEND, 77, 78, "listening-events", 3, 99, 1_700_000_000_000),
+    (EVENT_PROCESS, 77, 79, (77, 78, True), 5, 6, "linernotes-features", "listening-events", 3, 99, "app"),
+    (TRIGGER, 77, 80, 79, 6, "linernotes-features", "u42", "MILESTONE", "a1:10"),
+    (REQUEST_SEND, 77, 81, 80, 7, "linernotes-features", "story-requests", "u42", "MILESTONE", "a1:10"),
 ]  # fmt: skip
 
 
