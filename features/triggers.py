@@ -158,6 +158,7 @@ def _milestones_and_discoveries(
                 e = plays[n - old - 1]
                 milestone = (n, rec[A_NAME], catalog[e["track_id"]].track_name, rec[A_FIRST])
                 out.append(Trigger(e["event_time"], "MILESTONE", f"{a}:{n}", user, milestone))
+    times: list[int] | None = None  # the batch's applied event times, sorted (when needed)
     for a in sorted(fresh | set(second_play)):
         rec = artists[a]
         if a in state.discovered:
@@ -170,11 +171,15 @@ def _milestones_and_discoveries(
         i = 1 if a in fresh else 0  # where the artist's second play ever is in this batch
         if i < len(plays) and plays[i]["event_time"] - first <= cfg.discovery_replay_ms:
             candidates.append(plays[i])  # replayed within a day
-        # the first candidate at which the listener had enough history (everything is new at first)
+        # the first candidate at which the listener had enough history (everything is new at first):
+        # the plays before the batch plus the batch's plays before the candidate
         history = b.total_plays - cfg.discovery_min_history
-        trigger = next(
-            (c for c in candidates if history + sum(e["event_time"] < c["event_time"] for e in applied) >= 0), None
-        )
+        if history >= 0 or not candidates:
+            trigger = candidates[0] if candidates else None
+        else:
+            if times is None:
+                times = sorted(e["event_time"] for e in applied)
+            trigger = next((c for c in candidates if history + bisect.bisect_left(times, c["event_time"]) >= 0), None)
         if trigger is None:
             continue
         t = trigger["event_time"]

@@ -60,7 +60,8 @@ def update(
     grace, gap, hl = config.grace_ms, config.session_gap_ms, config.decay_half_life_ms
     artists, genres, log, hours = state.artists, state.genres, state.log, state.hours
     a_scores, g_scores = state.artist_scores, state.genre_scores
-    if not state.total_plays and not a_scores:
+    first_batch = not state.total_plays and not a_scores
+    if first_batch:
         state.landmark = min(e["event_time"] for e in events)
     landmark = state.landmark
     as_of = state.as_of
@@ -130,7 +131,12 @@ def update(
         result.applied += 1
 
     state.as_of = as_of
-    since = old_as_of or (min(e["event_time"] for e in events) if result.applied else as_of)  # a first batch
+    if old_as_of:
+        since = old_as_of
+    elif result.applied:  # a first batch
+        since = state.landmark if first_batch else min(e["event_time"] for e in events)
+    else:
+        since = as_of
     if weeks.index(since) != weeks.index(as_of):  # weeks it moved past; the digest reads the log before trimming
         for week in range(weeks.index(since), min(weeks.index(as_of), weeks.index(since) + 520)):
             result.closed_weeks.append(weeks.summary(state, (week * 7 - 3) * DAY_MS))

@@ -45,18 +45,19 @@ def _files(source: str) -> tuple[Path, ...]:
 @option("--features-only/--with-stories", default=True, help="Also write the stories (needs Triton)")
 @option("--target-suffix", default=".backfill", help="Appended to every output topic and the app id")
 @option("--fresh", is_flag=True, help="Ignore a checkpoint of an earlier run with the same suffix")
-@option("--workers", type=click.IntRange(min=1), default=1,
-        help="Processes, each replaying its share of partitions (for machines with cores to spare)")  # fmt: skip
+@option("--workers", type=click.IntRange(min=1), default=None,
+        help="Processes, each replaying its share of partitions [default: min(2, cores)]")  # fmt: skip
 @option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
 @kafka_options
 def replay(start: str, end: str, source: str, users: str, features_only: bool, target_suffix: str, fresh: bool,
-           workers: int, as_json: bool, **kw: Any) -> None:  # fmt: skip
+           workers: int | None, as_json: bool, **kw: Any) -> None:  # fmt: skip
     """Re-run the live feature and trigger code over history into suffixed topics (resumable)."""
     from streams.replay import ReplayOptions
-    from streams.replay_parallel import run_replay
+    from streams.replay_parallel import default_workers, run_replay
     from streams.sources import ReplayError, load_catalog
 
     settings = settings_from(**kw)
+    workers = workers or default_workers()
     opts = ReplayOptions(
         start_ms=_time(start, "--from"), end_ms=_time(end, "--to"), files=_files(source),
         users=frozenset(u for u in users.split(",") if u), with_stories=not features_only,

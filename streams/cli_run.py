@@ -164,15 +164,17 @@ def bench_e2e(users: int, events_per_s: float, duration_s: float, speedup: float
 @bench.command("replay")
 @option("--events", type=click.IntRange(min=1000), default=200_000, help="Events to produce")
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
-@option("--workers", type=click.IntRange(min=1), default=1, help="Replay processes (see linernotes replay --workers)")
+@option("--workers", type=click.IntRange(min=1), default=None,
+        help="Replay processes (see linernotes replay --workers) [default: min(2, cores)]")  # fmt: skip
+@option("--rounds", type=click.IntRange(min=1), default=2, help="Alternating live/replay pairs (medians)")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @kafka_options
-def bench_replay(events: int, users: int, workers: int, as_json: bool, **kw: Any) -> None:
+def bench_replay(events: int, users: int, workers: int | None, rounds: int, as_json: bool, **kw: Any) -> None:
     """Replay (features only) vs the live feature worker on the same events, in one run."""
     from streams.bench.replay import run as run_bench
 
     figures = run_bench(
-        settings_from(**kw), events=events, users=users, workers=workers,
+        settings_from(**kw), events=events, users=users, workers=workers, rounds=rounds,
         report=reporter(as_json),
     )  # fmt: skip
     echo_figures(figures, as_json)

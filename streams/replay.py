@@ -4,13 +4,16 @@
 the live worker — over ``listening-events`` (or exported Avro files, or Spotify history JSON) in an
 isolated application id with its own state, and writes to ``<topic><suffix>``:
 
-- ``user-features.backfill``: one final snapshot per replayed user;
+- ``user-features.backfill``: a snapshot of each replayed user at every checkpoint that changed it
+  (the topic is compacted: the last one is the user's final features);
 - ``story-requests.backfill``: the requests the triggers fired, with the same deterministic ids;
 - with ``--with-stories``: ``user-stories.backfill``, written by the same story writer and checker.
 
 It is cheaper than live by construction: no changelog, no per-flush snapshots, no consumer group.
-Progress is checkpointed (offsets, the states changed since the last checkpoint, outputs not yet
-delivered) so an interrupted replay continues where it stopped instead of starting over.
+Snapshots and story requests are written by helper processes (``FlushPublisher``, as in the live
+worker) on the machine's other cores while the replay goes on. Progress is checkpointed (offsets,
+the states changed since the last checkpoint, outputs not yet delivered) so an interrupted replay
+continues where it stopped instead of starting over.
 
 Finding the start: ``offsets_for_times`` for ``--from``. When the broker cannot seek by time (Tansu
 answers offset 0 for every timestamp), the replay says so and scans from the start, skipping records
@@ -31,18 +34,19 @@ from typing import Any
 from rocksdict import Rdict
 from tqdm import tqdm
 
-from features import FeatureConfig, snapshot
+from features import FeatureConfig
 from features.facts import request
 from schemas.contract import schema_str
 from schemas.fastpath import StoryRequestWriter, UserFeaturesWriter
 from schemas.fastread import read_listening_event_core
 from schemas.records import StoryRequest, TrackInfo
 from schemas.registry import Registry, subject_for
-from streams import gctune
+from streams import gctune, topics
 from streams.producer import RecordProducer
 from streams.settings import Settings
-from streams.sources import ReplayError, file_events, read_topic, start_offsets
-from streams.worker.processor import FeatureProcessor, RawMessage, Stored, dead_letter_headers
+from streams.sources import ReplayError, file_events, read_batches, start_offsets
+from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
+from streams.worker.publisher import APPEND_HEADER, FlushPublisher, Request
 
 
 @dataclass
@@ -77,6 +81,7 @@ class ReplayOptions:
     stop_after_checkpoints: int | None = None  # tests: simulate an interruption after N checkpoints
     partitions: frozenset[int] = frozenset()  # topic source: only these partitions (a shard); empty = all
     shard: str = ""  # a shard's own state and checkpoint directory
+    publishers: int = 2  # helper processes writing snapshots and requests (0: this process writes them)
 
 
 def target(settings: Settings, suffix: str) -> Settings:
@@ -120,9 +125,12 @@ class Replay:
             clock_ms=lambda: 2**62,  # history is judged by event time only
         )
         self.producer = RecordProducer(self.out)
-        self.request_encoder = StoryRequestWriter(
-            registry.register(subject_for(self.out.topic_requests), schema_str("StoryRequest"))
+        self.schema_ids = (
+            registry.register(subject_for(self.out.topic_features), schema_str("UserFeatures")),
+            registry.register(subject_for(self.out.topic_requests), schema_str("StoryRequest")),
         )
+        self.publishers: list[FlushPublisher] = []  # started by run
+        self.encoders = (UserFeaturesWriter(self.schema_ids[0]).encode, StoryRequestWriter(self.schema_ids[1]).encode)
         self.result = ReplayResult(resumed=bool(self.checkpoint))
         self.touched: set[str] = set(self.checkpoint.get("users", []))
         self.requests: list[StoryRequest] = []
@@ -132,18 +140,49 @@ class Replay:
         return bytes(raw) if raw is not None else None
 
     # -- checkpoints ------------------------------------------------------------------------------
+    def _publish(self, snapshots: list[tuple[bytes, Any]], requests: list[Request]) -> None:
+        """Publish snapshots (``(key, state bytes)`` for the helpers, ``(key, snapshot)`` without them)
+        and story requests: split between the helpers, or here when there are none."""
+        n = len(self.publishers)
+        for i, pub in enumerate(self.publishers):
+            part, reqs = snapshots[i::n], requests[i::n]
+            if part or reqs:
+                pub.submit(part, reqs)
+        if n:
+            return
+        produce, out = self.producer.produce, self.out
+        for key, snap in snapshots:
+            produce(out.topic_features, key, self.encoders[0](snap), timestamp_ms=snap["as_of"])
+        for trigger, appended, _ in requests:
+            req = request(trigger)
+            produce(
+                out.topic_requests,
+                req.user_id.encode(),
+                self.encoders[1](req),
+                headers=[(APPEND_HEADER, b"%d" % appended)],
+            )
+
+    def _requests(self) -> list[Request]:
+        fired = self.processor.take_requests()
+        self.result.requests += len(fired)
+        if self.options.with_stories:
+            self.requests += [request(t) for t, _, _ in fired]
+        return [(tuple(t), appended, None) for t, appended, _ in fired]
+
     def _save(self, positions: dict[str, int]) -> None:
         """States first, then outputs, then the positions: a crash repeats at most the last chunk's
         outputs (same ids), and never skips events."""
-        for user, _, state_bytes, _ in self.processor.take_dirty(snapshots=False):
-            self.store[user.encode()] = state_bytes
+        snapshots: list[tuple[bytes, Any]] = []
+        helpers = bool(self.publishers)  # they build the snapshots from the state bytes
+        for user, _, state_bytes, snap in self.processor.take_dirty(snapshots=not helpers):
+            key = user.encode()
+            self.store[key] = state_bytes
+            snapshots.append((key, state_bytes if helpers else snap))
             self.touched.add(user)
         self.store.flush()
-        for trigger, _, _ in self.processor.take_requests():
-            req = request(trigger)
-            self.requests.append(req)
-            self.producer.produce(self.out.topic_requests, req.user_id.encode(), self.request_encoder.encode(req))
-            self.result.requests += 1
+        self._publish(snapshots, self._requests())
+        for pub in self.publishers:
+            pub.wait()
         self.producer.flush()
         tmp = self.checkpoint_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"positions": positions, "users": sorted(self.touched), "done": False}))
@@ -159,26 +198,43 @@ class Replay:
 
     # -- the run ------------------------------------------------------------------------------------
     def run(self, report: Callable[[str], None] = print) -> ReplayResult:
-        from streams import topics
-
         if self.checkpoint.get("done"):
             report(f"replay {self.out.app_id} already finished (use --fresh to run it again)")
             return self.result
+        t0 = time.perf_counter()
+        config = feature_config(self.live)
+        self.publishers = [
+            FlushPublisher(self.out, self.schema_ids[0], config, self.schema_ids[1])
+            for _ in range(self.options.publishers)
+        ]
+        try:
+            return self._run(report, t0)
+        finally:
+            for pub in self.publishers:
+                pub.close()
+            self.store.close()
+
+    def _run(self, report: Callable[[str], None], t0: float) -> ReplayResult:
         topics.create(self.out)
         gctune.tune()
-        t0 = time.perf_counter()
         positions: dict[str, int] = dict(self.checkpoint.get("positions", {}))
         bar = tqdm(unit="ev", unit_scale=True, disable=not self.options.progress, desc="replay")
         since = 0
         opts = self.options
         for chunk in self._chunks(positions, report):
-            if not chunk:
+            if chunk is None:  # caught up with the topic: a checkpoint now overlaps confirming the end
+                if since:
+                    self._save(positions)
+                    since = 0
                 continue
             pairs, raw = chunk
             dead = self.processor.process_decoded(pairs) if pairs else []
             if raw:
                 dead += self.processor.process(raw)
             self._dead(dead)
+            requests = self._requests()
+            if requests:  # their fact sheets are written while the replay goes on
+                self._publish([], requests)
             gctune.after_flush()
             last: dict[tuple[str, int], int] = {}
             for m in [p[0] for p in pairs] + raw:
@@ -188,28 +244,27 @@ class Replay:
             n = len(pairs) + len(raw)
             self.result.events += n
             since += n
-            bar.update(n)
-            if self.counter is not None:
+            if self.counter is None:
+                bar.update(n)
+            else:  # a shard of a parallel replay: the bar counts every shard's events
                 with self.counter.get_lock():
                     self.counter.value += n
+                    bar.update(self.counter.value - bar.n)
             if since >= opts.checkpoint_every:
                 self._save(positions)
                 since = 0
                 self.saves = getattr(self, "saves", 0) + 1
                 if opts.stop_after_checkpoints is not None and self.saves >= opts.stop_after_checkpoints:
-                    self.store.close()
                     raise KeyboardInterrupt("interrupted after a checkpoint (test)")
         self._save(positions)
         bar.close()
         self.result.applied = self.processor.stats.applied
-        self._publish_features()
         if opts.with_stories:
             self.result.stories = asyncio.run(self._write_stories())
         self.result.seconds = time.perf_counter() - t0
         self.result.users = len(self.touched)
         self.checkpoint["done"] = True
         self.checkpoint_file.write_text(json.dumps(self.checkpoint))
-        self.store.close()
         return self.result
 
     def _chunks(
@@ -243,33 +298,23 @@ class Replay:
                 self.result.scanned_from_start = True
         keys = {u.encode() for u in opts.users}
         batch: list[RawMessage] = []
-        for m in read_topic(self.live, topic, idle_s=2.0, starts=starts, partitions=opts.partitions):
-            ts = m.timestamp()[1]
-            if ts < lo or ts >= hi or (keys and m.key() not in keys):
-                positions[f"{topic}:{m.partition()}"] = m.offset() + 1
+        for got in read_batches(self.live, topic, idle_s=2.0, starts=starts, partitions=opts.partitions):
+            if not got:  # caught up: work on what is here, and checkpoint, while the end is confirmed
+                if batch:
+                    yield [], batch
+                    batch = []
+                yield None
                 continue
-            batch.append(RawMessage(topic, m.partition(), m.offset(), m.key(), m.value(), ts))
-            if len(batch) >= size:
-                yield [], batch
-                batch = []
-        yield [], batch
-
-    def _publish_features(self) -> None:
-        registry = Registry(self.live.schema_registry_url)
-        encode = UserFeaturesWriter(
-            registry.register(subject_for(self.out.topic_features), schema_str("UserFeatures"))
-        ).encode
-        config, cache = feature_config(self.live), self.processor.cache
-        for user in sorted(self.touched):
-            stored = cache.get(user)  # this run's states are still in memory; a resumed run's earlier ones are not
-            if stored is None:
-                raw = self.store.get(user.encode())
-                if raw is None:
+            for m in got:
+                ts = m.timestamp()[1]
+                if ts < lo or ts >= hi or (keys and m.key() not in keys):
+                    positions[f"{topic}:{m.partition()}"] = m.offset() + 1
                     continue
-                stored = Stored.loads(bytes(raw))
-            snap = snapshot(stored.state, config)
-            self.producer.produce(self.out.topic_features, user.encode(), encode(snap), timestamp_ms=snap["as_of"])
-        self.producer.flush()
+                batch.append(RawMessage(topic, m.partition(), m.offset(), m.key(), m.value(), ts))
+                if len(batch) >= size:
+                    yield [], batch
+                    batch = []
+        yield [], batch
 
     async def _write_stories(self) -> int:
         from streams.stories.run import build_agent

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from confluent_kafka import Consumer
-from tqdm import tqdm
 
 from schemas.records import TrackInfo
 from streams.replay import Replay, ReplayOptions, ReplayResult
@@ -18,14 +18,19 @@ from streams.settings import Settings
 from streams.sources import ReplayError
 
 
-def _shard_main(settings: Settings, options: ReplayOptions, catalog: dict[str, TrackInfo], counter: Any,
-                out: Any) -> None:  # fmt: skip
+def _shard_main(settings: Settings, options: ReplayOptions, inbox: Any, counter: Any, out: Any) -> None:
     try:
+        catalog = {row[0]: TrackInfo(*row) for row in inbox.get()}
         replay = Replay(settings, options, catalog)
         replay.counter = counter
         out.put(replay.run(lambda _line: None))
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which fails the run
         out.put(f"{type(e).__name__}: {e}")
+
+
+def default_workers() -> int:
+    """One replay process per core, at most two: each has a helper process, and the broker needs CPU too."""
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def run_replay(
@@ -50,29 +55,48 @@ def run_replay(
         raise ReplayError(f"topic {settings.topic_events!r} does not exist")
     parts = sorted(meta.partitions)
     shards = [frozenset(parts[i::workers]) for i in range(min(workers, len(parts)))]
+    # Shards fill the cores already: each writes its own snapshots and requests (helpers would only add
+    # their start-up and the states' round trip through bytes).
+    shard_options = [
+        replace(options, partitions=shard, shard=f"{i}-of-{len(shards)}", publishers=0, progress=False)
+        for i, shard in enumerate(shards)
+    ]
     ctx = mp.get_context("spawn")
     counter, results = ctx.Value("q", 0), ctx.Queue()
+    inboxes = [ctx.Queue() for _ in shard_options[1:]]
     procs = [
-        ctx.Process(target=_shard_main, daemon=True, args=(
-            settings, replace(options, partitions=shard, shard=f"{i}-of-{len(shards)}", progress=False),
-            catalog, counter, results))
-        for i, shard in enumerate(shards)
-    ]  # fmt: skip
+        ctx.Process(target=_shard_main, daemon=True, args=(settings, opts, inbox, counter, results))
+        for opts, inbox in zip(shard_options[1:], inboxes, strict=True)
+    ]
     t0 = time.perf_counter()
     for p in procs:
         p.start()
-    bar = tqdm(unit="ev", unit_scale=True, disable=not options.progress, desc=f"replay ({len(shards)} processes)")
-    got: list[Any] = []
-    while len(got) < len(procs):
-        try:
-            got.append(results.get(timeout=0.5))
-        except queue.Empty:
-            if not any(p.is_alive() for p in procs) and results.empty():
-                raise ReplayError("a replay process died without a result") from None
-        bar.update(counter.value - bar.n)
-    bar.close()
-    for p in procs:
-        p.join(timeout=10)
+    # The catalog goes as plain rows through a queue (its feeder thread writes while the child starts):
+    # as process arguments, 35k dataclasses took 0.3 s to pickle and the write waited for the child.
+    names = [f.name for f in fields(TrackInfo)]
+    rows = [tuple(getattr(t, n) for n in names) for t in catalog.values()]
+    for inbox in inboxes:
+        inbox.put(rows)
+    finished = False
+    try:
+        # This process replays the first shard itself while the others start; its bar counts every shard.
+        first = Replay(settings, replace(shard_options[0], progress=options.progress), catalog)
+        first.counter = counter
+        got: list[Any] = [first.run(lambda _line: None)]
+        while len(got) < len(shards):
+            try:
+                got.append(results.get(timeout=0.5))
+            except queue.Empty:
+                if not any(p.is_alive() for p in procs) and results.empty():
+                    raise ReplayError("a replay process died without a result") from None
+        finished = True
+    finally:
+        for p in procs:
+            if not finished:  # this shard failed or was interrupted: stop the others (they resume later)
+                p.terminate()
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
     errors = [g for g in got if isinstance(g, str)]
     if errors:
         raise ReplayError("; ".join(errors))

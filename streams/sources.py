@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from schemas.records import TrackInfo
 from schemas.registry import Registry
@@ -32,11 +32,23 @@ def load_catalog(settings: Settings, idle_s: float = 1.5) -> dict[str, TrackInfo
     return out
 
 
-def read_topic(
+EOF_CONFIRM_S = 0.25
+"""Once every partition reported its end, how long a read waits for records appended meanwhile."""
+
+
+def read_batches(
     settings: Settings, topic: str, *, idle_s: float, starts: dict[int, int] | None = None,
     partitions: frozenset[int] = frozenset(),
-) -> Iterator[Any]:  # fmt: skip
-    consumer = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}", "enable.auto.commit": False})
+) -> Iterator[list[Any]]:  # fmt: skip
+    """The records of ``topic`` (or of ``partitions``) from ``starts`` to the end, in the batches the
+    consumer returns them.
+
+    The end is where every partition has reported end-of-partition, confirmed by ``EOF_CONFIRM_S``
+    without a record (records appended meanwhile are read too). On reaching it, an empty batch is
+    yielded first, so the caller can work on what it holds while the end is confirmed. Without
+    end-of-partition reports, a read ends after ``idle_s`` without a record."""
+    conf = {**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}", "enable.auto.commit": False}
+    consumer = Consumer({**conf, "enable.partition.eof": True})
     try:
         meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if meta is None or meta.error is not None:
@@ -44,19 +56,48 @@ def read_topic(
         starts = starts or {}
         mine = [p for p in meta.partitions if not partitions or p in partitions]
         consumer.assign([TopicPartition(topic, p, starts.get(p, 0)) for p in mine])
+        at_end: set[int] = set()
+        caught_up_at: float | None = None
         # Idle = time spent *waiting* without a record. Wall time would also count the caller's work
         # between records (a replay chunk can take seconds) and end the read early.
         idle = 0.0
-        while idle < idle_s:
+        while True:
+            timeout = 0.1 if caught_up_at is None else max(0.01, EOF_CONFIRM_S - (time.monotonic() - caught_up_at))
             t = time.monotonic()
-            got = False
-            for m in consumer.consume(5000, timeout=0.2):
-                if m.error() is None:
-                    got = True
-                    yield m
-            idle = 0.0 if got else idle + time.monotonic() - t
+            batch = []
+            for m in consumer.consume(5000, timeout=min(0.1, timeout)):
+                err = m.error()
+                if err is None:
+                    batch.append(m)
+                    if at_end:
+                        at_end.discard(m.partition())
+                elif err.code() == KafkaError._PARTITION_EOF and (p := m.partition()) is not None:
+                    at_end.add(p)
+            if batch:
+                idle = 0.0
+                yield batch
+            else:
+                idle += time.monotonic() - t
+            if len(at_end) < len(mine):
+                caught_up_at = None
+                if idle >= idle_s:
+                    return
+            elif caught_up_at is None:
+                caught_up_at = time.monotonic()
+                yield []
+            elif not batch and time.monotonic() - caught_up_at >= EOF_CONFIRM_S:
+                return
     finally:
         consumer.close()
+
+
+def read_topic(
+    settings: Settings, topic: str, *, idle_s: float, starts: dict[int, int] | None = None,
+    partitions: frozenset[int] = frozenset(),
+) -> Iterator[Any]:  # fmt: skip
+    """Every record of ``topic`` (or of ``partitions``) from ``starts`` to the end (see ``read_batches``)."""
+    for batch in read_batches(settings, topic, idle_s=idle_s, starts=starts, partitions=partitions):
+        yield from batch
 
 
 def start_offsets(settings: Settings, start_ms: int) -> tuple[dict[int, int], bool]:

@@ -3,13 +3,15 @@
 Both read the same Avro events from the real broker. Live: one batch-path feature worker (state,
 changelog, snapshots per flush, triggers), events/s from its first message to its last durable flush.
 Replay: ``streams.replay`` over the whole topic into ``.backfill`` topics, events/s over the whole run
-(reading, the same update and triggers, checkpoints, final snapshots), in one process by default
-(``--workers N``: N processes, each replaying its share of the partitions; on this 2-core machine,
-which also runs the broker, two were slower than one).
+(starting its processes, reading, the same update and triggers, checkpoints, every snapshot and
+request delivered), in ``--workers`` processes (default: one per core, at most two), each replaying
+its share of the partitions with one helper process for its snapshots and requests. Live and replay
+alternate for ``rounds`` rounds (live first, then replay first, ...); the figures are medians.
 """
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,37 +20,61 @@ from typing import Any
 from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, wait_for, worker_process
 from streams.replay import ReplayOptions
-from streams.replay_parallel import run_replay
+from streams.replay_parallel import default_workers, run_replay
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
 from streams.sources import load_catalog
 
 
 def run(
-    settings: Settings, *, events: int, users: int, report: Callable[[str], None], workers: int = 1
-) -> dict[str, Any]:
+    settings: Settings, *, events: int, users: int, report: Callable[[str], None], workers: int | None = None,
+    rounds: int = 2,
+) -> dict[str, Any]:  # fmt: skip
+    workers = workers or default_workers()
     with tempfile.TemporaryDirectory(prefix="ln-bench-replay-") as tmp:
         s = isolated(settings, "bench-replay").model_copy(update={"run_dir": Path(tmp) / "run"})
         topics.create(s)
         try:
             simulate.run(s, SimulationConfig(users=users, events=events, days=7, seed=1), progress=False)
             report(f"produced {events:,} events for {users:,} users")
-            with worker_process(s, Path(tmp) / "live") as (proc, url):
-                st = wait_for(url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what="live worker")
-            live = events / max(1e-9, st["last_flush_s"] - st["first_message_s"])
-            report(f"live worker: {live:,.0f} events/s")
             catalog = load_catalog(s)
-            result = run_replay(s, ReplayOptions(0, 2**62, progress=False), catalog, workers=workers, report=report)
-            report(f"replay ({workers} processes): {result.events_per_s:,.0f} events/s over {result.events:,} events")
+            live_rates: list[float] = []
+            replay_rates: list[float] = []
+            requests = {"live": 0, "replay": 0}
+            for r in range(rounds):
+                for which in ("live", "replay") if r % 2 == 0 else ("replay", "live"):
+                    if which == "live":
+                        live_s = s.model_copy(update={"app_id": f"{s.app_id}-live{r}"})  # a fresh group and state
+                        with worker_process(live_s, Path(tmp) / f"live{r}") as (proc, url):
+                            st = wait_for(
+                                url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what="live worker"
+                            )
+                        live_rates.append(events / max(1e-9, st["last_flush_s"] - st["first_message_s"]))
+                        requests["live"] = sum(st.get("triggers", {}).values())
+                        report(f"round {r + 1}, live worker: {live_rates[-1]:,.0f} events/s")
+                    else:
+                        opts = ReplayOptions(0, 2**62, progress=False, fresh=True)
+                        result = run_replay(s, opts, catalog, workers=workers, report=report)
+                        replay_rates.append(result.events_per_s)
+                        requests["replay"] = result.requests
+                        report(
+                            f"round {r + 1}, replay ({workers} processes): {result.events_per_s:,.0f} events/s "
+                            f"over {result.events:,} events"
+                        )
+            live, replay = statistics.median(live_rates), statistics.median(replay_rates)
+            report(f"replay {replay:,.0f} vs live {live:,.0f} events/s: {replay / live:.2f}x (medians of {rounds})")
             return {
                 "events": events,
                 "users": users,
-                "replay_events_per_s": round(result.events_per_s, 1),
+                "replay_events_per_s": round(replay, 1),
                 "live_events_per_s": round(live, 1),
-                "ratio": round(result.events_per_s / live, 2),
+                "ratio": round(replay / live, 2),
+                "rounds": rounds,
+                "replay_events_per_s_runs": [round(x, 1) for x in replay_rates],
+                "live_events_per_s_runs": [round(x, 1) for x in live_rates],
                 "replay_workers": workers,
-                "replay_story_requests": result.requests,
-                "live_story_requests": sum(st.get("triggers", {}).values()),
+                "replay_story_requests": requests["replay"],
+                "live_story_requests": requests["live"],
             }
         finally:
             cleanup(s)

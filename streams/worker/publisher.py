@@ -87,28 +87,31 @@ class FlushPublisher:
         self.outstanding = 0  # batches submitted and not yet confirmed
 
     def submit(self, items: list[tuple[bytes, bytes]], requests: Sequence[Request] = ()) -> None:
-        """``(key, state bytes)`` and fired triggers of one flush; at most one batch is outstanding
-        (call ``wait`` first)."""
-        if self.outstanding:
-            raise RuntimeError("wait() for the previous batch first")
+        """``(key, state bytes)`` and fired triggers to publish. The worker keeps one batch outstanding
+        (it waits before the next flush); a replay may queue several before it waits."""
         try:
             self._conn.send((items, requests))
         except (BrokenPipeError, OSError) as e:
             raise PublishError(f"the flush publisher is gone: {e}") from e
-        self.outstanding = 1
+        self.outstanding += 1
 
     def wait(self) -> tuple[int, int]:
-        """Block until the outstanding batch was delivered; returns its (snapshots, requests)."""
-        if not self.outstanding:
-            return 0, 0
-        try:
-            result = self._conn.recv()
-        except (EOFError, OSError) as e:
-            raise PublishError(f"the flush publisher died (exit code {self._proc.exitcode})") from e
-        self.outstanding = 0
-        if isinstance(result, str):
-            raise PublishError(f"snapshots and requests could not be published: {result}")
-        return int(result[0]), int(result[1])
+        """Block until every outstanding batch was delivered; returns their (snapshots, requests)."""
+        snapshots = requests = 0
+        failed = None
+        while self.outstanding:
+            try:
+                result = self._conn.recv()
+            except (EOFError, OSError) as e:
+                raise PublishError(f"the flush publisher died (exit code {self._proc.exitcode})") from e
+            self.outstanding -= 1
+            if isinstance(result, str):
+                failed = failed or result
+            else:
+                snapshots, requests = snapshots + int(result[0]), requests + int(result[1])
+        if failed is not None:
+            raise PublishError(f"snapshots and requests could not be published: {failed}")
+        return snapshots, requests
 
     def close(self) -> None:
         with contextlib.suppress(BrokenPipeError, OSError):
