@@ -33,9 +33,15 @@ def streaks(b: Before, state: UserState, cfg: TriggerConfig) -> list[Trigger]:
             continue
         first_day = days[i] - run + 1
         day_start = days[i] * DAY_MS  # the run reached `run` days with the first play of this day
-        t = next((e[L_TIME] for e in state.log if day_start <= e[L_TIME] < day_start + DAY_MS), day_start)
+        log = state.log  # sorted by time: its first play of the day by bisection
+        k = bisect.bisect_left(log, day_start, key=_time)
+        t = log[k][L_TIME] if k < len(log) and log[k][L_TIME] < day_start + DAY_MS else day_start
         out.append(Trigger(t, "STREAK", f"{run}:{first_day}", state.user_id, (run,)))
     return out
+
+
+def _time(entry: Sequence[Any]) -> int:
+    return int(entry[L_TIME])
 
 
 def _part_shares(hour_counts: Sequence[int]) -> dict[str, int]:
@@ -67,9 +73,9 @@ def time_of_day(
         if sum(lifetime) < cfg.tod_min_plays_lifetime:
             continue
         recent = [0] * 24
-        for entry in state.log:
-            if t - TOD_RECENT_MS <= entry[L_TIME] < t:
-                recent[(entry[L_TIME] // HOUR_MS) % 24] += 1
+        log = state.log
+        for k in range(bisect.bisect_left(log, t - TOD_RECENT_MS, key=_time), bisect.bisect_left(log, t, key=_time)):
+            recent[(log[k][L_TIME] // HOUR_MS) % 24] += 1
         n_recent = sum(recent)
         if n_recent < cfg.tod_min_plays_7d:
             continue

@@ -83,6 +83,8 @@ class Detected:
     suppressed: dict[str, int] = field(default_factory=dict)
 
 
+_NOTHING = Detected((), {})  # type: ignore[arg-type]  # what most calls find: shared, never changed
+
 # -- the triggers -------------------------------------------------------------------------------
 
 
@@ -109,13 +111,15 @@ def _sessions(state: UserState, result: UpdateResult, cfg: TriggerConfig, fcfg: 
 
 
 def _plays_by_artist(
-    events: Sequence[Mapping[str, Any]], catalog: Mapping[str, Track]
+    events: Sequence[Mapping[str, Any]], catalog: Mapping[str, Track], artists: set[str]
 ) -> dict[str, list[Mapping[str, Any]]]:
-    by: dict[str, list[Mapping[str, Any]]] = {}
+    """The events of ``artists``, by artist."""
+    by: dict[str, list[Mapping[str, Any]]] = {a: [] for a in artists}
+    get = catalog.get
     for e in events:
-        track = catalog.get(e["track_id"])
-        if track is not None:
-            by.setdefault(track.artist_id, []).append(e)
+        track = get(e["track_id"])
+        if track is not None and (plays := by.get(track.artist_id)) is not None:
+            plays.append(e)
     return by
 
 
@@ -147,7 +151,7 @@ def _milestones_and_discoveries(
         return out
     skipped = set(result.skipped_idx)
     applied = [e for i, e in enumerate(events) if i not in skipped] if skipped else events
-    by_artist = _plays_by_artist(applied, catalog)
+    by_artist = _plays_by_artist(applied, catalog, {*crossing, *fresh, *second_play})
     user = state.user_id
     for a in crossing:
         rec = artists[a]
@@ -206,9 +210,8 @@ def detect(
 ) -> Detected:
     """The triggers this batch crossed, after cooldowns (which it records in ``state``), with their
     fact sheets still to write: the feature worker's hot path. :func:`fire` writes them too."""
-    out = Detected()
     if not result.applied and not result.closed_sessions:
-        return out
+        return _NOTHING
     enabled = cfg.enabled
     new_day = len(state.days) != b.days
     found: list[Trigger] = []
@@ -229,7 +232,8 @@ def detect(
         for a in [a for a, t in state.discovered.items() if t < horizon]:
             del state.discovered[a]
     if not found:
-        return out
+        return _NOTHING
+    out = Detected()
     if len(found) > 1:
         found.sort(key=_trigger_order)
     last, cooldown, user_cooldown = state.story_times, cfg.cooldown_ms, cfg.user_cooldown_ms

@@ -37,8 +37,12 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
+_TAGS = {f: _varint(f << 3 | 2) for f in range(1, 16)}  # length-delimited fields' tags
+
+
 def _len(field: int, payload: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+    n = len(payload)
+    return _TAGS[field] + (bytes((n,)) if n < 0x80 else _varint(n)) + payload
 
 
 def _str(field: int, text: str) -> bytes:
@@ -70,8 +74,31 @@ def _key_value(key: str, value: Any) -> bytes:
     return _str(1, key) + _len(2, _any(value))
 
 
+_ENCODED: dict[tuple[Any, ...], bytes] = {}  # (field, key, type, value) -> bytes, for repeated str/bool values
+_ENCODED_MAX = 100_000
+
+
 def _attributes(field: int, attributes: Mapping[str, Any]) -> bytes:
-    return b"".join(_len(field, _key_value(k, v)) for k, v in attributes.items())
+    """Attributes as repeated ``KeyValue`` fields. Most values repeat from span to span (system, topic,
+    operation, service, partition, kind, a user's pseudonym, a story id on two spans): their bytes
+    are written once and reused; numbers and containers are written every time."""
+    out = []
+    cache = _ENCODED
+    for k, v in attributes.items():
+        if v.__class__ is str or v.__class__ is bool:
+            ck = (field, k, v.__class__, v)
+            b = cache.get(ck)
+            if b is None:
+                if len(cache) >= _ENCODED_MAX:
+                    cache.clear()
+                b = cache[ck] = _len(field, _key_value(k, v))
+        else:
+            b = _len(field, _key_value(k, v))
+        out.append(b)
+    return b"".join(out)
+
+
+_NAMES: dict[str, bytes] = {}  # span name -> its encoded field (a few names: "process listening-events", ...)
 
 
 def _span(rec: tuple[Any, ...], privacy: Privacy) -> bytes:
@@ -85,8 +112,13 @@ def _span(rec: tuple[Any, ...], privacy: Privacy) -> bytes:
         parts.append(b"\x22\x08" + parent[1].to_bytes(8, "big"))
         if parent[2]:
             flags |= _IS_REMOTE
+    name_bytes = _NAMES.get(name)
+    if name_bytes is None:
+        if len(_NAMES) >= _ENCODED_MAX:
+            _NAMES.clear()
+        name_bytes = _NAMES[name] = _str(5, name)
     parts += (
-        _str(5, name),
+        name_bytes,
         b"\x30" + _varint(kind + 1),  # SDK SpanKind INTERNAL=0.. -> SPAN_KIND_INTERNAL=1..
         b"\x39" + _FIXED64.pack(start_ns),
         b"\x41" + _FIXED64.pack(max(end_ns, start_ns)),

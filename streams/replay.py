@@ -129,7 +129,7 @@ class Replay:
             registry.register(subject_for(self.out.topic_features), schema_str("UserFeatures")),
             registry.register(subject_for(self.out.topic_requests), schema_str("StoryRequest")),
         )
-        self.publishers: list[FlushPublisher] = []  # started by run
+        self.publisher: FlushPublisher | None = None  # started by run
         self.encoders = (UserFeaturesWriter(self.schema_ids[0]).encode, StoryRequestWriter(self.schema_ids[1]).encode)
         self.result = ReplayResult(resumed=bool(self.checkpoint))
         self.touched: set[str] = set(self.checkpoint.get("users", []))
@@ -142,13 +142,10 @@ class Replay:
     # -- checkpoints ------------------------------------------------------------------------------
     def _publish(self, snapshots: list[tuple[bytes, Any]], requests: list[Request]) -> None:
         """Publish snapshots (``(key, state bytes)`` for the helpers, ``(key, snapshot)`` without them)
-        and story requests: split between the helpers, or here when there are none."""
-        n = len(self.publishers)
-        for i, pub in enumerate(self.publishers):
-            part, reqs = snapshots[i::n], requests[i::n]
-            if part or reqs:
-                pub.submit(part, reqs)
-        if n:
+        and story requests: through the helpers, or here when there are none."""
+        if self.publisher is not None:
+            if snapshots or requests:
+                self.publisher.submit(snapshots, requests)
             return
         produce, out = self.producer.produce, self.out
         for key, snap in snapshots:
@@ -173,7 +170,7 @@ class Replay:
         """States first, then outputs, then the positions: a crash repeats at most the last chunk's
         outputs (same ids), and never skips events."""
         snapshots: list[tuple[bytes, Any]] = []
-        helpers = bool(self.publishers)  # they build the snapshots from the state bytes
+        helpers = self.publisher is not None  # they build the snapshots from the state bytes
         for user, _, state_bytes, snap in self.processor.take_dirty(snapshots=not helpers):
             key = user.encode()
             self.store[key] = state_bytes
@@ -181,8 +178,8 @@ class Replay:
             self.touched.add(user)
         self.store.flush()
         self._publish(snapshots, self._requests())
-        for pub in self.publishers:
-            pub.wait()
+        if self.publisher is not None:
+            self.publisher.wait()
         self.producer.flush()
         tmp = self.checkpoint_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"positions": positions, "users": sorted(self.touched), "done": False}))
@@ -203,15 +200,15 @@ class Replay:
             return self.result
         t0 = time.perf_counter()
         config = feature_config(self.live)
-        self.publishers = [
-            FlushPublisher(self.out, self.schema_ids[0], config, self.schema_ids[1])
-            for _ in range(self.options.publishers)
-        ]
+        if self.options.publishers:
+            self.publisher = FlushPublisher(
+                self.out, self.schema_ids[0], config, self.schema_ids[1], processes=self.options.publishers
+            )
         try:
             return self._run(report, t0)
         finally:
-            for pub in self.publishers:
-                pub.close()
+            if self.publisher is not None:
+                self.publisher.close()
             self.store.close()
 
     def _run(self, report: Callable[[str], None], t0: float) -> ReplayResult:

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     flush_interval_s: float = Field(default=5.0, gt=0)
     """State changelog writes and snapshots are coalesced per user over this interval."""
     flush_max_events: int = Field(default=100_000, ge=1)
+    flush_publishers: int = Field(default=2, ge=1)
+    """Helper processes that build and publish a flush's snapshots and story requests."""
     max_poll_records: int = Field(default=5000, ge=1)
     session_gap_s: float = Field(default=1800.0, gt=0)
     grace_s: float = Field(default=600.0, ge=0)

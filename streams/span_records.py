@@ -13,6 +13,7 @@ the text is dropped, unless ``trace_debug`` is set.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -41,13 +42,23 @@ PSEUDO_USER_ATTR = "enduser.pseudo.id"
 TEXT_ATTR = "linernotes.story.text"  # exported only with trace_debug
 
 
+@functools.lru_cache(maxsize=65_536)  # a listener's spans come in runs (event, trigger, request)
+def _pseudonym(key: bytes, user: str) -> str:
+    return hmac.new(key, user.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=4096)  # a trigger's span and its request's span carry the same id
+def _story_id(user: str, kind: str, key: str) -> str:
+    return story_id(user, kind, key)
+
+
 @dataclass(frozen=True)
 class Privacy:
     key: bytes = DEV_TRACE_USER_KEY.encode()
     debug: bool = False
 
     def pseudonym(self, user: str) -> str:
-        return hmac.new(self.key, user.encode(), hashlib.sha256).hexdigest()[:32]
+        return _pseudonym(self.key, user)
 
     def scrub(self, attributes: dict[str, Any]) -> dict[str, Any]:
         """The attributes as they may be exported: user ids hashed, story texts dropped."""
@@ -115,12 +126,12 @@ def expand(rec: tuple[Any, ...]) -> SpanRecord:
         return f"process {topic}", trace_id, span_id, parent, _CONSUMER, start, end, attrs, (), None
     if tag == TRIGGER:
         _, trace_id, span_id, parent_id, t, service, user, kind, key = rec
-        attrs = {"service.name": service, "linernotes.story_id": story_id(user, kind, key),
+        attrs = {"service.name": service, "linernotes.story_id": _story_id(user, kind, key),
                  "linernotes.trigger.kind": kind, "linernotes.trigger.key": key, USER_ATTR: user}  # fmt: skip
         return f"trigger {kind}", trace_id, span_id, (trace_id, parent_id, False), _INTERNAL, t, t, attrs, (), None
     if tag == REQUEST_SEND:
         _, trace_id, span_id, parent_id, t, service, topic, user, kind, key = rec
-        attrs = {**messaging(topic, "send"), "service.name": service, "linernotes.story_id": story_id(user, kind, key)}
+        attrs = {**messaging(topic, "send"), "service.name": service, "linernotes.story_id": _story_id(user, kind, key)}
         return f"send {topic}", trace_id, span_id, (trace_id, parent_id, False), _PRODUCER, t, t + 1000, attrs, (), None
     raise ValueError(f"unknown short span record {tag!r}")
 

@@ -30,6 +30,7 @@ from streams.worker.publisher import FlushPublisher, Request
 
 log = logging.getLogger("linernotes.worker")
 MIN_FLUSH_INTERVAL_S = 0.5
+IDLE_S = 0.1  # the stream counts as quiet after this long without a batch
 
 
 @dataclass
@@ -126,6 +127,10 @@ class FeatureHotPath:
         if wait:
             await self._settle(loop)
 
+    async def settle(self) -> None:
+        """Mark the offsets of the flush in flight once it was delivered (nothing new is flushed)."""
+        await self._settle(asyncio.get_running_loop())
+
     async def _settle(self, loop: asyncio.AbstractEventLoop) -> None:
         """Wait until the flush in flight was delivered (usually long done), then mark its offsets."""
         if self._inflight is None:
@@ -208,6 +213,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
             registry.register(subject_for(settings.topic_requests), schema_str("StoryRequest"))
             if trigger_config.enabled
             else None,
+            processes=settings.flush_publishers,
         ),
         ctx,
     )
@@ -223,16 +229,19 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     install_routes(app, state_table, hot, settings)
     catalog.start()  # loads while faust joins the group and recovers tables
 
-    @app.timer(interval=MIN_FLUSH_INTERVAL_S)  # type: ignore[untyped-decorator]
+    @app.timer(interval=IDLE_S)  # type: ignore[untyped-decorator]
     async def flush_when_idle() -> None:
-        # Batches flush as they go; this covers a stream that went quiet with dirty state.
+        # Batches flush as they go; this covers a stream that went quiet with dirty state, and marks
+        # the offsets of a flush still in flight as soon as the stream is quiet (not at the next flush).
         async with consumer._hot_lock:
             now = time.monotonic()
-            idle = now - hot.last_handle >= MIN_FLUSH_INTERVAL_S
+            idle = now - hot.last_handle >= IDLE_S
             if (
                 idle and now - hot._last_flush >= MIN_FLUSH_INTERVAL_S
             ) or now - hot._last_flush >= settings.flush_interval_s:
                 await hot.flush()
+            elif idle:
+                await hot.settle()
 
     @app.on_before_shutdown.connect
     async def _stop_catalog(*_: Any, **__: Any) -> None:

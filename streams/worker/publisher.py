@@ -71,51 +71,78 @@ def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], co
 
 
 class FlushPublisher:
+    """``processes`` helper processes; a flush's snapshots and requests are split between them by
+    user, so a listener's requests keep their order, and a flush is delivered when all report."""
+
     def __init__(
-        self, settings: Settings, snapshot_schema_id: int, config: FeatureConfig, request_schema_id: int | None = None
-    ) -> None:
+        self, settings: Settings, snapshot_schema_id: int, config: FeatureConfig, request_schema_id: int | None = None,
+        *, processes: int = 1,
+    ) -> None:  # fmt: skip
         ctx = mp.get_context("spawn")  # the worker has threads and sockets: no fork
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(
-            target=_serve,
-            args=(child, settings, (snapshot_schema_id, request_schema_id), config),
-            name="flush-publisher",
-            daemon=True,
-        )
-        self._proc.start()
-        child.close()
-        self.outstanding = 0  # batches submitted and not yet confirmed
+        self._conns: list[Any] = []
+        self._procs: list[Any] = []
+        for i in range(max(1, processes)):
+            conn, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=_serve,
+                args=(child, settings, (snapshot_schema_id, request_schema_id), config),
+                name=f"flush-publisher-{i}",
+                daemon=True,
+            )
+            proc.start()
+            child.close()
+            self._conns.append(conn)
+            self._procs.append(proc)
+        self._waiting = [0] * len(self._conns)  # batches each process has not confirmed yet
+        self.outstanding = 0  # flushes submitted and not yet confirmed
 
     def submit(self, items: list[tuple[bytes, bytes]], requests: Sequence[Request] = ()) -> None:
-        """``(key, state bytes)`` and fired triggers to publish. The worker keeps one batch outstanding
+        """``(key, state bytes)`` and fired triggers to publish. The worker keeps one flush outstanding
         (it waits before the next flush); a replay may queue several before it waits."""
-        try:
-            self._conn.send((items, requests))
-        except (BrokenPipeError, OSError) as e:
-            raise PublishError(f"the flush publisher is gone: {e}") from e
+        n = len(self._conns)
+        if n == 1:
+            parts = [(items, list(requests))]
+        else:
+            parts = [([], []) for _ in range(n)]
+            for key, state in items:
+                parts[hash(key) % n][0].append((key, state))
+            for req in requests:
+                parts[hash(req[0][3]) % n][1].append(req)  # by the trigger's user
+        for i, (conn, (part, reqs)) in enumerate(zip(self._conns, parts, strict=True)):
+            if not part and not reqs and n > 1:
+                continue
+            try:
+                conn.send((part, reqs))
+            except (BrokenPipeError, OSError) as e:
+                raise PublishError(f"the flush publisher is gone: {e}") from e
+            self._waiting[i] += 1
         self.outstanding += 1
 
     def wait(self) -> tuple[int, int]:
-        """Block until every outstanding batch was delivered; returns their (snapshots, requests)."""
+        """Block until every outstanding flush was delivered; returns their (snapshots, requests)."""
         snapshots = requests = 0
         failed = None
-        while self.outstanding:
-            try:
-                result = self._conn.recv()
-            except (EOFError, OSError) as e:
-                raise PublishError(f"the flush publisher died (exit code {self._proc.exitcode})") from e
-            self.outstanding -= 1
-            if isinstance(result, str):
-                failed = failed or result
-            else:
-                snapshots, requests = snapshots + int(result[0]), requests + int(result[1])
+        for i, conn in enumerate(self._conns):
+            while self._waiting[i]:
+                try:
+                    result = conn.recv()
+                except (EOFError, OSError) as e:
+                    raise PublishError(f"the flush publisher died (exit code {self._procs[i].exitcode})") from e
+                self._waiting[i] -= 1
+                if isinstance(result, str):
+                    failed = failed or result
+                else:
+                    snapshots, requests = snapshots + int(result[0]), requests + int(result[1])
+        self.outstanding = 0
         if failed is not None:
             raise PublishError(f"snapshots and requests could not be published: {failed}")
         return snapshots, requests
 
     def close(self) -> None:
-        with contextlib.suppress(BrokenPipeError, OSError):
-            self._conn.send(None)
-        self._proc.join(timeout=10)
-        if self._proc.is_alive():
-            self._proc.terminate()
+        for conn in self._conns:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                conn.send(None)
+        for proc in self._procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.terminate()

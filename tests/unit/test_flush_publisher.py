@@ -10,19 +10,22 @@ from streams.settings import load
 from streams.worker.publisher import FlushPublisher, PublishError
 
 
-def _submit_and_wait(pub: FlushPublisher, items: list[tuple[bytes, bytes]]) -> int:
+def _submit_and_wait(pub: FlushPublisher, items: list[tuple[bytes, bytes]]) -> tuple[int, int]:
     pub.submit(items)  # may already fail (broken pipe), or only the wait does (EOF)
     return pub.wait()
 
 
-def test_a_dead_helper_is_an_error_not_a_silent_loss() -> None:
-    pub = FlushPublisher(load(bootstrap_servers="127.0.0.1:1"), 1, FeatureConfig())
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_dead_helper_is_an_error_not_a_silent_loss(processes: int) -> None:
+    pub = FlushPublisher(load(bootstrap_servers="127.0.0.1:1"), 1, FeatureConfig(), processes=processes)
     try:
         assert pub.wait() == (0, 0)  # nothing outstanding
-        os.kill(pub._proc.pid, signal.SIGKILL)
-        pub._proc.join(10)
-        with pytest.raises(PublishError):
-            _submit_and_wait(pub, [(b"u1", b"not a state")])
+        victim = pub._procs[-1]
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(10)
+        with pytest.raises(PublishError, match="died|gone"):
+            # keys enough for every helper to get some (split by user)
+            _submit_and_wait(pub, [(f"u{i}".encode(), b"not a state") for i in range(16)])
     finally:
         pub.close()
 
