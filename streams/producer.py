@@ -107,6 +107,11 @@ class RecordProducer:
                         continue
         self.sent += len(records)
 
+    def pending(self) -> int:
+        """Records not yet delivered (or failed): 0 when a flush would return at once."""
+        self._producer.poll(0)
+        return len(self._producer)
+
     def poll(self) -> None:
         self._producer.poll(0)
 

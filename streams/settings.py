@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     flush_publishers: int = Field(default=2, ge=1)
     """Helper processes that build and publish a flush's snapshots and story requests."""
     max_poll_records: int = Field(default=5000, ge=1)
+    fetch_max_wait_ms: int = Field(default=100, ge=1)
+    """How long the broker may hold a fetch for data (faust's own 1500 ms left the worker idle)."""
     session_gap_s: float = Field(default=1800.0, gt=0)
     grace_s: float = Field(default=600.0, ge=0)
     standby_replicas: int = Field(default=0, ge=0)

@@ -102,6 +102,7 @@ class FeatureHotPath:
         if caught_up or self._since_flush >= self.settings.flush_max_events or since >= self.settings.flush_interval_s:
             # The helper's snapshots overlap the next batches; the idle timer settles the last flush.
             await self.flush(wait=False)
+            self.last_handle = time.monotonic()
 
     async def flush(self, *, wait: bool = True) -> None:
         """Make what was handled durable: states (RocksDB + changelog), story requests and, from the
@@ -127,8 +128,12 @@ class FeatureHotPath:
         if wait:
             await self._settle(loop)
 
-    async def settle(self) -> None:
-        """Mark the offsets of the flush in flight once it was delivered (nothing new is flushed)."""
+    async def settle_if_delivered(self) -> None:
+        """Mark the offsets of the flush in flight if it was delivered by now; never waits for it."""
+        if self._inflight is None or not self.publisher.done():
+            return
+        if self.states.producer.pending() or self.producer.pending():
+            return
         await self._settle(asyncio.get_running_loop())
 
     async def _settle(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -223,6 +228,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         raise RuntimeError("the worker needs its BatchConsumer (transport was not swapped)")
     consumer.hot = hot
     consumer.probe_conf = settings.kafka_conf()
+    consumer.fetch_max_wait_ms = settings.fetch_max_wait_ms
 
     from streams.worker.web import install_routes
 
@@ -241,7 +247,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
             ) or now - hot._last_flush >= settings.flush_interval_s:
                 await hot.flush()
             elif idle:
-                await hot.settle()
+                await hot.settle_if_delivered()
 
     @app.on_before_shutdown.connect
     async def _stop_catalog(*_: Any, **__: Any) -> None:

@@ -118,6 +118,10 @@ class FlushPublisher:
             self._waiting[i] += 1
         self.outstanding += 1
 
+    def done(self) -> bool:
+        """Whether ``wait`` would return at once (every process has answered)."""
+        return all(not n or conn.poll() for n, conn in zip(self._waiting, self._conns, strict=True))
+
     def wait(self) -> tuple[int, int]:
         """Block until every outstanding flush was delivered; returns their (snapshots, requests)."""
         snapshots = requests = 0

@@ -107,7 +107,9 @@ def test_features_equal_ground_truth(wsettings: Settings, tmp_path: Path) -> Non
 def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(wsettings: Settings, tmp_path: Path) -> None:
     many = SimulationConfig(users=CONFIG.users, events=30_000, days=CONFIG.days, seed=CONFIG.seed)  # same catalog
     simulate.run(wsettings, many, progress=False, workers=1)
-    with worker_process(wsettings, tmp_path / "w") as (proc, url):
+    # Small polls and flushes: many flushes, so the kill lands between two of them, not after the last.
+    small = wsettings.model_copy(update={"max_poll_records": 300, "flush_max_events": 600})
+    with worker_process(small, tmp_path / "w") as (proc, url):
         at_kill = wait_for(url, proc, lambda x: x["flushed_messages"] > 0, timeout_s=240, what="worker")
         os.killpg(proc.pid, signal.SIGKILL)  # mid-stream, no goodbye
         proc.wait()
