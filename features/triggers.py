@@ -83,18 +83,30 @@ class Detected:
     suppressed: dict[str, int] = field(default_factory=dict)
 
 
+_NEVER = -(10**15)  # "no story yet" in the cooldown bookkeeping
 _NOTHING = Detected((), {})  # type: ignore[arg-type]  # what most calls find: shared, never changed
 
 # -- the triggers -------------------------------------------------------------------------------
 
 
-def _sessions(state: UserState, result: UpdateResult, cfg: TriggerConfig, fcfg: FeatureConfig) -> list[Trigger]:
+def _sessions(
+    state: UserState, result: UpdateResult, cfg: TriggerConfig, fcfg: FeatureConfig, suppressed: dict[str, int]
+) -> list[Trigger]:
     # The story's event time is the moment the session closed in event time (the watermark passed its
     # end + gap): no later than the event that closed it and no earlier than any event before that.
     closing = fcfg.session_gap_ms + fcfg.grace_ms + 1
     artists, user, out = state.artists, state.user_id, []
+    # Most recaps fall inside a cooldown. One that does against the cooldowns as they were before this
+    # batch is dropped by the cooldown pass too (cooldowns only move forward): count it, skip its facts.
+    last = state.story_times
+    kind_last, any_last = last.get("SESSION_RECAP", _NEVER), last.get("*", _NEVER)
+    kind_cd, user_cd = cfg.cooldown_ms.get("SESSION_RECAP", 0), cfg.user_cooldown_ms
     for s in result.closed_sessions:
         if s[S_PLAYS] < cfg.session_min_plays:
+            continue
+        t = s[S_END] + closing
+        if t - kind_last < kind_cd or t - any_last < user_cd:
+            suppressed["SESSION_RECAP"] = suppressed.get("SESSION_RECAP", 0) + 1
             continue
         counts: dict[str, int] = s[S_ARTISTS]
         top = max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0] if counts else None
@@ -106,7 +118,7 @@ def _sessions(state: UserState, result: UpdateResult, cfg: TriggerConfig, fcfg: 
             if rec is not None and start <= rec[A_FIRST] <= end:
                 new += 1
         args = (s[S_MS], s[S_PLAYS], (start // HOUR_MS) % 24, top_rec[A_NAME] if top_rec else None, s[S_SKIPS], new)
-        out.append(Trigger(end + closing, "SESSION_RECAP", str(start), user, args))
+        out.append(Trigger(t, "SESSION_RECAP", str(start), user, args))
     return out
 
 
@@ -125,7 +137,7 @@ def _plays_by_artist(
 
 def _milestones_and_discoveries(
     b: Before, state: UserState, result: UpdateResult, events: Sequence[Mapping[str, Any]],
-    catalog: Mapping[str, Track], cfg: TriggerConfig,
+    catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int],
 ) -> list[Trigger]:  # fmt: skip
     out: list[Trigger] = []
     want_m = "MILESTONE" in cfg.enabled
@@ -163,6 +175,9 @@ def _milestones_and_discoveries(
                 milestone = (n, rec[A_NAME], catalog[e["track_id"]].track_name, rec[A_FIRST])
                 out.append(Trigger(e["event_time"], "MILESTONE", f"{a}:{n}", user, milestone))
     times: list[int] | None = None  # the batch's applied event times, sorted (when needed)
+    last = state.story_times
+    d_last, any_last = last.get("DISCOVERY", _NEVER), last.get("*", _NEVER)
+    d_cd, user_cd = cfg.cooldown_ms.get("DISCOVERY", 0), cfg.user_cooldown_ms
     for a in sorted(fresh | set(second_play)):
         rec = artists[a]
         if a in state.discovered:
@@ -188,6 +203,9 @@ def _milestones_and_discoveries(
             continue
         t = trigger["event_time"]
         state.discovered[a] = t
+        if t - d_last < d_cd or t - any_last < user_cd:  # dropped by the cooldown pass too (see _sessions)
+            suppressed["DISCOVERY"] = suppressed.get("DISCOVERY", 0) + 1
+            continue
         track = catalog[trigger["track_id"]]
         new_7d = sum(1 for r in artists.values() if t - 7 * DAY_MS < r[A_FIRST] <= t)
         args = (rec[A_NAME], track.track_name, new_7d, track.genres[0] if track.genres else None)
@@ -215,10 +233,11 @@ def detect(
     enabled = cfg.enabled
     new_day = len(state.days) != b.days
     found: list[Trigger] = []
+    suppressed: dict[str, int] = {}
     if result.closed_sessions and "SESSION_RECAP" in enabled:
-        found += _sessions(state, result, cfg, fcfg)
+        found += _sessions(state, result, cfg, fcfg, suppressed)
     if result.artist_plays:
-        found += _milestones_and_discoveries(b, state, result, events, catalog, cfg)
+        found += _milestones_and_discoveries(b, state, result, events, catalog, cfg, suppressed)
     if new_day and "STREAK" in enabled:
         found += calendar.streaks(b, state, cfg)
     # (a shift needs tod_min_plays_lifetime plays before the day's first play; hours sum to total_plays)
@@ -232,14 +251,14 @@ def detect(
         for a in [a for a, t in state.discovered.items() if t < horizon]:
             del state.discovered[a]
     if not found:
-        return _NOTHING
-    out = Detected()
+        return Detected([], suppressed) if suppressed else _NOTHING
+    out = Detected([], suppressed)
     if len(found) > 1:
         found.sort(key=_trigger_order)
     last, cooldown, user_cooldown = state.story_times, cfg.cooldown_ms, cfg.user_cooldown_ms
     for r in found:
         t, kind = r.event_time, r.kind
-        if t - last.get(kind, -(10**15)) < cooldown.get(kind, 0) or t - last.get("*", -(10**15)) < user_cooldown:
+        if t - last.get(kind, _NEVER) < cooldown.get(kind, 0) or t - last.get("*", _NEVER) < user_cooldown:
             out.suppressed[kind] = out.suppressed.get(kind, 0) + 1
             continue
         last[kind] = max(last.get(kind, t), t)
