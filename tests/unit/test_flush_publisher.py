@@ -23,7 +23,7 @@ def test_a_dead_helper_is_an_error_not_a_silent_loss(processes: int) -> None:
         victim = pub._procs[-1]
         os.kill(victim.pid, signal.SIGKILL)
         victim.join(10)
-        with pytest.raises(PublishError, match="died|gone"):
+        with pytest.raises(PublishError, match=r"died|gone"):
             # keys enough for every helper to get some (split by user)
             _submit_and_wait(pub, [(f"u{i}".encode(), b"not a state") for i in range(16)])
     finally:
