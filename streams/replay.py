@@ -23,7 +23,6 @@ whose timestamp is before ``--from``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -37,16 +36,16 @@ from tqdm import tqdm
 from features import FeatureConfig
 from features.facts import request
 from schemas.contract import schema_str
-from schemas.fastpath import StoryRequestWriter, UserFeaturesWriter
 from schemas.fastread import read_listening_event_core
 from schemas.records import StoryRequest, TrackInfo
 from schemas.registry import Registry, subject_for
 from streams import gctune, topics
 from streams.producer import RecordProducer
 from streams.settings import Settings
-from streams.sources import ReplayError, file_events, read_batches, start_offsets
+from streams.sources import ReplayError, file_chunks, read_batches, start_offsets
+from streams.stories.backfill import write_stories
 from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
-from streams.worker.publisher import APPEND_HEADER, FlushPublisher, Request
+from streams.worker.publisher import FlushPublisher, FlushWriter, Request
 
 
 @dataclass
@@ -130,7 +129,7 @@ class Replay:
             registry.register(subject_for(self.out.topic_requests), schema_str("StoryRequest")),
         )
         self.publisher: FlushPublisher | None = None  # started by run
-        self.encoders = (UserFeaturesWriter(self.schema_ids[0]).encode, StoryRequestWriter(self.schema_ids[1]).encode)
+        self.writer = FlushWriter(self.out, self.schema_ids)  # without helpers: outputs written here
         self.result = ReplayResult(resumed=bool(self.checkpoint))
         self.touched: set[str] = set(self.checkpoint.get("users", []))
         self.requests: list[StoryRequest] = []
@@ -147,17 +146,8 @@ class Replay:
             if snapshots or requests:
                 self.publisher.submit(snapshots, requests)
             return
-        produce, out = self.producer.produce, self.out
-        for key, snap in snapshots:
-            produce(out.topic_features, key, self.encoders[0](snap), timestamp_ms=snap["as_of"])
-        for trigger, appended, _ in requests:
-            req = request(trigger)
-            produce(
-                out.topic_requests,
-                req.user_id.encode(),
-                self.encoders[1](req),
-                headers=[(APPEND_HEADER, b"%d" % appended)],
-            )
+        self.writer.snapshots(snapshots)
+        self.writer.requests(requests)
 
     def _requests(self) -> list[Request]:
         fired = self.processor.take_requests()
@@ -180,6 +170,7 @@ class Replay:
         self._publish(snapshots, self._requests())
         if self.publisher is not None:
             self.publisher.wait()
+        self.writer.producer.flush()
         self.producer.flush()
         tmp = self.checkpoint_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"positions": positions, "users": sorted(self.touched), "done": False}))
@@ -257,7 +248,7 @@ class Replay:
         bar.close()
         self.result.applied = self.processor.stats.applied
         if opts.with_stories:
-            self.result.stories = asyncio.run(self._write_stories())
+            self.result.stories = asyncio.run(write_stories(self.out, self.requests, self.producer))
         self.result.seconds = time.perf_counter() - t0
         self.result.users = len(self.touched)
         self.checkpoint["done"] = True
@@ -273,16 +264,8 @@ class Replay:
         # the features and triggers allow (batch-independent, tested) and which saves most per-call work.
         size = max(1, min(100_000, opts.checkpoint_every))  # chunks never straddle a checkpoint much
         if opts.files:
-            pairs: list[tuple[RawMessage, dict[str, Any]]] = []
-            for msg, ev in file_events(opts.files, opts.users):
-                if positions.get(f"{msg.topic}:{msg.partition}", 0) > msg.offset:
-                    continue  # done before the interruption
-                if lo <= ev["event_time"] < hi and (not opts.users or ev["user_id"] in opts.users):
-                    pairs.append((msg, ev))
-                if len(pairs) >= size:
-                    yield pairs, []
-                    pairs = []
-            yield pairs, []
+            for pairs in file_chunks(opts.files, opts.users, lo, hi, positions, size):
+                yield pairs, []
             return
         topic = self.live.topic_events
         starts = {int(k.split(":")[-1]): v for k, v in positions.items() if k.startswith(topic + ":")}
@@ -312,28 +295,3 @@ class Replay:
                     yield [], batch
                     batch = []
         yield [], batch
-
-    async def _write_stories(self) -> int:
-        from streams.stories.run import build_agent
-
-        agent, client = build_agent(self.out)
-        encoder = agent.encoder
-        sem = asyncio.Semaphore(self.live.story_max_in_flight)
-        written = 0
-
-        async def one(req: StoryRequest) -> None:
-            nonlocal written
-            async with sem:
-                w = await agent.writer.write(req, now_ms=int(time.time() * 1000))
-            self.producer.produce(self.out.topic_stories, req.user_id.encode(), encoder.encode(w.story.to_avro()))
-            written += 1
-
-        try:
-            await client.wait_ready(timeout_s=60)
-            await asyncio.gather(*(one(r) for r in self.requests))
-        finally:
-            await client.close()
-            with contextlib.suppress(Exception):
-                agent.consumer.close()
-        self.producer.flush()
-        return written

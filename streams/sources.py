@@ -150,6 +150,23 @@ def file_events(paths: Sequence[Path], users: frozenset[str]) -> Iterator[tuple[
             raise ReplayError(f"{path}: not an export (.avro) or Spotify history (.json)")
 
 
+def file_chunks(
+    paths: Sequence[Path], users: frozenset[str], lo: int, hi: int, positions: dict[str, int], size: int
+) -> Iterator[list[tuple[RawMessage, dict[str, Any]]]]:
+    """Events of ``paths`` in ``[lo, hi)`` (of ``users``, if any) not done before an interruption
+    (``positions``), in chunks of ``size``; the last chunk may be empty."""
+    pairs: list[tuple[RawMessage, dict[str, Any]]] = []
+    for msg, ev in file_events(paths, users):
+        if positions.get(f"{msg.topic}:{msg.partition}", 0) > msg.offset:
+            continue  # done before the interruption
+        if lo <= ev["event_time"] < hi and (not users or ev["user_id"] in users):
+            pairs.append((msg, ev))
+        if len(pairs) >= size:
+            yield pairs
+            pairs = []
+    yield pairs
+
+
 def latest(settings: Settings, topic: str, record: str, users: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Latest value per key of a topic (compaction or not), decoded."""
     decoder = Registry(settings.schema_registry_url).decoder(record)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from features import FeatureConfig
@@ -31,18 +31,48 @@ class PublishError(RuntimeError):
     """The helper failed or died; the worker stops rather than commit offsets without its output."""
 
 
+class FlushWriter:
+    """Encodes and produces a flush's snapshots and story requests: in the helper processes, and in a
+    replay shard that has no helpers."""
+
+    def __init__(self, settings: Settings, schema_ids: tuple[int, int | None]) -> None:
+        from schemas.fastpath import StoryRequestWriter, UserFeaturesWriter
+        from streams.producer import RecordProducer
+
+        self.settings = settings
+        self.producer = RecordProducer(settings)
+        self._encode = UserFeaturesWriter(schema_ids[0]).encode
+        self._encode_request = StoryRequestWriter(schema_ids[1]).encode if schema_ids[1] is not None else None
+
+    def snapshots(self, snaps: Iterable[tuple[bytes, dict[str, Any]]]) -> None:
+        produce, topic, encode = self.producer.produce, self.settings.topic_features, self._encode
+        for key, snap in snaps:
+            produce(topic, key, encode(snap), timestamp_ms=snap["as_of"])
+
+    def requests(self, requests: Sequence[Request]) -> None:
+        from features.facts import request
+
+        if not requests:
+            return
+        encode = self._encode_request
+        if encode is None:
+            raise RuntimeError("story requests submitted, but the writer has no StoryRequest schema")
+        produce, topic = self.producer.produce, self.settings.topic_requests
+        for trigger, appended, parent in requests:
+            r = request(trigger)
+            headers = [(APPEND_HEADER, b"%d" % appended)]
+            if parent is not None:
+                headers.append(("traceparent", parent))
+            produce(topic, r.user_id.encode(), encode(r), headers=headers)
+
+
 def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], config: FeatureConfig) -> None:
     from features import snapshot
-    from features.facts import request
-    from schemas.fastpath import StoryRequestWriter, UserFeaturesWriter
     from streams import gctune
-    from streams.producer import RecordProducer
     from streams.worker.processor import Stored
 
     gctune.tune()
-    producer = RecordProducer(settings)
-    encode, produce, topic = UserFeaturesWriter(schema_ids[0]).encode, producer.produce, settings.topic_features
-    encode_request = StoryRequestWriter(schema_ids[1]).encode if schema_ids[1] is not None else None
+    writer = FlushWriter(settings, schema_ids)
     while True:
         try:
             job = conn.recv()
@@ -52,18 +82,9 @@ def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], co
             return
         items, requests = job
         try:
-            for key, state_bytes in items:
-                snap = snapshot(Stored.loads(state_bytes).state, config)
-                produce(topic, key, encode(snap), timestamp_ms=snap["as_of"])
-            if requests and encode_request is None:
-                raise RuntimeError("story requests submitted, but the helper has no StoryRequest schema")
-            for trigger, appended, parent in requests:
-                r = request(trigger)
-                headers = [(APPEND_HEADER, str(appended).encode())]
-                if parent is not None:
-                    headers.append(("traceparent", parent))
-                produce(settings.topic_requests, r.user_id.encode(), encode_request(r), headers=headers)  # type: ignore[misc]
-            producer.flush(60.0)
+            writer.snapshots((key, snapshot(Stored.loads(state).state, config)) for key, state in items)
+            writer.requests(requests)
+            writer.producer.flush(60.0)
             conn.send((len(items), len(requests)))
         except Exception as e:  # noqa: BLE001 - reported to the worker, which stops
             conn.send(f"{type(e).__name__}: {e}")
