@@ -15,9 +15,11 @@ import collections
 import contextlib
 import logging
 import multiprocessing as mp
+import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from streams.span_records import Privacy, SpanRecord, SpanSink
@@ -26,7 +28,8 @@ log = logging.getLogger("linernotes.tracing")
 PUSH_INTERVAL_S = 0.2
 MAX_BATCH = 2048  # records per queue item
 QUEUE_BATCHES = 256  # queue items before dropping (~500k spans)
-EXPORT_CHUNK = 2048  # spans per OTLP request (~700 kB; collectors accept 4 MB by default)
+EXPORT_CHUNK = 2048  # records per OTLP request (~700 kB; collectors accept 4 MB by default)
+EXPORT_NICE = 10  # the exporter's CPU weight: ~1/10 of the worker's and its helpers' when they are busy
 
 
 def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str, privacy: Privacy) -> None:
@@ -36,6 +39,8 @@ def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str, privacy: Pr
 
     from streams.otlp import Encoder
 
+    with contextlib.suppress(OSError):  # export is background work: it yields the CPU to the data path
+        os.nice(EXPORT_NICE)
     logging.basicConfig(level=logging.WARNING)
     encoder = Encoder(service, privacy)
     client = httpx.Client(timeout=5.0, headers={"Content-Type": "application/x-protobuf"})
@@ -82,6 +87,9 @@ class ProcessSink(SpanSink):
 
     def emit(self, rec: SpanRecord) -> None:
         self._pending.append(rec)  # atomic; the only cost on the hot path
+
+    def appender(self) -> Callable[[SpanRecord], None]:
+        return self._pending.append
 
     def _push(self) -> None:
         with self._lock:

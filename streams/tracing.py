@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,6 +173,12 @@ class Tracer:
         if self.sink is not None:
             self.sink.emit(rec)
             self.emitted += 1
+
+    def appender(self) -> Callable[[tuple[Any, ...]], None]:
+        """A callable taking records to the sink, for code emitting in bulk that counts its own spans
+        (``emitted``): one C call per record with the exporter process's sink."""
+        sink = self.sink
+        return sink.appender() if sink is not None else (lambda rec: None)
 
     def flush(self, timeout_ms: int = 5000) -> bool:
         """Everything emitted so far has been exported (or ``timeout_ms`` passed: False)."""

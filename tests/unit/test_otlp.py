@@ -8,7 +8,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.trace import SpanKind
 
 from streams.otlp import Encoder
-from streams.span_records import EVENT_PROCESS, EVENT_SEND, REQUEST_SEND, TRIGGER, Privacy, readable, resource
+from streams.span_records import (
+    EVENT,
+    EVENT_PROCESS,
+    EVENT_SEND,
+    REQUEST_SEND,
+    TRIGGER,
+    Privacy,
+    readable,
+    resource,
+    spans,
+)
 
 PRIVACY = Privacy(b"k")
 RECORDS = [
@@ -27,16 +37,22 @@ RECORDS = [
     (EVENT_PROCESS, 77, 79, (77, 78, True), 5, 6, "linernotes-features", "listening-events", 3, 99, "app"),
     (TRIGGER, 77, 80, 79, 6, "linernotes-features", "u42", "MILESTONE", "a1:10"),
     (REQUEST_SEND, 77, 81, 80, 7, "linernotes-features", "story-requests", "u42", "MILESTONE", "a1:10"),
+    # an event's spans in one record: send (reserved ids), process, two triggers
+    (EVENT, 90, 91, "listening-events", 0, 2**40, 1_700_000_000_001, 92, 8, 9, "linernotes-features", "app",
+     ((93, "u42", "MILESTONE", "a1:50"), (94, "u42", "STREAK", "7"))),
+    # a sampled event without reserved ids: only its process span, no group
+    (EVENT, 95, 0, "listening-events", 1, 5, 1_700_000_000_002, 96, 8, 9, "linernotes-features", None, ()),
 ]  # fmt: skip
+SPANS = len(RECORDS) + 3  # the first EVENT record is four spans
 
 
 @pytest.mark.parametrize("debug", [False, True])
 def test_same_message_as_the_sdk_encoder(debug: bool) -> None:
     privacy = Privacy(b"k", debug)
     res = resource("linernotes-features")
-    sdk = encode_spans([readable(r, res, privacy) for r in RECORDS])
+    sdk = encode_spans([readable(s, res, privacy) for r in RECORDS for s in spans(r)])
     ours = ExportTraceServiceRequest.FromString(Encoder("linernotes-features", privacy).encode(RECORDS))
-    assert len(ours.resource_spans[0].scope_spans[0].spans) == len(RECORDS)
+    assert len(ours.resource_spans[0].scope_spans[0].spans) == SPANS
     assert ours == sdk
 
 
