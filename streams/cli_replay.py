@@ -53,7 +53,7 @@ def replay(start: str, end: str, source: str, users: str, features_only: bool, t
            workers: int | None, as_json: bool, **kw: Any) -> None:  # fmt: skip
     """Re-run the live feature and trigger code over history into suffixed topics (resumable)."""
     from streams.replay import ReplayOptions
-    from streams.replay_parallel import default_workers, run_replay
+    from streams.replay_parallel import default_workers, run_replay, warm
     from streams.sources import ReplayError, load_catalog
 
     settings = settings_from(**kw)
@@ -63,6 +63,8 @@ def replay(start: str, end: str, source: str, users: str, features_only: bool, t
         users=frozenset(u for u in users.split(",") if u), with_stories=not features_only,
         suffix=target_suffix, progress=not as_json, fresh=fresh,
     )  # fmt: skip
+    if workers > 1 and not opts.files:
+        warm()  # the shards' fork server imports the replay's modules while the catalog loads
     try:
         result = run_replay(settings, opts, load_catalog(settings), workers=workers, report=reporter(as_json))
     except ReplayError as e:

@@ -20,7 +20,7 @@ from typing import Any
 from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, wait_for, worker_process
 from streams.replay import ReplayOptions
-from streams.replay_parallel import default_workers, run_replay
+from streams.replay_parallel import default_workers, run_replay, warm
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
 from streams.sources import load_catalog
@@ -37,6 +37,8 @@ def run(
         try:
             simulate.run(s, SimulationConfig(users=users, events=events, days=7, seed=1), progress=False)
             report(f"produced {events:,} events for {users:,} users")
+            if workers > 1:
+                warm()  # as `linernotes replay` does while it loads the catalog
             catalog = load_catalog(s)
             live_rates: list[float] = []
             replay_rates: list[float] = []

@@ -209,18 +209,25 @@ class FeatureProcessor:
         return stored
 
     # -- flushing ----------------------------------------------------------------------------
-    def take_dirty(self, *, snapshots: bool = True) -> list[tuple[str, int, bytes, dict[str, Any]]]:
+    def take_dirty(
+        self, *, snapshots: bool = True, states: bool = True
+    ) -> list[tuple[str, int, bytes, dict[str, Any]]]:
         """``(user, partition, state bytes, snapshot)`` for every user changed since the last call
-        (with ``snapshots=False`` the snapshot is an empty dict: replay publishes them once, at the end)."""
+        (with ``snapshots=False`` the snapshot is an empty dict, with ``states=False`` the state bytes
+        are empty: the caller writes them later from :meth:`dumps`, or never)."""
         out = []
         for user in self.dirty:
             stored = self.cache[user]
             snap = snapshot(stored.state, self.config) if snapshots else {}
-            out.append((user, self.partition_of[user], stored.dumps(), snap))
+            out.append((user, self.partition_of[user], stored.dumps() if states else b"", snap))
         self.dirty.clear()
         self.stats.flushes += 1
         self.stats.snapshots += len(out)
         return out
+
+    def dumps(self, user: str) -> bytes:
+        """A cached user's state bytes."""
+        return self.cache[user].dumps()
 
     def take_requests(self) -> list[tuple[triggers.Trigger, int, TraceRef | None]]:
         """Triggers fired since the last call, with append time and trace context (publish their
