@@ -20,8 +20,9 @@ from streams.sources import ReplayError
 
 def _shard_main(settings: Settings, options: ReplayOptions, inbox: Any, counter: Any, out: Any) -> None:
     try:
-        catalog = {row[0]: TrackInfo(*row) for row in inbox.get()}
-        replay = Replay(settings, options, catalog)
+        catalog: dict[str, TrackInfo] = {}
+        replay = Replay(settings, options, catalog)  # registry, state store, producers: while the catalog comes
+        catalog.update((row[0], TrackInfo(*row)) for row in inbox.get())
         replay.counter = counter
         out.put(replay.run(lambda _line: None))
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which fails the run
