@@ -62,10 +62,19 @@ class ReplayResult:
     resumed: bool = False
     scanned_from_start: bool = False
     notes: list[str] = field(default_factory=list)
+    first_event_at: float = 0.0  # epoch seconds: the first events were in hand
+    finished_at: float = 0.0  # epoch seconds: the last outputs were delivered
 
     @property
     def events_per_s(self) -> float:
         return self.events / self.seconds if self.seconds else 0.0
+
+    @property
+    def steady_events_per_s(self) -> float:
+        """Events/s from the first event in hand to the last output delivered: without the start-up
+        (processes, clients, state stores), as the live worker's figure is measured."""
+        span = self.finished_at - self.first_event_at
+        return self.events / span if self.first_event_at and span > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -236,6 +245,7 @@ class Replay:
                     since = 0
                 continue
             pairs, raw = chunk
+            chunk_at = time.time()
             dead = self.processor.process_decoded(pairs) if pairs else []
             if raw:
                 dead += self.processor.process(raw)
@@ -250,6 +260,8 @@ class Replay:
             for (topic, partition), offset in last.items():
                 positions[f"{topic}:{partition}"] = max(positions.get(f"{topic}:{partition}", 0), offset + 1)
             n = len(pairs) + len(raw)
+            if n and not self.result.first_event_at:
+                self.result.first_event_at = chunk_at
             self.result.events += n
             since += n
             if self.counter is None:
@@ -270,6 +282,7 @@ class Replay:
         if opts.with_stories:
             self.result.stories = asyncio.run(write_stories(self.out, self.requests, self.producer))
         self.result.seconds = time.perf_counter() - t0
+        self.result.finished_at = time.time()
         self.result.users = len(self.touched)
         self._checkpoint(positions, done=True)
         return self.result

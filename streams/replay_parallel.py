@@ -125,6 +125,9 @@ def run_replay(
             setattr(merged, f, getattr(merged, f) + getattr(g, f))
         merged.scanned_from_start = merged.scanned_from_start or g.scanned_from_start
         merged.notes += [n for n in g.notes if n not in merged.notes]
+    starts = [g.first_event_at for g in got if g.first_event_at]
+    merged.first_event_at = min(starts, default=0.0)
+    merged.finished_at = max(g.finished_at for g in got)
     merged.seconds = time.perf_counter() - t0
     for note in merged.notes:
         report(note)
