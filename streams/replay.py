@@ -178,7 +178,7 @@ class Replay:
         marked done, it repeats from its last checkpoint."""
         snapshots: list[tuple[bytes, Any]] = []
         helpers = self.publisher is not None  # they build the snapshots from the state bytes
-        persist = persist or helpers
+        persist = persist or helpers  # helpers need the state bytes anyway: writing them costs little more
         for user, _, state_bytes, snap in self.processor.take_dirty(snapshots=not helpers, states=persist):
             key = user.encode()
             if persist:

@@ -93,6 +93,37 @@ def test_interrupted_replay_resumes_without_duplicates(rsettings: Settings) -> N
     assert Replay(s, ReplayOptions(*ALL, progress=False), catalog).run(lambda _l: None).events == 0
 
 
+def test_replay_interrupted_before_done_repeats_its_unsaved_tail(
+    rsettings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The saves at catch-up and at the end publish without writing states: a replay stopped just
+    before it is marked done resumes from its last checkpoint and ends as an uninterrupted one."""
+    s = rsettings
+    simulate.run(s, CONFIG, progress=False, workers=1)
+    catalog = load_catalog(s)
+    real = Replay._checkpoint
+
+    def crash_at_done(self: Replay, positions: dict[str, int], *, done: bool) -> None:
+        if done:
+            raise KeyboardInterrupt("stopped before done (test)")
+        real(self, positions, done=done)
+
+    monkeypatch.setattr(Replay, "_checkpoint", crash_at_done)
+    with pytest.raises(KeyboardInterrupt):
+        Replay(s, ReplayOptions(*ALL, checkpoint_every=700, publishers=0, progress=False), catalog).run(lambda _l: None)
+    monkeypatch.setattr(Replay, "_checkpoint", real)
+    again = Replay(s, ReplayOptions(*ALL, checkpoint_every=700, publishers=0, progress=False), catalog).run(
+        lambda _l: None
+    )
+    assert again.resumed and 0 < again.events < 700, again  # only the tail after the last checkpoint
+    Replay(s, ReplayOptions(*ALL, suffix=".again", progress=False), catalog).run(lambda _l: None)
+    assert set(story_ids(s, s.topic_requests + ".backfill")) == set(story_ids(s, s.topic_requests + ".again"))
+    assert latest(s, s.topic_features + ".backfill", "UserFeatures") == latest(
+        s, s.topic_features + ".again", "UserFeatures"
+    )
+    assert Replay(s, ReplayOptions(*ALL, progress=False), catalog).run(lambda _l: None).events == 0
+
+
 def test_replay_in_two_processes_equals_one(rsettings: Settings) -> None:
     s = rsettings
     simulate.run(s, CONFIG, progress=False, workers=1)
