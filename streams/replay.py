@@ -200,7 +200,6 @@ class Replay:
                     since = 0
                 continue
             pairs, raw = chunk
-            chunk_at = time.time()
             dead = self.processor.process_decoded(pairs) if pairs else []
             if raw:
                 dead += self.processor.process(raw)
@@ -215,8 +214,6 @@ class Replay:
             for (topic, partition), offset in last.items():
                 positions[f"{topic}:{partition}"] = max(positions.get(f"{topic}:{partition}", 0), offset + 1)
             n = len(pairs) + len(raw)
-            if n and not self.result.first_event_at:
-                self.result.first_event_at = chunk_at
             self.result.events += n
             since += n
             if self.counter is None:
@@ -254,6 +251,7 @@ class Replay:
         size = max(1, min(CHUNK_EVENTS, opts.checkpoint_every))  # chunks never straddle a checkpoint much
         if opts.files:
             for pairs in file_chunks(opts.files, opts.users, lo, hi, positions, size):
+                self.result.first_event_at = self.result.first_event_at or time.time()
                 yield pairs, []
             return
         topic = self.live.topic_events
@@ -268,6 +266,8 @@ class Replay:
         keys = {u.encode() for u in opts.users}
         batch: list[RawMessage] = []
         for got in read_batches(self.live, topic, idle_s=2.0, starts=starts, partitions=opts.partitions):
+            if got and not self.result.first_event_at:  # the clock of the steady rate starts here
+                self.result.first_event_at = time.time()
             if not got:  # caught up: work on what is here, and checkpoint, while the end is confirmed
                 if batch:
                     yield [], batch

@@ -20,7 +20,7 @@ class ReplayResult:
     resumed: bool = False
     scanned_from_start: bool = False
     notes: list[str] = field(default_factory=list)
-    first_event_at: float = 0.0  # epoch seconds: the first events were in hand
+    first_event_at: float = 0.0  # epoch seconds: the first events were read
     finished_at: float = 0.0  # epoch seconds: the last outputs were delivered
 
     @property
@@ -29,7 +29,7 @@ class ReplayResult:
 
     @property
     def steady_events_per_s(self) -> float:
-        """Events/s from the first event in hand to the last output delivered: without the start-up
+        """Events/s from the first event read to the last output delivered: without the start-up
         (processes, clients, state stores), as the live worker's figure is measured."""
         span = self.finished_at - self.first_event_at
         return self.events / span if self.first_event_at and span > 0 else 0.0

@@ -7,7 +7,7 @@ Replay: ``streams.replay`` over the whole topic into ``.backfill`` topics, in ``
 snapshots and requests. ``ratio`` (the figure the target is judged on) takes the replay's events/s
 over its whole run: starting its processes and clients, reading, the same update and triggers,
 checkpoints, every snapshot and request delivered. ``ratio_steady`` leaves out that start-up, as
-the live figure does: from the first events in hand to the last output delivered, which is what a
+the live figure does: from the first event read to the last output delivered, which is what a
 long backfill sees. Live and replay alternate for ``rounds`` rounds (live first, then replay first,
 ...); the figures are medians."""
 
