@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import struct
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -84,6 +85,7 @@ class Encoder:
 
 
 WriterLookup = Callable[[int], str]
+UNKNOWN_RETRY_S = 5.0  # how long a schema id the registry did not know is not asked for again
 
 
 class Decoder:
@@ -100,22 +102,33 @@ class Decoder:
         *,
         reader_id: int | None = None,
         fast_reader: Callable[[bytes], dict[str, Any]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._reader = parse(reader_schema)
         self._reader_id = reader_id
         self._fast = fast_reader if reader_id is not None else None
         self._lookup = lookup
+        self._clock = clock
         self._writers: dict[int, tuple[Any, Any]] = {}
+        self._unknown: dict[int, tuple[float, str]] = {}  # schema id -> (retry after, reason)
         if reader_id is not None:
             self._writers[reader_id] = (self._reader, None)
 
     def _writer(self, schema_id: int, raw: bytes) -> tuple[Any, Any]:
         pair = self._writers.get(schema_id)
         if pair is None:
+            # A failed lookup is remembered for UNKNOWN_RETRY_S: a flood of messages with an id the
+            # registry does not know would otherwise cost a registry call each (~0.2 ms).
+            failed = self._unknown.get(schema_id)
+            if failed is not None and self._clock() < failed[0]:
+                raise DecodeError(failed[1], raw, schema_id=schema_id)
             try:
                 writer = parse(self._lookup(schema_id))
             except Exception as e:
-                raise DecodeError(f"unknown schema id {schema_id}: {e}", raw, schema_id=schema_id) from e
+                reason = f"unknown schema id {schema_id}: {e}"
+                self._unknown[schema_id] = (self._clock() + UNKNOWN_RETRY_S, reason)
+                raise DecodeError(reason, raw, schema_id=schema_id) from e
+            self._unknown.pop(schema_id, None)
             pair = (writer, self._reader)
             self._writers[schema_id] = pair
         return pair

@@ -78,3 +78,22 @@ def test_old_reader_on_new_data_and_new_reader_on_old_data() -> None:
     old_reader = Decoder(V1, writers.__getitem__, reader_id=1)
     assert new_reader.decode(old_bytes) == {"id": "a", "n": 1, "tag": "none"}
     assert old_reader.decode(new_bytes) == {"id": "b", "n": 2}
+
+
+def test_an_unknown_schema_id_is_not_looked_up_per_message() -> None:
+    calls: list[int] = []
+    now = [0.0]
+
+    def lookup(schema_id: int) -> str:
+        calls.append(schema_id)
+        if schema_id == 9 and now[0] < 10:
+            raise KeyError(schema_id)
+        return json.dumps(V1)
+
+    dec = Decoder(V1, lookup, reader_id=None, clock=lambda: now[0])
+    unknown = b"\x00\x00\x00\x00\x09\x02x\x02"
+    oks, errs = dec.decode_many([unknown] * 100)
+    assert not oks and len(errs) == 100 and calls == [9]
+    assert all("unknown schema id 9" in e.reason and e.raw == unknown for _, e in errs)
+    now[0] = 20.0  # past the retry interval: asked again, and now registered
+    assert dec.decode(unknown) == {"id": "x", "n": 1} and calls == [9, 9]
