@@ -35,6 +35,8 @@ def _context() -> Any:
     start that much later. The server is single-threaded, so forking it is safe."""
     import multiprocessing as mp
 
+    if "forkserver" not in mp.get_all_start_methods():  # not on every platform
+        return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["streams.replay_parallel"])
     return ctx
@@ -45,8 +47,8 @@ def warm() -> None:
     catalog)."""
     from multiprocessing import forkserver
 
-    _context()
-    forkserver.ensure_running()
+    if _context().get_start_method() == "forkserver":
+        forkserver.ensure_running()
 
 
 def default_workers() -> int:
