@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from streams.span_records import Privacy, SpanRecord, SpanSink
+from streams.span_records import Privacy, SpanRecord, SpanSink, span_count
 
 log = logging.getLogger("linernotes.tracing")
 PUSH_INTERVAL_S = 0.2
 MAX_BATCH = 2048  # records per queue item
-QUEUE_BATCHES = 256  # queue items before dropping (~500k spans)
+QUEUE_BATCHES = 256  # queue items before dropping (~500k records, up to ~1.5M spans)
 EXPORT_CHUNK = 2048  # records per OTLP request (~700 kB; collectors accept 4 MB by default)
 EXPORT_NICE = 10  # the exporter's CPU weight: ~1/10 of the worker's and its helpers' when they are busy
 
@@ -100,8 +100,9 @@ class ProcessSink(SpanSink):
                 try:
                     self._inbox.put_nowait(batch)
                 except queue.Full:
-                    self.dropped += len(batch)
-                    if self.dropped == len(batch) or self.dropped % 100_000 < len(batch):
+                    n = sum(map(span_count, batch))
+                    self.dropped += n
+                    if self.dropped == n or self.dropped % 100_000 < n:
                         log.warning("span exporter is behind: %d spans dropped so far", self.dropped)
 
     def _pusher(self) -> None:

@@ -126,6 +126,11 @@ def split(rec: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     return out
 
 
+def span_count(rec: tuple[Any, ...]) -> int:
+    """How many spans a record holds."""
+    return (1 + (1 if rec[2] else 0) + len(rec[12])) if rec[0].__class__ is int and rec[0] == EVENT else 1
+
+
 def spans(rec: tuple[Any, ...]) -> list[SpanRecord]:
     """The full :data:`SpanRecord` s of a record, short or full."""
     return [expand(r) for r in split(rec)] if rec[0].__class__ is int else [rec]

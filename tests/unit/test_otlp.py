@@ -17,6 +17,7 @@ from streams.span_records import (
     Privacy,
     readable,
     resource,
+    span_count,
     spans,
 )
 
@@ -52,7 +53,7 @@ def test_same_message_as_the_sdk_encoder(debug: bool) -> None:
     res = resource("linernotes-features")
     sdk = encode_spans([readable(s, res, privacy) for r in RECORDS for s in spans(r)])
     ours = ExportTraceServiceRequest.FromString(Encoder("linernotes-features", privacy).encode(RECORDS))
-    assert len(ours.resource_spans[0].scope_spans[0].spans) == SPANS
+    assert len(ours.resource_spans[0].scope_spans[0].spans) == SPANS == sum(map(span_count, RECORDS))
     assert ours == sdk
 
 

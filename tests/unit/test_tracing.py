@@ -79,3 +79,28 @@ def test_story_text_and_raw_ids_only_with_the_debug_setting(debug: bool) -> None
     assert out["linernotes.story_id"] == "st-1"
     assert ("linernotes.story.text" in out) is debug and (USER_ATTR in out) is debug
     assert attrs[USER_ATTR] == "u42"  # the recorded attributes are not changed in place
+
+
+def test_a_full_export_queue_drops_and_counts_spans_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    import queue
+
+    from streams.span_export import ProcessSink
+    from streams.span_records import EVENT, REQUEST_SEND
+
+    sink = ProcessSink("http://127.0.0.1:9/v1/traces", "svc")
+    try:
+
+        def full(_item: object) -> None:
+            raise queue.Full
+
+        monkeypatch.setattr(sink._inbox, "put_nowait", full)
+        emit = sink.appender()
+        fired = ((3, "u1", "MILESTONE", "a:10"), (4, "u1", "STREAK", "7"))
+        emit((EVENT, 1, 2, "listening-events", 0, 5, 1_700_000_000_000, 5, 10, 20, "svc", "g", fired))  # 4 spans
+        emit((EVENT, 6, 0, "listening-events", 0, 6, 1_700_000_000_000, 7, 10, 20, "svc", "g", ()))  # 1 span
+        emit((REQUEST_SEND, 1, 8, 3, 30, "svc", "story-requests", "u1", "MILESTONE", "a:10"))
+        sink._push()
+        assert sink.dropped == 6
+    finally:
+        monkeypatch.undo()
+        sink.shutdown()
