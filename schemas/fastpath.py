@@ -262,14 +262,14 @@ class StoryRequestWriter:
             _STORY_KIND[r.kind],
             avro_string(r.trigger_key),
             _long(r.event_time),
-            avro_string(r.facts.key_fact),
+            _name(r.facts.key_fact),
         ]
-        if facts:
+        if facts:  # fact names, units and most values ("3 tracks", an artist, "evening") repeat: cached
             parts.append(_long(len(facts)))
             for f in facts:
-                parts += (avro_string(f.name), _FACT_TYPE[f.type], avro_string(f.value))
+                parts += (_name(f.name), _FACT_TYPE[f.type], _name(f.value))
                 parts.append(b"\x00" if f.number is None else b"\x02" + _double(f.number))
-                parts.append(b"\x00" if f.unit is None else b"\x02" + avro_string(f.unit))
+                parts.append(b"\x00" if f.unit is None else b"\x02" + _name(f.unit))
         parts.append(b"\x00")
         parts.append(_long(r.seed))
         return b"".join(parts)
