@@ -16,7 +16,6 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from streams.otlp_short import encode_short
 from streams.span_records import SCOPE, Privacy, expand, resource, split
 
 _HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200  # SpanFlags
@@ -25,11 +24,7 @@ _FIXED64 = struct.Struct("<Q")
 _FIXED32 = struct.Struct("<I")
 
 
-def _varint(n: int) -> bytes:
-    if n < 0:
-        n &= (1 << 64) - 1  # int64 as protobuf writes it: two's complement, 10 bytes
-    if n < 0x80:
-        return bytes((n,))
+def _varint_loop(n: int) -> bytes:
     out = bytearray()
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
@@ -38,12 +33,21 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
+_SMALL = [_varint_loop(n) for n in range(1 << 14)]  # lengths and small numbers: looked up, not computed
+
+
+def _varint(n: int) -> bytes:
+    if n < 0:
+        n &= (1 << 64) - 1  # int64 as protobuf writes it: two's complement, 10 bytes
+    return _SMALL[n] if n < 16384 else _varint_loop(n)
+
+
 _TAGS = {f: _varint(f << 3 | 2) for f in range(1, 16)}  # length-delimited fields' tags
 
 
 def _len(field: int, payload: bytes) -> bytes:
     n = len(payload)
-    return _TAGS[field] + (bytes((n,)) if n < 0x80 else _varint(n)) + payload
+    return _TAGS[field] + _varint(n) + payload
 
 
 def _str(field: int, text: str) -> bytes:
@@ -139,6 +143,9 @@ class Encoder:
     """``ExportTraceServiceRequest`` bytes for a batch of records of one service."""
 
     def __init__(self, service: str, privacy: Privacy) -> None:
+        from streams.otlp_short import encode_short  # built on this module's encoders
+
+        self._encode_short = encode_short
         self.privacy = privacy
         res = resource(service)
         self._resource = _len(1, _attributes(1, dict(res.attributes)))
@@ -150,7 +157,7 @@ class Encoder:
             spans = b"".join(_len(2, _span(r, privacy)) for rec in records for r in split(rec))
         else:  # the feature worker's short records (most spans) from templates, see streams.otlp_short
             spans = b"".join(
-                encode_short(rec, privacy) if rec[0].__class__ is int else _len(2, _span(rec, privacy))
+                self._encode_short(rec, privacy) if rec[0].__class__ is int else _len(2, _span(rec, privacy))
                 for rec in records
             )
         return _len(1, self._resource + _len(2, self._scope + spans))

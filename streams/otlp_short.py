@@ -19,6 +19,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from streams.otlp import _attributes, _len, _varint
 from streams.span_records import (
     EVENT,
     EVENT_PROCESS,
@@ -41,35 +42,9 @@ _TAIL_REMOTE = _STATUS_UNSET + _FLAGS_REMOTE_PARENT
 _SPAN = b"\x12"  # ScopeSpans.spans, field 2
 
 
-def _varint_slow(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-_SMALL = [bytes((n,)) if n < 0x80 else _varint_slow(n) for n in range(1 << 14)]  # lengths and small numbers
-
-
-def _varint(n: int, _small: list[bytes] = _SMALL) -> bytes:
-    return _small[n] if n < 16384 else _varint_slow(n)
-
-
-def _ld(tag: bytes, payload: bytes) -> bytes:
-    return tag + _varint(len(payload)) + payload
-
-
-def _attrs(attributes: dict[str, Any]) -> bytes:
-    from streams.otlp import _attributes
-
-    return _attributes(9, attributes)
-
-
 def _str_attr(key: str) -> Callable[[str], bytes]:
     """A function writing the ``KeyValue`` field of string attribute ``key``: the key's bytes are fixed."""
-    key_field = _ld(b"\x0a", key.encode())
+    key_field = _len(1, key.encode())
 
     def write(value: str) -> bytes:
         v = value.encode()
@@ -81,10 +56,10 @@ def _str_attr(key: str) -> Callable[[str], bytes]:
 
 
 def _int_attr(key: str) -> Callable[[int], bytes]:
-    key_field = _ld(b"\x0a", key.encode())
+    key_field = _len(1, key.encode())
 
     def write(value: int) -> bytes:
-        any_value = b"\x18" + _varint(value if value >= 0 else value & (1 << 64) - 1)
+        any_value = b"\x18" + _varint(value)
         kv = key_field + b"\x12" + _varint(len(any_value)) + any_value
         return b"\x4a" + _varint(len(kv)) + kv
 
@@ -98,19 +73,21 @@ _pseudo = _str_attr(PSEUDO_USER_ATTR)
 
 
 def _name_kind(name: str, kind_value: int) -> bytes:
-    return _ld(b"\x2a", name.encode()) + b"\x30" + _varint(kind_value)
+    return _len(5, name.encode()) + b"\x30" + _varint(kind_value)
 
 
 @functools.lru_cache(maxsize=4096)
 def _event_send_parts(topic: str, partition: int) -> tuple[bytes, bytes]:
     attrs = {"service.name": "producer", **messaging(topic, "send", partition=partition)}
-    return _name_kind(f"send {topic}", 4), _attrs(attrs)  # SPAN_KIND_PRODUCER = 4
+    return _name_kind(f"send {topic}", 4), _attributes(9, attrs)  # SPAN_KIND_PRODUCER = 4
 
 
 @functools.lru_cache(maxsize=4096)
 def _event_process_parts(topic: str, partition: int, group: str | None, service: str) -> tuple[bytes, bytes, bytes]:
-    before = _attrs(messaging(topic, "process", partition=partition))
-    after = _attrs({**({"messaging.consumer.group.name": group} if group is not None else {}), "service.name": service})
+    before = _attributes(9, messaging(topic, "process", partition=partition))
+    after = _attributes(
+        9, {**({"messaging.consumer.group.name": group} if group is not None else {}), "service.name": service}
+    )
     return _name_kind(f"process {topic}", 5), before, after  # SPAN_KIND_CONSUMER = 5
 
 
@@ -119,14 +96,14 @@ def _trigger_parts(service: str, kind: str) -> tuple[bytes, bytes, bytes]:
     """Name and kind; the service attribute; the trigger kind attribute."""
     return (
         _name_kind(f"trigger {kind}", 1),
-        _attrs({"service.name": service}),
-        _attrs({"linernotes.trigger.kind": kind}),
+        _attributes(9, {"service.name": service}),
+        _attributes(9, {"linernotes.trigger.kind": kind}),
     )
 
 
 @functools.lru_cache(maxsize=1024)
 def _request_parts(service: str, topic: str) -> tuple[bytes, bytes]:
-    return _name_kind(f"send {topic}", 4), _attrs({**messaging(topic, "send"), "service.name": service})
+    return _name_kind(f"send {topic}", 4), _attributes(9, {**messaging(topic, "send"), "service.name": service})
 
 
 def encode_short(rec: tuple[Any, ...], privacy: Privacy) -> bytes:
