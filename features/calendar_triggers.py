@@ -26,22 +26,24 @@ def streaks(b: Before, state: UserState, cfg: TriggerConfig) -> list[Trigger]:
     out = []
     lengths = cfg.streak_days
     for i in range(bisect.bisect_right(days, b.last_day), len(days)):  # days after the last one before the batch
-        run = 1
-        while run <= i and days[i - run] == days[i] - run:
-            run += 1
-        if run not in lengths:
+        # The run ending on day i is >= n days iff the day n-1 entries back is n-1 days earlier (days
+        # are distinct and sorted): a check per threshold (ascending), not a walk back over the run.
+        day, run = days[i], 0
+        for n in lengths:
+            if n - 1 > i or days[i - n + 1] != day - n + 1:
+                break  # shorter than n, so than every larger threshold
+            if n > i or days[i - n] != day - n:
+                run = n  # exactly n days
+                break
+        if not run:
             continue
         first_day = days[i] - run + 1
         day_start = days[i] * DAY_MS  # the run reached `run` days with the first play of this day
-        log = state.log  # sorted by time: its first play of the day by bisection
-        k = bisect.bisect_left(log, day_start, key=_time)
+        log = state.log  # sorted: its first play of the day by bisection ([t] sorts before [t, ...])
+        k = bisect.bisect_left(log, [day_start])
         t = log[k][L_TIME] if k < len(log) and log[k][L_TIME] < day_start + DAY_MS else day_start
         out.append(Trigger(t, "STREAK", f"{run}:{first_day}", state.user_id, (run,)))
     return out
-
-
-def _time(entry: Sequence[Any]) -> int:
-    return int(entry[L_TIME])
 
 
 def _part_shares(hour_counts: Sequence[int]) -> dict[str, int]:
@@ -74,7 +76,7 @@ def time_of_day(
             continue
         recent = [0] * 24
         log = state.log
-        for k in range(bisect.bisect_left(log, t - TOD_RECENT_MS, key=_time), bisect.bisect_left(log, t, key=_time)):
+        for k in range(bisect.bisect_left(log, [t - TOD_RECENT_MS]), bisect.bisect_left(log, [t])):
             recent[(log[k][L_TIME] // HOUR_MS) % 24] += 1
         n_recent = sum(recent)
         if n_recent < cfg.tod_min_plays_7d:

@@ -63,6 +63,9 @@ class TriggerConfig:
         }
     )  # fmt: skip
     user_cooldown_ms: int = 10 * MINUTE_MS
+    watch: frozenset[int] = field(init=False, repr=False, compare=False)
+    """The play counts of an artist the triggers look for (milestones, and 2 for a discovery by
+    replay): ``features.update`` notes the artists that reach one, so detection skips the rest."""
 
     def __post_init__(self) -> None:
         unknown = set(self.enabled) - set(KINDS)
@@ -70,6 +73,12 @@ class TriggerConfig:
             raise ValueError(f"unknown trigger kinds: {', '.join(sorted(unknown))}")
         if any(v < 0 for v in self.cooldown_ms.values()) or self.user_cooldown_ms < 0:
             raise ValueError("cooldowns must be >= 0")
+        if any(n < 1 for n in (*self.milestones, *self.streak_days)):
+            raise ValueError("milestones and streak_days must be >= 1")
+        # sorted and distinct: the triggers bisect them and stop at the first one above a count
+        object.__setattr__(self, "milestones", tuple(sorted(set(self.milestones))))
+        object.__setattr__(self, "streak_days", tuple(sorted(set(self.streak_days))))
+        object.__setattr__(self, "watch", frozenset({*self.milestones, 2}))
 
 
 DEFAULT_TRIGGERS = TriggerConfig()

@@ -64,8 +64,9 @@ class Before(NamedTuple):  # a tuple: built for every user batch, a frozen datac
     total_plays: int
 
 
-def before(state: UserState) -> Before:
-    return Before(state.as_of, len(state.days), state.days[-1] if state.days else -1, state.total_plays)
+def before(state: UserState, _new: Any = tuple.__new__) -> Before:
+    days = state.days  # (tuple.__new__: without the Python-level __new__ of a NamedTuple, 25% faster)
+    return _new(Before, (state.as_of, len(days), days[-1] if days else -1, state.total_plays))  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
@@ -109,7 +110,7 @@ def _sessions(
             suppressed["SESSION_RECAP"] = suppressed.get("SESSION_RECAP", 0) + 1
             continue
         counts: dict[str, int] = s[S_ARTISTS]
-        top = max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0] if counts else None
+        top = max(zip(counts.values(), counts, strict=True))[1] if counts else None  # most plays, then name
         top_rec = artists.get(top) if top is not None else None
         start, end = s[S_START], s[S_END]
         new = 0
@@ -119,6 +120,17 @@ def _sessions(
                 new += 1
         args = (s[S_MS], s[S_PLAYS], (start // HOUR_MS) % 24, top_rec[A_NAME] if top_rec else None, s[S_SKIPS], new)
         out.append(Trigger(t, "SESSION_RECAP", str(start), user, args))
+    return out
+
+
+def _reached(result: UpdateResult, artists: Mapping[str, list[Any]], watch: frozenset[int]) -> list[str]:
+    """The artists whose play count reached one in ``watch`` in this batch: what ``update`` notes when
+    asked to watch those counts (``result.reached``), for a result it was not asked for."""
+    out = []
+    for a, k in result.artist_plays.items():
+        plays = artists[a][A_PLAYS]
+        if any(plays - k < n <= plays for n in watch):
+            out.append(a)
     return out
 
 
@@ -146,18 +158,20 @@ def _milestones_and_discoveries(
         return out
     counts = result.artist_plays
     artists = state.artists
-    crossing: list[str] = []
     fresh: set[str] = {a for a, _, _ in result.new_artists} if want_d and result.new_artists else set()
+    reached = result.reached if result.watched is cfg.watch else _reached(result, artists, cfg.watch)
+    if not reached and not fresh:  # what most batches find
+        return out
+    crossing: list[str] = []
     second_play: list[str] = []
     milestones = cfg.milestones if want_m else ()
-    lowest = milestones[0] if milestones else 1 << 62
-    for a, k in counts.items():  # one pass: most artists cross nothing and are not new
+    for a in dict.fromkeys(reached):  # the artists that reached a milestone or their second play
         plays = artists[a][A_PLAYS]
-        if plays >= lowest:
-            i = bisect.bisect_right(milestones, plays - k)  # the first milestone above the old count
-            if i < len(milestones) and milestones[i] <= plays:
-                crossing.append(a)
-        if want_d and plays - k == 1 and a not in fresh:
+        old = plays - counts[a]
+        i = bisect.bisect_right(milestones, old)  # the first milestone above the old count
+        if i < len(milestones) and milestones[i] <= plays:
+            crossing.append(a)
+        if want_d and old == 1 and a not in fresh:
             second_play.append(a)
     if not crossing and not fresh and not second_play:
         return out

@@ -45,6 +45,8 @@ class UpdateResult:
     artist_plays: dict[str, int] = field(default_factory=dict)  # plays applied in this batch, per artist
     skipped_idx: list[int] = field(default_factory=list)  # indexes of events not applied (late, unknown track)
     closed_weeks: list[dict[str, Any]] = field(default_factory=list)  # weeks (Mon 00:00 UTC) this batch moved past
+    watched: frozenset[int] = frozenset()  # the play counts ``update`` was asked to watch
+    reached: list[str] = field(default_factory=list)  # artists whose play count reached a watched one (in order)
 
 
 def update(
@@ -52,11 +54,17 @@ def update(
     events: Sequence[Mapping[str, Any]],
     catalog: Mapping[str, Track],
     config: FeatureConfig = DEFAULT_CONFIG,
+    watch: frozenset[int] = frozenset(),
 ) -> UpdateResult:
-    """Apply ``events`` (ListeningEvent dicts of ``state.user_id``) to ``state`` in place."""
+    """Apply ``events`` (ListeningEvent dicts of ``state.user_id``) to ``state`` in place.
+
+    ``watch``: play counts of an artist to report as they are reached (``result.reached``), so the
+    triggers need not look at every artist a batch played (see ``features.triggers``)."""
     result = UpdateResult()
     if not events:
         return result
+    result.watched = watch
+    reached, first_watched = result.reached, 1 in watch
     grace, gap, hl = config.grace_ms, config.session_gap_ms, config.decay_half_life_ms
     artists, genres, log, hours = state.artists, state.genres, state.log, state.hours
     a_scores, g_scores = state.artist_scores, state.genre_scores
@@ -96,8 +104,13 @@ def update(
         if rec is None:
             artists[artist] = [1, ms, t, t, track.artist_name]
             result.new_artists.append((artist, track.artist_name, t))
+            if first_watched:
+                reached.append(artist)
         else:
-            rec[A_PLAYS] += 1
+            n = rec[A_PLAYS] + 1
+            rec[A_PLAYS] = n
+            if n in watch:
+                reached.append(artist)
             rec[A_MS] += ms
             rec[A_FIRST] = min(rec[A_FIRST], t)
             rec[A_LAST] = max(rec[A_LAST], t)

@@ -179,7 +179,7 @@ class FeatureProcessor:
                 result = update(state, fresh, tracks, self.config)
             else:
                 b = triggers.before(state)
-                result = update(state, fresh, tracks, self.config)
+                result = update(state, fresh, tracks, self.config, self.trigger_config.watch)
                 fired = triggers.detect(b, state, result, fresh, tracks, self.trigger_config, self.config)
                 if fired.triggers:
                     last = items[-1][0]  # the message whose batch fired the triggers

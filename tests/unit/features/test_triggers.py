@@ -10,6 +10,7 @@ import pytest
 
 from features import FeatureConfig, UserState, update
 from features.config import DAY_MS, HOUR_MS, MINUTE_MS
+from features.config import DEFAULT_TRIGGERS
 from features.triggers import KINDS, TriggerConfig, before, fire, story_id
 from inference.factsheet import validate
 from inference.grounding import check
@@ -126,6 +127,10 @@ def test_kinds_can_be_switched_off_and_bad_config_is_refused() -> None:
     assert not run(plays, TriggerConfig(enabled=frozenset({"STREAK"}), user_cooldown_ms=0))
     with pytest.raises(ValueError, match="unknown trigger kinds"):
         TriggerConfig(enabled=frozenset({"NOPE"}))
+    with pytest.raises(ValueError, match="streak_days must be >= 1"):
+        TriggerConfig(streak_days=(0, 3))
+    cfg = TriggerConfig(milestones=(50, 10, 10), streak_days=(7, 3))
+    assert (cfg.milestones, cfg.streak_days, cfg.watch) == ((10, 50), (3, 7), frozenset({2, 10, 50}))
 
 
 @cache
@@ -134,7 +139,11 @@ def simulated() -> tuple[list[dict[str, Any]], dict[str, TrackInfo]]:
     return [e for day in sim.days() for e in day], {t.track_id: t for t in sim.catalog.tracks}
 
 
-def fold(events: list[dict[str, Any]], catalog: dict[str, TrackInfo], batch: int) -> dict[str, StoryRequest]:
+def fold(
+    events: list[dict[str, Any]], catalog: dict[str, TrackInfo], batch: int, *, watch: bool = False
+) -> dict[str, StoryRequest]:
+    """Every user's events in batches of ``batch``; with ``watch``, ``update`` notes the play counts
+    the triggers look for (the worker's way), else the triggers find them from the counts."""
     states: dict[str, UserState] = {}
     by_user: dict[str, list[dict[str, Any]]] = {}
     for e in events:
@@ -146,7 +155,8 @@ def fold(events: list[dict[str, Any]], catalog: dict[str, TrackInfo], batch: int
         for i in range(0, len(evs), batch):
             chunk = evs[i : i + batch]
             b = before(state)
-            r = update(state, chunk, catalog, config)
+            r = update(state, chunk, catalog, config, DEFAULT_TRIGGERS.watch if watch else frozenset())
+            assert (r.watched is DEFAULT_TRIGGERS.watch) == watch  # so fire reads r.reached, or counts
             for req in fire(b, state, r, chunk, catalog).requests:
                 assert req.story_id not in out, "a trigger key fired twice"
                 out[req.story_id] = req
@@ -159,6 +169,8 @@ def test_same_stories_whatever_the_batching_and_all_templates_grounded() -> None
     assert {r.kind for r in reference.values()} >= set(KINDS) - {"TIME_OF_DAY_SHIFT"}
     for batch in (1, 7):
         assert fold(events, catalog, batch) == reference
+    for batch in (1, 50):
+        assert fold(events, catalog, batch, watch=True) == reference
     for r in reference.values():
         assert r.story_id == story_id(r.user_id, r.kind, r.trigger_key)
         validate(r.kind, r.facts)
