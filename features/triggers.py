@@ -34,6 +34,7 @@ the triggers' event times, so they decide the same way for any batching of the s
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -158,7 +159,7 @@ def _milestones_and_discoveries(
         return out
     counts = result.artist_plays
     artists = state.artists
-    fresh: set[str] = {a for a, _, _ in result.new_artists} if want_d and result.new_artists else set()
+    fresh: set[str] = set(map(_first, result.new_artists)) if want_d and result.new_artists else set()
     reached = result.reached if result.watched is cfg.watch else _reached(result, artists, cfg.watch)
     if not reached and not fresh:  # what most batches find
         return out
@@ -227,6 +228,9 @@ def _milestones_and_discoveries(
     return out
 
 
+_first = operator.itemgetter(0)
+
+
 def _order(e: Mapping[str, Any]) -> tuple[int, str]:
     return e["event_time"], e["track_id"]
 
@@ -250,7 +254,8 @@ def detect(
     suppressed: dict[str, int] = {}
     if result.closed_sessions and "SESSION_RECAP" in enabled:
         found += _sessions(state, result, cfg, fcfg, suppressed)
-    if result.artist_plays:
+    # (most batches reach no watched count and play no new artist: skip the call)
+    if result.artist_plays and (result.reached or result.new_artists or result.watched is not cfg.watch):
         found += _milestones_and_discoveries(b, state, result, events, catalog, cfg, suppressed)
     if new_day and "STREAK" in enabled:
         found += calendar.streaks(b, state, cfg)
