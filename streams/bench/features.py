@@ -45,6 +45,7 @@ def run(
         with tempfile.TemporaryDirectory(prefix="ln-bench-") as tmp:
             work = Path(tmp)
             rates: dict[bool, list[float]] = {True: [], False: []}
+            tails: dict[bool, list[float]] = {True: [], False: []}  # last batch applied -> durable
             st: dict[str, Any] = {}
             rss = 0.0
             for r in range(rounds):
@@ -59,6 +60,7 @@ def run(
                             st, rss = got, max(rss, peak_rss_mb(proc.pid))
                     rate = events / max(1e-9, got["last_flush_s"] - got["first_message_s"])
                     rates[on].append(rate)
+                    tails[on].append(got["last_flush_s"] - got["last_batch_s"])
                     report(
                         f"round {r + 1}, triggers {'on ' if on else 'off'}: {rate:,.0f} events/s "
                         f"(wall incl. group join {time.monotonic() - t0:.0f}s)"
@@ -93,6 +95,8 @@ def run(
             "events_per_s_runs": [round(x, 1) for x in rates[True]],
             "events_per_s_triggers_off_runs": [round(x, 1) for x in rates[False]],
             "trigger_overhead_pct": round(100 * (plain_rate - rate) / plain_rate, 1),
+            "final_flush_s_runs": [round(x, 3) for x in tails[True]],
+            "final_flush_s_triggers_off_runs": [round(x, 3) for x in tails[False]],
             "story_requests": sum(st.get("triggers", {}).values()),
             "peak_rss_mb": round(rss, 1),
             "naive_peak_rss_mb": round(naive_rss, 1),

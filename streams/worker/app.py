@@ -128,6 +128,10 @@ class FeatureHotPath:
         if wait:
             await self._settle(loop)
 
+    def has_unflushed(self) -> bool:
+        """Whether events were handled since the last flush (offsets to commit, or states changed)."""
+        return bool(self._pending or self.processor.dirty)
+
     async def settle_if_delivered(self) -> None:
         """Mark the offsets of the flush in flight if it was delivered by now; never waits for it."""
         if self._inflight is None or not self.publisher.done():
@@ -239,12 +243,13 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     async def flush_when_idle() -> None:
         # Batches flush as they go; this covers a stream that went quiet with dirty state, and marks
         # the offsets of a flush still in flight as soon as the stream is quiet (not at the next flush).
+        # A quiet stream flushes at once: MIN_FLUSH_INTERVAL_S spaces the flushes of a stream that keeps
+        # coming (coalescing), and a quiet one has nothing to coalesce with (it kept a backlog's last
+        # events waiting up to 0.5 s, ~10% of a 200k-event features bench run).
         async with consumer._hot_lock:
             now = time.monotonic()
             idle = now - hot.last_handle >= IDLE_S
-            if (
-                idle and now - hot._last_flush >= MIN_FLUSH_INTERVAL_S
-            ) or now - hot._last_flush >= settings.flush_interval_s:
+            if (idle and hot.has_unflushed()) or now - hot._last_flush >= settings.flush_interval_s:
                 await hot.flush()
             elif idle:
                 await hot.settle_if_delivered()

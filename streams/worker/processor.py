@@ -78,6 +78,7 @@ class BatchStats:
     snapshots: int = 0
     first_message_s: float = 0.0  # monotonic clock of this process
     last_flush_s: float = 0.0
+    last_batch_s: float = 0.0  # when the last batch was applied (its effects may not be durable yet)
     flushed_messages: int = 0  # messages whose effects were durable at the last flush
     batch_buckets: list[int] = field(default_factory=lambda: [0] * len(BATCH_BUCKETS))  # batch sizes, cumulative
     triggers: dict[str, int] = field(default_factory=dict)  # story requests by kind
@@ -197,6 +198,7 @@ class FeatureProcessor:
             self.stats.late += result.late
             self.dirty.add(user)
         self.stats.dead += len(dead)
+        self.stats.last_batch_s = time.monotonic()
         return dead
 
     def _get(self, user: str, partition: int) -> Stored:

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from features import FeatureConfig, UserState, update
-from features.config import DAY_MS, HOUR_MS, MINUTE_MS
-from features.config import DEFAULT_TRIGGERS
+from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, MINUTE_MS
 from features.triggers import KINDS, TriggerConfig, before, fire, story_id
 from inference.factsheet import validate
 from inference.grounding import check
