@@ -9,6 +9,7 @@ otherwise not applied; nothing is dropped silently.
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from features.state import A_FIRST, A_LAST, A_MS, A_PLAYS, L_TIME, S_END, UserSt
 from features.windows import RETENTION_MS
 
 DEFAULT_CONFIG = FeatureConfig()
+_event_time = operator.itemgetter("event_time")  # (no generator frame: a first batch can be long)
 
 
 class Track(Protocol):
@@ -70,7 +72,7 @@ def update(
     a_scores, g_scores = state.artist_scores, state.genre_scores
     first_batch = not state.total_plays and not a_scores
     if first_batch:
-        state.landmark = min(e["event_time"] for e in events)
+        state.landmark = min(map(_event_time, events))
     landmark = state.landmark
     as_of = state.as_of
     pow2 = (2.0).__pow__
@@ -147,7 +149,7 @@ def update(
     if old_as_of:
         since = old_as_of
     elif result.applied:  # a first batch
-        since = state.landmark if first_batch else min(e["event_time"] for e in events)
+        since = state.landmark if first_batch else min(map(_event_time, events))
     else:
         since = as_of
     if weeks.index(since) != weeks.index(as_of):  # weeks it moved past; the digest reads the log before trimming
