@@ -112,6 +112,12 @@ def run_replay(
                     raise ReplayError("a replay process died without a result") from None
         finished = True
     finally:
+        if not finished:
+            # A shard that died before reading its catalog leaves rows in its inbox's pipe, which this
+            # process also holds open: the queue's feeder thread would block on it forever, and this
+            # process with it at exit (seen: a shard that failed on start-up hung `linernotes replay`).
+            for inbox in inboxes:
+                inbox.cancel_join_thread()
         for p in procs:
             if not finished:  # this shard failed or was interrupted: stop the others (they resume later)
                 p.terminate()
