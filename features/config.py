@@ -33,6 +33,8 @@ class FeatureConfig:
             raise ValueError("session_gap_ms and decay_half_life_ms must be > 0, grace_ms >= 0, top_k >= 1")
 
 
+NEVER = -(10**15)  # "no story yet" in the triggers' cooldown bookkeeping
+
 KINDS = (  # story kinds, see features.triggers
     "SESSION_RECAP",
     "MILESTONE",

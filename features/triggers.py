@@ -33,19 +33,17 @@ the triggers' event times, so they decide the same way for any batching of the s
 
 from __future__ import annotations
 
-import bisect
-import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from features import artist_triggers as artist
 from features import calendar_triggers as calendar
-from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, KINDS, FeatureConfig, TriggerConfig
+from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, KINDS, NEVER, FeatureConfig, TriggerConfig
 from features.facts import Trigger, request, story_id
 from features.state import (
     A_FIRST,
     A_NAME,
-    A_PLAYS,
     S_ARTISTS,
     S_END,
     S_MS,
@@ -85,7 +83,6 @@ class Detected:
     suppressed: dict[str, int] = field(default_factory=dict)
 
 
-_NEVER = -(10**15)  # "no story yet" in the cooldown bookkeeping
 _NOTHING = Detected((), {})  # type: ignore[arg-type]  # what most calls find: shared, never changed
 
 # -- the triggers -------------------------------------------------------------------------------
@@ -101,7 +98,7 @@ def _sessions(
     # Most recaps fall inside a cooldown. One that does against the cooldowns as they were before this
     # batch is dropped by the cooldown pass too (cooldowns only move forward): count it, skip its facts.
     last = state.story_times
-    kind_last, any_last = last.get("SESSION_RECAP", _NEVER), last.get("*", _NEVER)
+    kind_last, any_last = last.get("SESSION_RECAP", NEVER), last.get("*", NEVER)
     kind_cd, user_cd = cfg.cooldown_ms.get("SESSION_RECAP", 0), cfg.user_cooldown_ms
     for s in result.closed_sessions:
         if s[S_PLAYS] < cfg.session_min_plays:
@@ -122,117 +119,6 @@ def _sessions(
         args = (s[S_MS], s[S_PLAYS], (start // HOUR_MS) % 24, top_rec[A_NAME] if top_rec else None, s[S_SKIPS], new)
         out.append(Trigger(t, "SESSION_RECAP", str(start), user, args))
     return out
-
-
-def _reached(result: UpdateResult, artists: Mapping[str, list[Any]], watch: frozenset[int]) -> list[str]:
-    """The artists whose play count reached one in ``watch`` in this batch: what ``update`` notes when
-    asked to watch those counts (``result.reached``), for a result it was not asked for."""
-    out = []
-    for a, k in result.artist_plays.items():
-        plays = artists[a][A_PLAYS]
-        if any(plays - k < n <= plays for n in watch):
-            out.append(a)
-    return out
-
-
-def _plays_by_artist(
-    events: Sequence[Mapping[str, Any]], catalog: Mapping[str, Track], artists: set[str]
-) -> dict[str, list[Mapping[str, Any]]]:
-    """The events of ``artists``, by artist."""
-    by: dict[str, list[Mapping[str, Any]]] = {a: [] for a in artists}
-    get = catalog.get
-    for e in events:
-        track = get(e["track_id"])
-        if track is not None and (plays := by.get(track.artist_id)) is not None:
-            plays.append(e)
-    return by
-
-
-def _milestones_and_discoveries(
-    b: Before, state: UserState, result: UpdateResult, events: Sequence[Mapping[str, Any]],
-    catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int],
-) -> list[Trigger]:  # fmt: skip
-    out: list[Trigger] = []
-    want_m = "MILESTONE" in cfg.enabled
-    want_d = "DISCOVERY" in cfg.enabled and b.total_plays + result.applied > cfg.discovery_min_history
-    if not (want_m or want_d):
-        return out
-    counts = result.artist_plays
-    artists = state.artists
-    fresh: set[str] = set(map(_first, result.new_artists)) if want_d and result.new_artists else set()
-    reached = result.reached if result.watched is cfg.watch else _reached(result, artists, cfg.watch)
-    if not reached and not fresh:  # what most batches find
-        return out
-    crossing: list[str] = []
-    second_play: list[str] = []
-    milestones = cfg.milestones if want_m else ()
-    for a in dict.fromkeys(reached):  # the artists that reached a milestone or their second play
-        plays = artists[a][A_PLAYS]
-        old = plays - counts[a]
-        i = bisect.bisect_right(milestones, old)  # the first milestone above the old count
-        if i < len(milestones) and milestones[i] <= plays:
-            crossing.append(a)
-        if want_d and old == 1 and a not in fresh:
-            second_play.append(a)
-    if not crossing and not fresh and not second_play:
-        return out
-    skipped = set(result.skipped_idx)
-    applied = [e for i, e in enumerate(events) if i not in skipped] if skipped else events
-    by_artist = _plays_by_artist(applied, catalog, {*crossing, *fresh, *second_play})
-    user = state.user_id
-    for a in crossing:
-        rec = artists[a]
-        plays = sorted(by_artist.get(a, []), key=_order)
-        old = rec[A_PLAYS] - counts[a]
-        for n in cfg.milestones:
-            if old < n <= rec[A_PLAYS] and n - old - 1 < len(plays):
-                e = plays[n - old - 1]
-                milestone = (n, rec[A_NAME], catalog[e["track_id"]].track_name, rec[A_FIRST])
-                out.append(Trigger(e["event_time"], "MILESTONE", f"{a}:{n}", user, milestone))
-    times: list[int] | None = None  # the batch's applied event times, sorted (when needed)
-    last = state.story_times
-    d_last, any_last = last.get("DISCOVERY", _NEVER), last.get("*", _NEVER)
-    d_cd, user_cd = cfg.cooldown_ms.get("DISCOVERY", 0), cfg.user_cooldown_ms
-    for a in sorted(fresh | set(second_play)):
-        rec = artists[a]
-        if a in state.discovered:
-            continue
-        plays = sorted(by_artist.get(a, []), key=_order)
-        first = rec[A_FIRST]
-        candidates = []
-        if a in fresh and not plays[0]["skipped"] and plays[0]["ms_played"] >= cfg.discovery_min_ms:
-            candidates.append(plays[0])  # played through
-        i = 1 if a in fresh else 0  # where the artist's second play ever is in this batch
-        if i < len(plays) and plays[i]["event_time"] - first <= cfg.discovery_replay_ms:
-            candidates.append(plays[i])  # replayed within a day
-        # the first candidate at which the listener had enough history (everything is new at first):
-        # the plays before the batch plus the batch's plays before the candidate
-        history = b.total_plays - cfg.discovery_min_history
-        if history >= 0 or not candidates:
-            trigger = candidates[0] if candidates else None
-        else:
-            if times is None:
-                times = sorted(e["event_time"] for e in applied)
-            trigger = next((c for c in candidates if history + bisect.bisect_left(times, c["event_time"]) >= 0), None)
-        if trigger is None:
-            continue
-        t = trigger["event_time"]
-        state.discovered[a] = t
-        if t - d_last < d_cd or t - any_last < user_cd:  # dropped by the cooldown pass too (see _sessions)
-            suppressed["DISCOVERY"] = suppressed.get("DISCOVERY", 0) + 1
-            continue
-        track = catalog[trigger["track_id"]]
-        new_7d = sum(1 for r in artists.values() if t - 7 * DAY_MS < r[A_FIRST] <= t)
-        args = (rec[A_NAME], track.track_name, new_7d, track.genres[0] if track.genres else None)
-        out.append(Trigger(t, "DISCOVERY", a, user, args))
-    return out
-
-
-_first = operator.itemgetter(0)
-
-
-def _order(e: Mapping[str, Any]) -> tuple[int, str]:
-    return e["event_time"], e["track_id"]
 
 
 def detect(
@@ -256,7 +142,7 @@ def detect(
         found += _sessions(state, result, cfg, fcfg, suppressed)
     # (most batches reach no watched count and play no new artist: skip the call)
     if result.artist_plays and (result.reached or result.new_artists or result.watched is not cfg.watch):
-        found += _milestones_and_discoveries(b, state, result, events, catalog, cfg, suppressed)
+        found += artist.milestones_and_discoveries(b, state, result, events, catalog, cfg, suppressed)
     if new_day and "STREAK" in enabled:
         found += calendar.streaks(b, state, cfg)
     # (a shift needs tod_min_plays_lifetime plays before the day's first play; hours sum to total_plays)
@@ -277,7 +163,7 @@ def detect(
     last, cooldown, user_cooldown = state.story_times, cfg.cooldown_ms, cfg.user_cooldown_ms
     for r in found:
         t, kind = r.event_time, r.kind
-        if t - last.get(kind, _NEVER) < cooldown.get(kind, 0) or t - last.get("*", _NEVER) < user_cooldown:
+        if t - last.get(kind, NEVER) < cooldown.get(kind, 0) or t - last.get("*", NEVER) < user_cooldown:
             out.suppressed[kind] = out.suppressed.get(kind, 0) + 1
             continue
         last[kind] = max(last.get(kind, t), t)

@@ -1,0 +1,128 @@
+"""Triggers of an artist's plays: milestones (the Nth play) and discoveries (see ``features.triggers``
+for the kinds, keys and cooldowns)."""
+
+from __future__ import annotations
+
+import bisect
+import operator
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from features.config import DAY_MS, NEVER, TriggerConfig
+from features.facts import Trigger
+from features.state import A_FIRST, A_NAME, A_PLAYS, UserState
+from features.update import Track, UpdateResult
+
+if TYPE_CHECKING:
+    from features.triggers import Before
+
+
+def _reached(result: UpdateResult, artists: Mapping[str, list[Any]], watch: frozenset[int]) -> list[str]:
+    """The artists whose play count reached one in ``watch`` in this batch: what ``update`` notes when
+    asked to watch those counts (``result.reached``), for a result it was not asked for."""
+    out = []
+    for a, k in result.artist_plays.items():
+        plays = artists[a][A_PLAYS]
+        if any(plays - k < n <= plays for n in watch):
+            out.append(a)
+    return out
+
+
+def _plays_by_artist(
+    events: Sequence[Mapping[str, Any]], catalog: Mapping[str, Track], artists: set[str]
+) -> dict[str, list[Mapping[str, Any]]]:
+    """The events of ``artists``, by artist."""
+    by: dict[str, list[Mapping[str, Any]]] = {a: [] for a in artists}
+    get = catalog.get
+    for e in events:
+        track = get(e["track_id"])
+        if track is not None and (plays := by.get(track.artist_id)) is not None:
+            plays.append(e)
+    return by
+
+
+def milestones_and_discoveries(
+    b: Before, state: UserState, result: UpdateResult, events: Sequence[Mapping[str, Any]],
+    catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int],
+) -> list[Trigger]:  # fmt: skip
+    out: list[Trigger] = []
+    want_m = "MILESTONE" in cfg.enabled
+    want_d = "DISCOVERY" in cfg.enabled and b.total_plays + result.applied > cfg.discovery_min_history
+    if not (want_m or want_d):
+        return out
+    counts = result.artist_plays
+    artists = state.artists
+    fresh: set[str] = set(map(_first, result.new_artists)) if want_d and result.new_artists else set()
+    reached = result.reached if result.watched is cfg.watch else _reached(result, artists, cfg.watch)
+    if not reached and not fresh:  # what most batches find
+        return out
+    crossing: list[str] = []
+    second_play: list[str] = []
+    milestones = cfg.milestones if want_m else ()
+    for a in dict.fromkeys(reached):  # the artists that reached a milestone or their second play
+        plays = artists[a][A_PLAYS]
+        old = plays - counts[a]
+        i = bisect.bisect_right(milestones, old)  # the first milestone above the old count
+        if i < len(milestones) and milestones[i] <= plays:
+            crossing.append(a)
+        if want_d and old == 1 and a not in fresh:
+            second_play.append(a)
+    if not crossing and not fresh and not second_play:
+        return out
+    skipped = set(result.skipped_idx)
+    applied = [e for i, e in enumerate(events) if i not in skipped] if skipped else events
+    by_artist = _plays_by_artist(applied, catalog, {*crossing, *fresh, *second_play})
+    user = state.user_id
+    for a in crossing:
+        rec = artists[a]
+        plays = sorted(by_artist.get(a, []), key=_order)
+        old = rec[A_PLAYS] - counts[a]
+        for n in cfg.milestones:
+            if old < n <= rec[A_PLAYS] and n - old - 1 < len(plays):
+                e = plays[n - old - 1]
+                milestone = (n, rec[A_NAME], catalog[e["track_id"]].track_name, rec[A_FIRST])
+                out.append(Trigger(e["event_time"], "MILESTONE", f"{a}:{n}", user, milestone))
+    times: list[int] | None = None  # the batch's applied event times, sorted (when needed)
+    last = state.story_times
+    d_last, any_last = last.get("DISCOVERY", NEVER), last.get("*", NEVER)
+    d_cd, user_cd = cfg.cooldown_ms.get("DISCOVERY", 0), cfg.user_cooldown_ms
+    for a in sorted(fresh | set(second_play)):
+        rec = artists[a]
+        if a in state.discovered:
+            continue
+        plays = sorted(by_artist.get(a, []), key=_order)
+        first = rec[A_FIRST]
+        candidates = []
+        if a in fresh and not plays[0]["skipped"] and plays[0]["ms_played"] >= cfg.discovery_min_ms:
+            candidates.append(plays[0])  # played through
+        i = 1 if a in fresh else 0  # where the artist's second play ever is in this batch
+        if i < len(plays) and plays[i]["event_time"] - first <= cfg.discovery_replay_ms:
+            candidates.append(plays[i])  # replayed within a day
+        # the first candidate at which the listener had enough history (everything is new at first):
+        # the plays before the batch plus the batch's plays before the candidate
+        history = b.total_plays - cfg.discovery_min_history
+        if history >= 0 or not candidates:
+            trigger = candidates[0] if candidates else None
+        else:
+            if times is None:
+                times = sorted(e["event_time"] for e in applied)
+            trigger = next((c for c in candidates if history + bisect.bisect_left(times, c["event_time"]) >= 0), None)
+        if trigger is None:
+            continue
+        t = trigger["event_time"]
+        state.discovered[a] = t
+        if t - d_last < d_cd or t - any_last < user_cd:  # dropped by the cooldown pass too (see _sessions)
+            suppressed["DISCOVERY"] = suppressed.get("DISCOVERY", 0) + 1
+            continue
+        track = catalog[trigger["track_id"]]
+        new_7d = sum(1 for r in artists.values() if t - 7 * DAY_MS < r[A_FIRST] <= t)
+        args = (rec[A_NAME], track.track_name, new_7d, track.genres[0] if track.genres else None)
+        out.append(Trigger(t, "DISCOVERY", a, user, args))
+    return out
+
+
+_first = operator.itemgetter(0)
+
+
+def _order(e: Mapping[str, Any]) -> tuple[int, str]:
+    return e["event_time"], e["track_id"]
