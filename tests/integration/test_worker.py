@@ -105,7 +105,8 @@ def test_features_equal_ground_truth(wsettings: Settings, tmp_path: Path) -> Non
 
 
 def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(wsettings: Settings, tmp_path: Path) -> None:
-    many = SimulationConfig(users=CONFIG.users, events=30_000, days=CONFIG.days, seed=CONFIG.seed)  # same catalog
+    # Enough events that the first stats poll (every 0.5 s) finds the worker mid-stream: it does 30k in ~0.6 s.
+    many = SimulationConfig(users=CONFIG.users, events=150_000, days=CONFIG.days, seed=CONFIG.seed)  # same catalog
     simulate.run(wsettings, many, progress=False, workers=1)
     # Small polls and flushes: many flushes, so the kill lands between two of them, not after the last.
     small = wsettings.model_copy(update={"max_poll_records": 300, "flush_max_events": 600})
