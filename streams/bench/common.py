@@ -27,6 +27,26 @@ def isolated(settings: Settings, label: str) -> Settings:
     return settings.model_copy(update={**fields, "app_id": f"linernotes-{run}", "stories_app_id": f"stories-{run}"})
 
 
+# Output topics a measured worker run writes (the events and catalog it reads are the bench's own).
+_OUTPUTS = ("topic_features", "topic_requests", "topic_stories", "topic_events_dlq", "topic_requests_dlq")
+
+
+@contextlib.contextmanager
+def measured_run(settings: Settings, label: str) -> Iterator[Settings]:
+    """Settings for one measured worker run: its own app id (a fresh consumer group and state) and
+    its own output topics, all deleted when the run ends. The local broker's memory holds everything
+    ever written, and runs late in a bench were slower than early ones while earlier runs' changelogs
+    and outputs piled up; deleting them after each run lets every run meet the same broker."""
+    update: dict[str, Any] = {f: f"{getattr(settings, f)}.{label}" for f in _OUTPUTS}
+    run = settings.model_copy(update={**update, "app_id": f"{settings.app_id}-{label}"})
+    topics.create(run, [t for t in run.topic_specs() if t.name in update.values()])
+    try:
+        yield run
+    finally:
+        names = [t for t in topics.existing(run) if t.startswith(run.app_id + "-")]
+        topics.delete(run, [*update.values(), *names])
+
+
 def env_for(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
@@ -98,6 +118,17 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], done: Any, *, timeout_s: f
             return s
         time.sleep(0.5)
     raise TimeoutError(f"{what} did not finish within {timeout_s:.0f}s")
+
+
+def durable_rate(st: dict[str, Any], events: int) -> float:
+    """A finished worker run's events/s, from its first message to its last durable flush. Refuses a
+    run that did not apply every event itself (a state left from another run would skip them all)."""
+    if st["applied"] + st["late"] != events or st["skipped_replayed"]:
+        raise RuntimeError(
+            f"the measured worker applied {st['applied']:,} of {events:,} events "
+            f"({st['skipped_replayed']:,} skipped as already in its state): not a clean run"
+        )
+    return events / max(1e-9, float(st["last_flush_s"]) - float(st["first_message_s"]))
 
 
 def peak_rss_mb(pid: int) -> float:

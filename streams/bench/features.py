@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from streams import simulate, topics
-from streams.bench.common import cleanup, isolated, peak_rss_mb, wait_for, worker_process
+from streams.bench.common import cleanup, durable_rate, isolated, measured_run, peak_rss_mb, wait_for, worker_process
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
 
@@ -51,14 +51,14 @@ def run(
             for r in range(rounds):
                 for on in (True, False) if r % 2 == 0 else (False, True):
                     label = f"{'on' if on else 'off'}{r}"
-                    # Its own app id: a fresh consumer group and fresh state every run.
-                    run_s = s.model_copy(update={"app_id": f"{s.app_id}-{label}", **({} if on else {"triggers": ""})})
                     t0 = time.monotonic()
-                    with worker_process(run_s, work / label) as (proc, url):
+                    # A fresh consumer group, state and output topics every run.
+                    triggered = s if on else s.model_copy(update={"triggers": ""})
+                    with measured_run(triggered, label) as run_s, worker_process(run_s, work / label) as (proc, url):
                         got = wait_for(url, proc, _flushed(events), timeout_s=900, what="the feature worker")
                         if on:
                             st, rss = got, max(rss, peak_rss_mb(proc.pid))
-                    rate = events / max(1e-9, got["last_flush_s"] - got["first_message_s"])
+                    rate = durable_rate(got, events)
                     rates[on].append(rate)
                     tails[on].append(got["last_flush_s"] - got["last_batch_s"])
                     report(

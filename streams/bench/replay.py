@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from streams import simulate, topics
-from streams.bench.common import cleanup, isolated, wait_for, worker_process
-from streams.replay import ReplayOptions
+from streams.bench.common import cleanup, durable_rate, isolated, measured_run, wait_for, worker_process
+from streams.replay import ReplayOptions, target
 from streams.replay_parallel import default_workers, run_replay, warm
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
@@ -46,20 +46,27 @@ def run(
             replay_rates: list[float] = []
             steady_rates: list[float] = []
             requests = {"live": 0, "replay": 0}
+            out = target(s, ".backfill")
+            backfill = [t.name for t in out.topic_specs() if t.name not in (s.topic_events, s.topic_catalog)]
             for r in range(rounds):
                 for which in ("live", "replay") if r % 2 == 0 else ("replay", "live"):
                     if which == "live":
-                        live_s = s.model_copy(update={"app_id": f"{s.app_id}-live{r}"})  # a fresh group and state
-                        with worker_process(live_s, Path(tmp) / f"live{r}") as (proc, url):
+                        with measured_run(s, f"live{r}") as live_s, worker_process(live_s, Path(tmp) / f"live{r}") as (
+                            proc, url,
+                        ):  # fmt: skip
                             st = wait_for(
                                 url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what="live worker"
                             )
-                        live_rates.append(events / max(1e-9, st["last_flush_s"] - st["first_message_s"]))
+                        live_rates.append(durable_rate(st, events))
                         requests["live"] = sum(st.get("triggers", {}).values())
                         report(f"round {r + 1}, live worker: {live_rates[-1]:,.0f} events/s")
                     else:
                         opts = ReplayOptions(0, 2**62, progress=False, fresh=True)
-                        result = run_replay(s, opts, catalog, workers=workers, report=report)
+                        topics.create(out)  # as the live run's are: made before, deleted after
+                        try:
+                            result = run_replay(s, opts, catalog, workers=workers, report=report)
+                        finally:
+                            topics.delete(s, backfill)
                         replay_rates.append(result.events_per_s)
                         steady_rates.append(result.steady_events_per_s)
                         requests["replay"] = result.requests
@@ -89,4 +96,3 @@ def run(
             }
         finally:
             cleanup(s)
-            topics.delete(s, [t.name + ".backfill" for t in s.topic_specs()])

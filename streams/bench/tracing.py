@@ -1,7 +1,8 @@
 """``linernotes bench tracing``: the feature worker with tracing off and on, interleaved, same events.
 
-Runs ``rounds`` pairs (off, on) of the batch-path worker over the same simulated events (each run its
-own consumer group, so each reads everything), with story triggers on. "On" exports spans over
+Runs ``rounds`` pairs of the batch-path worker over the same simulated events (off/on, then on/off,
+...; each run its own consumer group, so each reads everything, and its own output topics, deleted
+after it), with story triggers on. "On" exports spans over
 OTLP/HTTP (story-complete traces plus ``trace_ratio`` of ordinary events), by default to a receiver
 in this process that accepts every export and keeps only counts: the cost measured is the worker's
 (building spans, its exporter process), not a dashboard's. ``--receiver phoenix`` exports to the
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from streams import simulate, topics
-from streams.bench.common import cleanup, isolated, wait_for, worker_process
+from streams.bench.common import cleanup, durable_rate, isolated, measured_run, wait_for, worker_process
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
 
@@ -78,25 +79,21 @@ def _run(
     spans: list[int] = []
     dropped = 0
     runs: dict[str, list[float]] = {"off": [], "on": []}
-    apps = []
     try:
         simulate.run(s, SimulationConfig(users=users, events=events, days=7, seed=1), progress=False)
         report(f"produced {events:,} events for {users:,} users")
         with tempfile.TemporaryDirectory(prefix="ln-bench-tracing-") as tmp:
             for r in range(rounds):
-                for mode in ("off", "on"):
-                    app = f"{s.app_id}-{mode}{r}"
-                    apps.append(app)
-                    run_settings = s.model_copy(
-                        update={"app_id": app, "otlp_endpoint": endpoint if mode == "on" else ""}
-                    )
-                    with worker_process(run_settings, Path(tmp) / app) as (proc, url):
+                for mode in ("off", "on") if r % 2 == 0 else ("on", "off"):  # neither always goes first
+                    label = f"{mode}{r}"
+                    traced = s.model_copy(update={"otlp_endpoint": endpoint if mode == "on" else ""})
+                    with measured_run(traced, label) as run_s, worker_process(run_s, Path(tmp) / label) as (proc, url):
                         st = wait_for(url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what=mode)
                         if mode == "on":  # the exporter got everything (it may still be sending)
                             done = wait_for(url, proc, lambda x: True, timeout_s=10, what=mode)
                             spans.append(done.get("spans_emitted", 0))
                             dropped += done.get("spans_dropped", 0)
-                    rate = events / max(1e-9, st["last_flush_s"] - st["first_message_s"])
+                    rate = durable_rate(st, events)
                     runs[mode].append(rate)
                     report(f"round {r + 1} tracing {mode}: {rate:,.0f} events/s")
         off, on = statistics.median(runs["off"]), statistics.median(runs["on"])
@@ -115,5 +112,3 @@ def _run(
         }
     finally:
         cleanup(s)
-        for app in apps:
-            cleanup(s.model_copy(update={"app_id": app}))
