@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -129,6 +130,14 @@ def durable_rate(st: dict[str, Any], events: int) -> float:
             f"({st['skipped_replayed']:,} skipped as already in its state): not a clean run"
         )
     return events / max(1e-9, float(st["last_flush_s"]) - float(st["first_message_s"]))
+
+
+def paired(numerators: list[float], denominators: list[float]) -> dict[str, Any]:
+    """Each round's ratio of its two adjacent runs, and their median. The machine's speed drifts
+    (the same offline loop ran 25% slower half an hour later); a round's two runs share its moment,
+    so their ratio cancels the drift that a ratio of medians over all rounds keeps."""
+    ratios = [a / b for a, b in zip(numerators, denominators, strict=True) if b > 0]
+    return {"median": statistics.median(ratios) if ratios else 0.0, "runs": ratios}
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from streams import simulate, topics
-from streams.bench.common import cleanup, durable_rate, isolated, measured_run, peak_rss_mb, wait_for, worker_process
+from streams.bench.common import (
+    cleanup,
+    durable_rate,
+    isolated,
+    measured_run,
+    paired,
+    peak_rss_mb,
+    wait_for,
+    worker_process,
+)
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
 
@@ -67,6 +76,8 @@ def run(
                     )
             rate, plain_rate = statistics.median(rates[True]), statistics.median(rates[False])
             report(f"batch worker: {rate:,.0f} events/s; triggers off: {plain_rate:,.0f} (medians of {rounds})")
+            pair = paired(rates[True], rates[False])
+            report(f"trigger overhead, median of each round's pair: {100 * (1 - pair['median']):.1f}%")
             naive_settings = s.model_copy(update={"app_id": s.app_id + "-naive"})
             n = min(naive_events, events)
             cmd = [
@@ -95,6 +106,8 @@ def run(
             "events_per_s_runs": [round(x, 1) for x in rates[True]],
             "events_per_s_triggers_off_runs": [round(x, 1) for x in rates[False]],
             "trigger_overhead_pct": round(100 * (plain_rate - rate) / plain_rate, 1),
+            "trigger_overhead_pct_paired": round(100 * (1 - pair["median"]), 1),
+            "trigger_overhead_pct_paired_runs": [round(100 * (1 - x), 1) for x in pair["runs"]],
             "final_flush_s_runs": [round(x, 3) for x in tails[True]],
             "final_flush_s_triggers_off_runs": [round(x, 3) for x in tails[False]],
             "story_requests": sum(st.get("triggers", {}).values()),

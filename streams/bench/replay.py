@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streams import simulate, topics
-from streams.bench.common import cleanup, durable_rate, isolated, measured_run, wait_for, worker_process
+from streams.bench.common import cleanup, durable_rate, isolated, measured_run, paired, wait_for, worker_process
 from streams.replay import ReplayOptions, target
 from streams.replay_parallel import default_workers, run_replay, warm
 from streams.settings import Settings
@@ -76,7 +76,9 @@ def run(
                         )
             live, replay = statistics.median(live_rates), statistics.median(replay_rates)
             steady = statistics.median(steady_rates)
+            pair = paired(replay_rates, live_rates)
             report(f"replay {replay:,.0f} vs live {live:,.0f} events/s: {replay / live:.2f}x (medians of {rounds})")
+            report(f"median of each round's replay/live pair: {pair['median']:.2f}x")
             report(f"without the replay's start-up (as live is measured): {steady:,.0f} events/s, {steady / live:.2f}x")
             return {
                 "events": events,
@@ -86,6 +88,8 @@ def run(
                 "ratio": round(replay / live, 2),
                 "replay_steady_events_per_s": round(steady, 1),
                 "ratio_steady": round(steady / live, 2),
+                "ratio_paired": round(pair["median"], 2),
+                "ratio_paired_runs": [round(x, 2) for x in pair["runs"]],
                 "rounds": rounds,
                 "replay_events_per_s_runs": [round(x, 1) for x in replay_rates],
                 "replay_steady_events_per_s_runs": [round(x, 1) for x in steady_rates],

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from streams import simulate, topics
-from streams.bench.common import cleanup, durable_rate, isolated, measured_run, wait_for, worker_process
+from streams.bench.common import cleanup, durable_rate, isolated, measured_run, paired, wait_for, worker_process
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
 
@@ -97,6 +97,9 @@ def _run(
                     runs[mode].append(rate)
                     report(f"round {r + 1} tracing {mode}: {rate:,.0f} events/s")
         off, on = statistics.median(runs["off"]), statistics.median(runs["on"])
+        pair = paired(runs["on"], runs["off"])
+        report(f"tracing overhead: {100 * (off - on) / off:.1f}% of the medians, "
+               f"{100 * (1 - pair['median']):.1f}% the median of each round's pair")  # fmt: skip
         return {
             "events": events,
             "users": users,
@@ -104,6 +107,8 @@ def _run(
             "events_per_s_off": round(off, 1),
             "events_per_s_on": round(on, 1),
             "overhead_pct": round(100 * (off - on) / off, 1),
+            "overhead_pct_paired": round(100 * (1 - pair["median"]), 1),
+            "overhead_pct_paired_runs": [round(100 * (1 - x), 1) for x in pair["runs"]],
             "runs_off": [round(x) for x in runs["off"]],
             "runs_on": [round(x) for x in runs["on"]],
             "trace_ratio": s.trace_ratio,
