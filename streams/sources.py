@@ -109,11 +109,11 @@ def start_offsets(settings: Settings, start_ms: int) -> tuple[dict[int, int], bo
         meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if meta is None or meta.error is not None:
             raise ReplayError(f"topic {topic!r} does not exist")
+        if start_ms <= 0:  # from the beginning: nothing to look up (a lookup took 5-55 ms here)
+            return dict.fromkeys(meta.partitions, 0), True
         parts = [TopicPartition(topic, p, start_ms) for p in meta.partitions]
         found = consumer.offsets_for_times(parts, timeout=10)
         offsets = {tp.partition: max(0, tp.offset) for tp in found}
-        if start_ms <= 0:
-            return dict.fromkeys(offsets, 0), True
         # A broker that ignores the timestamp answers 0 everywhere although a start is asked for:
         # check the first record really is at/after start_ms (or the partition is empty).
         probe = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}"})
