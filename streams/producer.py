@@ -115,6 +115,13 @@ class RecordProducer:
     def poll(self) -> None:
         self._producer.poll(0)
 
+    def close(self) -> None:
+        """Deliver what is queued and stop librdkafka's threads now, not whenever the garbage
+        collector gets to this object (a long-lived process running many replays kept every one's)."""
+        close = getattr(self._producer, "close", None)  # confluent-kafka releases without it: on collection
+        if close is not None:
+            close()
+
     def flush(self, timeout_s: float = 60.0) -> int:
         """Wait for delivery of everything sent. Returns how many were delivered."""
         try:

@@ -61,6 +61,14 @@ def feature_config(settings: Settings) -> FeatureConfig:
     return FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
 
 
+def _loader(store: Rdict) -> Callable[[str, int], bytes | None]:
+    def load(user: str, _partition: int) -> bytes | None:
+        raw = store.get(user.encode())
+        return bytes(raw) if raw is not None else None
+
+    return load
+
+
 class Replay:
     def __init__(self, settings: Settings, options: ReplayOptions, catalog: dict[str, TrackInfo]) -> None:
         if options.end_ms <= options.start_ms:
@@ -84,7 +92,7 @@ class Replay:
         self.processor = FeatureProcessor(
             registry.decoder("ListeningEvent", topic=settings.topic_events, fast_reader=read_listening_event_core),
             catalog.get,
-            self._load,
+            _loader(self.store),  # not a bound method: no cycle keeps a finished Replay (and its cache) alive
             config=feature_config(settings),
             trigger_config=tc if tc.enabled else None,
             clock_ms=lambda: 2**62,  # history is judged by event time only
@@ -100,10 +108,6 @@ class Replay:
         self.touched: set[str] = set(self.checkpoint.get("users", []))
         self.unsaved: set[str] = set()  # users whose states were published but not yet checkpointed
         self.requests: list[StoryRequest] = []
-
-    def _load(self, user: str, partition: int) -> bytes | None:
-        raw = self.store.get(user.encode())
-        return bytes(raw) if raw is not None else None
 
     # -- checkpoints ------------------------------------------------------------------------------
     def _publish(self, snapshots: list[tuple[bytes, Any]], requests: list[Request]) -> None:
@@ -172,6 +176,7 @@ class Replay:
     def run(self, report: Callable[[str], None] = print) -> ReplayResult:
         if self.checkpoint.get("done"):
             report(f"replay {self.out.app_id} already finished (use --fresh to run it again)")
+            self._close()
             return self.result
         t0 = time.perf_counter()
         config = feature_config(self.live)
@@ -182,9 +187,14 @@ class Replay:
         try:
             return self._run(report, t0)
         finally:
-            if self.publisher is not None:
-                self.publisher.close()
-            self.store.close()
+            self._close()
+
+    def _close(self) -> None:
+        if self.publisher is not None:
+            self.publisher.close()
+        self.store.close()
+        self.producer.close()
+        self.writer.producer.close()
 
     def _run(self, report: Callable[[str], None], t0: float) -> ReplayResult:
         topics.create(self.out)
