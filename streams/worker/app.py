@@ -31,6 +31,7 @@ from streams.worker.publisher import FlushPublisher, Request
 log = logging.getLogger("linernotes.worker")
 MIN_FLUSH_INTERVAL_S = 0.5
 IDLE_S = 0.1  # the stream counts as quiet after this long without a batch
+FLUSH_PART_USERS = 1000  # states handed to the helpers at a time
 
 
 @dataclass
@@ -114,12 +115,22 @@ class FeatureHotPath:
         if self._pending or self.processor.dirty:
             messages_so_far = self.processor.stats.messages
             pending, self._pending = self._pending, {}
-            dirty = self.processor.take_dirty(snapshots=False)
-            states = [(user.encode(), partition, state) for user, partition, state, _ in dirty]
-            self.states.write(states)
+            # The helpers get the states in parts as they are serialized, and before this process writes
+            # them to RocksDB and the changelog: they start building snapshots at once instead of after
+            # all of it (~0.6 s of a backlog's last flush of ~8k users). Nothing is marked done before
+            # all of it is delivered (``_settle``), so the order of the hand-over does not matter.
+            dirty, dumps = self.processor.take_dirty(snapshots=False, states=False), self.processor.dumps
             requests = self._requests()
-            if states or requests:
-                self.publisher.submit([(key, state) for key, _, state in states], requests)
+            states: list[tuple[bytes, int, bytes]] = []
+            for i in range(0, len(dirty), FLUSH_PART_USERS):
+                part = [
+                    (user.encode(), partition, dumps(user)) for user, partition, _, _ in dirty[i : i + FLUSH_PART_USERS]
+                ]
+                self.publisher.submit([(key, state) for key, _, state in part], requests if not i else ())
+                states += part
+            if requests and not dirty:
+                self.publisher.submit([], requests)
+            self.states.write(states)
             self.producer.poll()
             self._inflight = (pending, messages_so_far)
             gctune.after_flush()

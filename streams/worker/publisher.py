@@ -73,6 +73,8 @@ def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], co
 
     gctune.tune()
     writer = FlushWriter(settings, schema_ids)
+    pending: list[tuple[int, int]] = []  # jobs received and not yet answered: (snapshots, requests)
+    failure: str | None = None
     while True:
         try:
             job = conn.recv()
@@ -81,13 +83,20 @@ def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], co
         if job is None:
             return
         items, requests = job
-        try:
-            writer.snapshots((key, snapshot(Stored.loads(state).state, config)) for key, state in items)
-            writer.requests(requests)
-            writer.producer.flush(60.0)
-            conn.send((len(items), len(requests)))
-        except Exception as e:  # noqa: BLE001 - reported to the worker, which stops
-            conn.send(f"{type(e).__name__}: {e}")
+        pending.append((len(items), len(requests)))
+        if failure is None:
+            try:
+                writer.snapshots((key, snapshot(Stored.loads(state).state, config)) for key, state in items)
+                writer.requests(requests)
+                if not conn.poll():
+                    writer.producer.flush(60.0)
+            except Exception as e:  # noqa: BLE001 - reported to the worker, which stops
+                failure = f"{type(e).__name__}: {e}"
+        if conn.poll():  # more of this flush is waiting (it comes in parts): one delivery wait for all
+            continue
+        for result in pending:  # every part answered, and only after the delivery that covers it
+            conn.send(failure if failure is not None else result)
+        pending, failure = [], None
         gctune.after_flush()
 
 
@@ -114,12 +123,15 @@ class FlushPublisher:
             child.close()
             self._conns.append(conn)
             self._procs.append(proc)
-        self._waiting = [0] * len(self._conns)  # batches each process has not confirmed yet
-        self.outstanding = 0  # flushes submitted and not yet confirmed
+        self._waiting = [0] * len(self._conns)  # parts each process has not answered yet
+        self._delivered = [0, 0]  # snapshots, requests answered since the last wait
+        self._failed: str | None = None
+        self.outstanding = 0  # parts submitted and not yet confirmed
 
     def submit(self, items: list[tuple[bytes, bytes]], requests: Sequence[Request] = ()) -> None:
-        """``(key, state bytes)`` and fired triggers to publish. The worker keeps one flush outstanding
-        (it waits before the next flush); a replay may queue several before it waits."""
+        """``(key, state bytes)`` and fired triggers to publish. A flush may come in several parts (the
+        worker hands over its states as it serializes them, so the helpers start at once); the worker
+        keeps one flush outstanding (it waits before the next flush), a replay may queue several."""
         n = len(self._conns)
         if n == 1:
             parts = [(items, list(requests))]
@@ -139,26 +151,33 @@ class FlushPublisher:
             self._waiting[i] += 1
         self.outstanding += 1
 
-    def done(self) -> bool:
-        """Whether ``wait`` would return at once (every process has answered)."""
-        return all(not n or conn.poll() for n, conn in zip(self._waiting, self._conns, strict=True))
-
-    def wait(self) -> tuple[int, int]:
-        """Block until every outstanding flush was delivered; returns their (snapshots, requests)."""
-        snapshots = requests = 0
-        failed = None
+    def _drain(self, *, block: bool) -> None:
+        """Take the helpers' answers: those already there, or (``block``) all that are owed."""
         for i, conn in enumerate(self._conns):
-            while self._waiting[i]:
+            while self._waiting[i] and (block or conn.poll()):
                 try:
                     result = conn.recv()
                 except (EOFError, OSError) as e:
                     raise PublishError(f"the flush publisher died (exit code {self._procs[i].exitcode})") from e
                 self._waiting[i] -= 1
                 if isinstance(result, str):
-                    failed = failed or result
+                    self._failed = self._failed or result
                 else:
-                    snapshots, requests = snapshots + int(result[0]), requests + int(result[1])
+                    self._delivered[0] += int(result[0])
+                    self._delivered[1] += int(result[1])
+
+    def done(self) -> bool:
+        """Whether ``wait`` would return at once (every part submitted was answered)."""
+        self._drain(block=False)
+        return not any(self._waiting)
+
+    def wait(self) -> tuple[int, int]:
+        """Block until everything submitted was delivered; returns the (snapshots, requests) delivered
+        since the last call."""
+        self._drain(block=True)
+        (snapshots, requests), self._delivered = self._delivered, [0, 0]
         self.outstanding = 0
+        failed, self._failed = self._failed, None
         if failed is not None:
             raise PublishError(f"snapshots and requests could not be published: {failed}")
         return snapshots, requests

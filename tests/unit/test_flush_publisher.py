@@ -38,3 +38,24 @@ def test_a_bad_state_is_reported() -> None:
             pub.wait()
     finally:
         pub.close()
+
+
+def test_a_flush_in_parts_is_answered_part_by_part() -> None:
+    # The worker hands a flush over in parts; every part is answered (after the delivery covering it),
+    # so wait() and done() account for all of them, and a failed part fails that flush only.
+    pub = FlushPublisher(load(bootstrap_servers="127.0.0.1:1"), 1, FeatureConfig())
+    try:
+        for _ in range(3):
+            pub.submit([])
+        assert pub.wait() == (0, 0)
+        assert pub.done()
+        pub.submit([])
+        pub.submit([(b"u1", b"\xc1 not msgpack")])
+        pub.submit([])
+        with pytest.raises(PublishError, match="could not be published"):
+            pub.wait()
+        assert pub.done()  # nothing is still owed
+        pub.submit([])
+        assert pub.wait() == (0, 0)  # the next flush starts clean
+    finally:
+        pub.close()
