@@ -79,8 +79,10 @@ def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], co
         try:
             job = conn.recv()
         except EOFError:
-            return
-        if job is None:
+            job = None
+        if job is None:  # closing: what was produced still goes out, as far as it can (nobody waits now)
+            with contextlib.suppress(Exception):
+                writer.producer.flush(10.0)
             return
         items, requests = job
         pending.append((len(items), len(requests)))
