@@ -36,8 +36,8 @@ _OUTPUTS = ("topic_features", "topic_requests", "topic_stories", "topic_events_d
 def measured_run(settings: Settings, label: str) -> Iterator[Settings]:
     """Settings for one measured worker run: its own app id (a fresh consumer group and state) and
     its own output topics, all deleted when the run ends. The local broker's memory holds everything
-    ever written, and runs late in a bench were slower than early ones while earlier runs' changelogs
-    and outputs piled up; deleting them after each run lets every run meet the same broker."""
+    ever written: deleting each run's changelog and outputs after it lets every run meet a broker
+    holding the same data, whatever ran before it."""
     update: dict[str, Any] = {f: f"{getattr(settings, f)}.{label}" for f in _OUTPUTS}
     run = settings.model_copy(update={**update, "app_id": f"{settings.app_id}-{label}"})
     topics.create(run, [t for t in run.topic_specs() if t.name in update.values()])

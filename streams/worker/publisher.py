@@ -128,7 +128,6 @@ class FlushPublisher:
         self._waiting = [0] * len(self._conns)  # parts each process has not answered yet
         self._delivered = [0, 0]  # snapshots, requests answered since the last wait
         self._failed: str | None = None
-        self.outstanding = 0  # parts submitted and not yet confirmed
 
     def submit(self, items: list[tuple[bytes, bytes]], requests: Sequence[Request] = ()) -> None:
         """``(key, state bytes)`` and fired triggers to publish. A flush may come in several parts (the
@@ -151,7 +150,6 @@ class FlushPublisher:
             except (BrokenPipeError, OSError) as e:
                 raise PublishError(f"the flush publisher is gone: {e}") from e
             self._waiting[i] += 1
-        self.outstanding += 1
 
     def _drain(self, *, block: bool) -> None:
         """Take the helpers' answers: those already there, or (``block``) all that are owed."""
@@ -178,7 +176,6 @@ class FlushPublisher:
         since the last call."""
         self._drain(block=True)
         (snapshots, requests), self._delivered = self._delivered, [0, 0]
-        self.outstanding = 0
         failed, self._failed = self._failed, None
         if failed is not None:
             raise PublishError(f"snapshots and requests could not be published: {failed}")
