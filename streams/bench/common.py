@@ -150,6 +150,71 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0.0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * _TICK_S  # utime, stime: the stat's fields 14 and 15
+
+
+def process_tree_cpu_s(pid: int) -> tuple[float, list[float]]:
+    """CPU seconds of a process and of each of its descendants (the worker's helpers and span exporter),
+    read while they still run: a helper's time reaches its parent's counters only when it is reaped."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        todo += children.get(child, [])
+        out.append(cpu_s(child))
+    return cpu_s(pid), sorted(out, reverse=True)
+
+
+def broker_pid(settings: Settings) -> int | None:
+    """The local stack's broker process, when this machine runs it (``linernotes up``)."""
+    from streams.stack import Stack
+
+    return Stack(settings).services["broker"].pid()
+
+
+class RunCpu:
+    """Where a measured worker run's CPU went: the worker process, its children (flush helpers, span
+    exporter) and the broker over the run. On 2 cores all of them compete for the same CPU, so a
+    change that moves work off the worker's thread shows here even when the throughput is noisy.
+    Start it before the worker's first message; ``read`` it while the worker still runs. The
+    worker's own figure includes its start-up (imports, group join), the same for every run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.broker = broker_pid(settings)
+        self.broker0 = cpu_s(self.broker) if self.broker else 0.0
+
+    def read(self, pid: int) -> dict[str, Any]:
+        main, children = process_tree_cpu_s(pid)
+        out: dict[str, Any] = {"worker": round(main, 2), "children": [round(x, 2) for x in children]}
+        if self.broker:
+            out["broker"] = round(cpu_s(self.broker) - self.broker0, 2)
+        return out
+
+
+def cpu_summary(runs: list[dict[str, Any]]) -> str:
+    """``worker 7.3, children 3.4, broker 0.8, all 11.5`` (medians of the runs' CPU seconds)."""
+    parts = {"worker": [r["worker"] for r in runs], "children": [sum(r["children"]) for r in runs],
+             "broker": [r.get("broker", 0.0) for r in runs]}  # fmt: skip
+    parts["all"] = [w + c + b for w, c, b in zip(parts["worker"], parts["children"], parts["broker"], strict=True)]
+    return ", ".join(f"{k} {statistics.median(v):.1f}" for k, v in parts.items() if v)
+
+
 def cleanup(settings: Settings) -> None:
     names = [t.name for t in settings.topic_specs()]
     have = topics.existing(settings)

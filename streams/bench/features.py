@@ -19,7 +19,9 @@ from typing import Any
 
 from streams import simulate, topics
 from streams.bench.common import (
+    RunCpu,
     cleanup,
+    cpu_summary,
     durable_rate,
     isolated,
     measured_run,
@@ -55,6 +57,7 @@ def run(
             work = Path(tmp)
             rates: dict[bool, list[float]] = {True: [], False: []}
             tails: dict[bool, list[float]] = {True: [], False: []}  # last batch applied -> durable
+            cpu: dict[bool, list[dict[str, Any]]] = {True: [], False: []}  # where each run's CPU went
             st: dict[str, Any] = {}
             rss = 0.0
             for r in range(rounds):
@@ -64,7 +67,9 @@ def run(
                     # A fresh consumer group, state and output topics every run.
                     triggered = s if on else s.model_copy(update={"triggers": ""})
                     with measured_run(triggered, label) as run_s, worker_process(run_s, work / label) as (proc, url):
+                        spent = RunCpu(s)
                         got = wait_for(url, proc, _flushed(events), timeout_s=900, what="the feature worker")
+                        cpu[on].append(spent.read(proc.pid))
                         if on:
                             st, rss = got, max(rss, peak_rss_mb(proc.pid))
                     rate = durable_rate(got, events)
@@ -74,6 +79,8 @@ def run(
                         f"round {r + 1}, triggers {'on ' if on else 'off'}: {rate:,.0f} events/s "
                         f"(wall incl. group join {time.monotonic() - t0:.0f}s)"
                     )
+            for on in (True, False):
+                report(f"CPU s a run, triggers {'on ' if on else 'off'} (medians): {cpu_summary(cpu[on])}")
             rate, plain_rate = statistics.median(rates[True]), statistics.median(rates[False])
             report(f"batch worker: {rate:,.0f} events/s; triggers off: {plain_rate:,.0f} (medians of {rounds})")
             pair = paired(rates[True], rates[False])
@@ -110,6 +117,8 @@ def run(
             "trigger_overhead_pct_paired_runs": [round(100 * (1 - x), 1) for x in pair["runs"]],
             "final_flush_s_runs": [round(x, 3) for x in tails[True]],
             "final_flush_s_triggers_off_runs": [round(x, 3) for x in tails[False]],
+            "cpu_s_runs": cpu[True],
+            "cpu_s_triggers_off_runs": cpu[False],
             "story_requests": sum(st.get("triggers", {}).values()),
             "peak_rss_mb": round(rss, 1),
             "naive_peak_rss_mb": round(naive_rss, 1),

@@ -22,7 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from streams import simulate, topics
-from streams.bench.common import cleanup, durable_rate, isolated, measured_run, paired, wait_for, worker_process
+from streams.bench.common import (
+    RunCpu,
+    cleanup,
+    cpu_summary,
+    durable_rate,
+    isolated,
+    measured_run,
+    paired,
+    wait_for,
+    worker_process,
+)
 from streams.settings import Settings
 from streams.simulator import SimulationConfig
 
@@ -79,6 +89,7 @@ def _run(
     spans: list[int] = []
     dropped = 0
     runs: dict[str, list[float]] = {"off": [], "on": []}
+    cpu: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}  # where each run's CPU went
     try:
         simulate.run(s, SimulationConfig(users=users, events=events, days=7, seed=1), progress=False)
         report(f"produced {events:,} events for {users:,} users")
@@ -88,7 +99,9 @@ def _run(
                     label = f"{mode}{r}"
                     traced = s.model_copy(update={"otlp_endpoint": endpoint if mode == "on" else ""})
                     with measured_run(traced, label) as run_s, worker_process(run_s, Path(tmp) / label) as (proc, url):
+                        spent = RunCpu(s)
                         st = wait_for(url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what=mode)
+                        cpu[mode].append(spent.read(proc.pid))
                         if mode == "on":  # the exporter got everything (it may still be sending)
                             done = wait_for(url, proc, lambda x: True, timeout_s=10, what=mode)
                             spans.append(done.get("spans_emitted", 0))
@@ -96,6 +109,8 @@ def _run(
                     rate = durable_rate(st, events)
                     runs[mode].append(rate)
                     report(f"round {r + 1} tracing {mode}: {rate:,.0f} events/s")
+        for mode in ("off", "on"):
+            report(f"CPU s a run, tracing {mode} (medians): {cpu_summary(cpu[mode])}")
         off, on = statistics.median(runs["off"]), statistics.median(runs["on"])
         pair = paired(runs["on"], runs["off"])
         report(f"tracing overhead: {100 * (off - on) / off:.1f}% of the medians, "
@@ -111,6 +126,8 @@ def _run(
             "overhead_pct_paired_runs": [round(100 * (1 - x), 1) for x in pair["runs"]],
             "runs_off": [round(x) for x in runs["off"]],
             "runs_on": [round(x) for x in runs["on"]],
+            "cpu_s_runs_off": cpu["off"],
+            "cpu_s_runs_on": cpu["on"],
             "trace_ratio": s.trace_ratio,
             "spans_per_run": max(spans, default=0),
             "spans_dropped": dropped,

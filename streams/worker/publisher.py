@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from features import FeatureConfig
@@ -125,6 +126,11 @@ class FlushPublisher:
             child.close()
             self._conns.append(conn)
             self._procs.append(proc)
+        # One sender thread per helper: a part is written to its pipe while the worker goes on. A pipe
+        # holds 64 KB and a helper reads the next part only when it finished the one before, so a
+        # worker writing itself waited for the helpers for most of a big flush (~0.2 s of ~0.9 s).
+        self._senders = [ThreadPoolExecutor(1, thread_name_prefix=f"flush-send-{i}") for i in range(len(self._conns))]
+        self._sent: list[Future[None] | None] = [None] * len(self._conns)  # each pipe's last write
         self._waiting = [0] * len(self._conns)  # parts each process has not answered yet
         self._delivered = [0, 0]  # snapshots, requests answered since the last wait
         self._failed: str | None = None
@@ -145,15 +151,27 @@ class FlushPublisher:
         for i, (conn, (part, reqs)) in enumerate(zip(self._conns, parts, strict=True)):
             if not part and not reqs and n > 1:
                 continue
-            try:
-                conn.send((part, reqs))
-            except (BrokenPipeError, OSError) as e:
-                raise PublishError(f"the flush publisher is gone: {e}") from e
+            self._check_sent(i, block=False)  # an earlier write that failed fails this submit
+            self._sent[i] = self._senders[i].submit(conn.send, (part, reqs))
             self._waiting[i] += 1
+
+    def _check_sent(self, i: int, *, block: bool) -> bool:
+        """Whether pipe ``i``'s writes are all done (``block``: wait for them); a failed one raises."""
+        sent = self._sent[i]
+        if sent is None or not (block or sent.done()):
+            return sent is None
+        self._sent[i] = None
+        try:
+            sent.result()
+        except (BrokenPipeError, OSError) as e:
+            raise PublishError(f"the flush publisher is gone: {e}") from e
+        return True
 
     def _drain(self, *, block: bool) -> None:
         """Take the helpers' answers: those already there, or (``block``) all that are owed."""
         for i, conn in enumerate(self._conns):
+            if not self._check_sent(i, block=block):
+                continue  # still writing: its answers cannot all be there
             while self._waiting[i] and (block or conn.poll()):
                 try:
                     result = conn.recv()
@@ -182,6 +200,8 @@ class FlushPublisher:
         return snapshots, requests
 
     def close(self) -> None:
+        for sender in self._senders:
+            sender.shutdown(wait=True)
         for conn in self._conns:
             with contextlib.suppress(BrokenPipeError, OSError):
                 conn.send(None)

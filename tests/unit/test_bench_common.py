@@ -26,3 +26,32 @@ def test_paired_takes_each_rounds_ratio_then_the_median() -> None:
     got = paired(on, off)
     assert got["runs"] == pytest.approx([0.9, 0.9, 0.8])
     assert got["median"] == pytest.approx(0.9)
+
+
+def test_cpu_of_a_process_tree_counts_each_descendant_while_it_runs() -> None:
+    import subprocess
+    import sys
+    import time
+
+    from streams.bench.common import cpu_s, cpu_summary, process_tree_cpu_s
+
+    # a parent that starts a child burning ~0.3 s of CPU, then both sleep
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\ntime.sleep(30)"
+    starter = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {burn!r}])\ntime.sleep(30)"
+    parent = subprocess.Popen([sys.executable, "-c", starter])
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            main, children = process_tree_cpu_s(parent.pid)
+            if children and children[0] >= 0.3:
+                break
+            time.sleep(0.1)
+        assert len(children) == 1 and 0.3 <= children[0] < 2.0
+        assert 0 < main < 2.0  # the parent's own start-up, not its child's work
+    finally:
+        subprocess.run(["pkill", "-P", str(parent.pid)], check=False)
+        parent.kill()
+        parent.wait()
+    assert cpu_s(parent.pid) == 0.0  # gone
+    runs = [{"worker": 2.0, "children": [1.0, 0.5], "broker": 0.5}, {"worker": 4.0, "children": [1.0], "broker": 1.5}]
+    assert cpu_summary(runs) == "worker 3.0, children 1.2, broker 1.0, all 5.2"
