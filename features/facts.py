@@ -60,23 +60,32 @@ def _n(count: float, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def fact_count(name: str, count: float, noun: str, unit: str | None = None) -> Fact:
-    return Fact(name, "NUMBER", _n(count, noun), float(round(count)), unit or noun)
+FactRow = tuple[str, str, str, float | None, str | None]
+"""A fact as its fields (name, type, value, number, unit): what the writers below return, so the
+feature worker's helper encodes a request without building ``Fact`` objects (see ``request_fields``)."""
 
 
-def fact_minutes(name: str, ms: int) -> Fact:
+def _f(name: str, type_: str, value: str) -> FactRow:
+    return name, type_, value, None, None
+
+
+def fact_count(name: str, count: float, noun: str, unit: str | None = None) -> FactRow:
+    return name, "NUMBER", _n(count, noun), float(round(count)), unit or noun
+
+
+def fact_minutes(name: str, ms: int) -> FactRow:
     minutes = max(1, round(ms / MINUTE_MS))
-    return Fact(name, "DURATION", _n(minutes, "minute"), float(minutes), "minute")
+    return name, "DURATION", _n(minutes, "minute"), float(minutes), "minute"
 
 
-# -- one writer per kind: (key fact, facts) from the trigger's args ---------------------------------
+# -- one writer per kind: the facts from the trigger's args (the key fact's name: _WRITERS) -----------
 
 
-def _facts_session(ms: int, plays: int, start_hour: int, top: str | None, skips: int, new: int) -> list[Fact]:
+def _facts_session(ms: int, plays: int, start_hour: int, top: str | None, skips: int, new: int) -> list[FactRow]:
     facts = [fact_minutes("minutes", ms), fact_count("tracks", plays, "track"),
-             Fact("time_of_day", "TIME_OF_DAY", part_of_day(start_hour))]  # fmt: skip
+             _f("time_of_day", "TIME_OF_DAY", part_of_day(start_hour))]  # fmt: skip
     if top is not None:
-        facts.append(Fact("top_artist", "ARTIST", top))
+        facts.append(_f("top_artist", "ARTIST", top))
     if skips:
         facts.append(fact_count("skips", skips, "skip"))
     if new:
@@ -84,40 +93,40 @@ def _facts_session(ms: int, plays: int, start_hour: int, top: str | None, skips:
     return facts
 
 
-def _facts_milestone(n: int, artist: str, track: str, first_played: int) -> list[Fact]:
-    return [fact_count("play_count", n, "play"), Fact("artist", "ARTIST", artist), Fact("track", "TRACK", track),
-            Fact("first_played", "DATE", date_text(first_played))]  # fmt: skip
+def _facts_milestone(n: int, artist: str, track: str, first_played: int) -> list[FactRow]:
+    return [fact_count("play_count", n, "play"), _f("artist", "ARTIST", artist), _f("track", "TRACK", track),
+            _f("first_played", "DATE", date_text(first_played))]  # fmt: skip
 
 
-def _facts_discovery(artist: str, track: str, new_7d: int, genre: str | None) -> list[Fact]:
-    facts = [Fact("artist", "ARTIST", artist), Fact("track", "TRACK", track),
+def _facts_discovery(artist: str, track: str, new_7d: int, genre: str | None) -> list[FactRow]:
+    facts = [_f("artist", "ARTIST", artist), _f("track", "TRACK", track),
              fact_count("new_artists_7d", new_7d, "new artist", "artist")]  # fmt: skip
     if genre is not None:
-        facts.append(Fact("genre", "GENRE", genre))
+        facts.append(_f("genre", "GENRE", genre))
     return facts
 
 
-def _facts_streak(run: int) -> list[Fact]:
-    return [Fact("streak_days", "STREAK", _n(run, "day"), float(run), "day")]
+def _facts_streak(run: int) -> list[FactRow]:
+    return [("streak_days", "STREAK", _n(run, "day"), float(run), "day")]
 
 
-def _facts_time_of_day(new_part: str, old_part: str, pct: int) -> list[Fact]:
-    return [Fact("new_time_of_day", "TIME_OF_DAY", new_part), Fact("old_time_of_day", "TIME_OF_DAY", old_part),
-            Fact("share", "NUMBER", f"{pct}%", float(pct), "percent")]  # fmt: skip
+def _facts_time_of_day(new_part: str, old_part: str, pct: int) -> list[FactRow]:
+    return [_f("new_time_of_day", "TIME_OF_DAY", new_part), _f("old_time_of_day", "TIME_OF_DAY", old_part),
+            ("share", "NUMBER", f"{pct}%", float(pct), "percent")]  # fmt: skip
 
 
-def _facts_weekly(ms: int, top: str, plays: int, week_start: int, genre: str | None, new: int) -> list[Fact]:
+def _facts_weekly(ms: int, top: str, plays: int, week_start: int, genre: str | None, new: int) -> list[FactRow]:
     d = dt.datetime.fromtimestamp(week_start / 1000, tz=dt.UTC)
-    facts = [fact_minutes("minutes", ms), Fact("top_artist", "ARTIST", top), fact_count("plays", plays, "play"),
-             Fact("week_of", "DATE", f"{MONTHS[d.month - 1]} {d.day}")]  # fmt: skip
+    facts = [fact_minutes("minutes", ms), _f("top_artist", "ARTIST", top), fact_count("plays", plays, "play"),
+             _f("week_of", "DATE", f"{MONTHS[d.month - 1]} {d.day}")]  # fmt: skip
     if genre:
-        facts.append(Fact("top_genre", "GENRE", genre))
+        facts.append(_f("top_genre", "GENRE", genre))
     if new:
         facts.append(fact_count("new_artists", new, "new artist", "artist"))
     return facts
 
 
-_WRITERS: dict[str, tuple[str, Callable[..., list[Fact]]]] = {
+_WRITERS: dict[str, tuple[str, Callable[..., list[FactRow]]]] = {
     "SESSION_RECAP": ("minutes", _facts_session),
     "MILESTONE": ("play_count", _facts_milestone),
     "DISCOVERY": ("artist", _facts_discovery),
@@ -127,9 +136,16 @@ _WRITERS: dict[str, tuple[str, Callable[..., list[Fact]]]] = {
 }
 
 
-def request(t: Trigger | tuple[Any, ...]) -> StoryRequest:
-    """The ``StoryRequest`` of a fired trigger: its fact sheet and deterministic story id."""
+def request_fields(t: Trigger | tuple[Any, ...]) -> tuple[str, str, str, str, int, str, list[FactRow], int]:
+    """A fired trigger's ``StoryRequest`` as its fields: story id, user, kind, trigger key, event time,
+    key fact, facts (rows) and seed (``schemas.fastpath.StoryRequestWriter.encode_fields`` takes them)."""
     event_time, kind, key, user, args = t
     key_fact, write = _WRITERS[kind]
     sid = story_id(user, kind, key)
-    return StoryRequest(sid, user, kind, key, event_time, FactSheet(key_fact, tuple(write(*args))), seed=_seed(sid))
+    return sid, user, kind, key, event_time, key_fact, write(*args), _seed(sid)
+
+
+def request(t: Trigger | tuple[Any, ...]) -> StoryRequest:
+    """The ``StoryRequest`` of a fired trigger: its fact sheet and deterministic story id."""
+    sid, user, kind, key, event_time, key_fact, rows, seed = request_fields(t)
+    return StoryRequest(sid, user, kind, key, event_time, FactSheet(key_fact, tuple(Fact(*r) for r in rows)), seed=seed)

@@ -69,7 +69,7 @@ def run(
                     with measured_run(triggered, label) as run_s, worker_process(run_s, work / label) as (proc, url):
                         spent = RunCpu(s)
                         got = wait_for(url, proc, _flushed(events), timeout_s=900, what="the feature worker")
-                        cpu[on].append(spent.read(proc.pid))
+                        cpu[on].append(spent.read(proc.pid, got))
                         if on:
                             st, rss = got, max(rss, peak_rss_mb(proc.pid))
                     rate = durable_rate(got, events)

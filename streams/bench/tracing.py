@@ -101,7 +101,7 @@ def _run(
                     with measured_run(traced, label) as run_s, worker_process(run_s, Path(tmp) / label) as (proc, url):
                         spent = RunCpu(s)
                         st = wait_for(url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what=mode)
-                        cpu[mode].append(spent.read(proc.pid))
+                        cpu[mode].append(spent.read(proc.pid, st))
                         if mode == "on":  # the exporter got everything (it may still be sending)
                             done = wait_for(url, proc, lambda x: True, timeout_s=10, what=mode)
                             spans.append(done.get("spans_emitted", 0))

@@ -160,6 +160,7 @@ class FeatureHotPath:
         (pending, messages), self._inflight = self._inflight, None
         self.consumer.mark_done(pending)
         self.processor.stats.last_flush_s = time.monotonic()
+        self.processor.stats.last_flush_cpu_s = time.process_time()
         self.processor.stats.flushed_messages = messages
 
     def _requests(self) -> list[Request]:

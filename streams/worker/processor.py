@@ -78,6 +78,8 @@ class BatchStats:
     snapshots: int = 0
     first_message_s: float = 0.0  # monotonic clock of this process
     last_flush_s: float = 0.0
+    first_message_cpu_s: float = 0.0  # this process's CPU time (all its threads) at the first message
+    last_flush_cpu_s: float = 0.0  # and at the last flush: the CPU a measured run took, without start-up
     last_batch_s: float = 0.0  # when the last batch was applied (its effects may not be durable yet)
     flushed_messages: int = 0  # messages whose effects were durable at the last flush
     batch_buckets: list[int] = field(default_factory=lambda: [0] * len(BATCH_BUCKETS))  # batch sizes, cumulative
@@ -135,6 +137,7 @@ class FeatureProcessor:
         self._batch_start_ns = time.time_ns()
         if not self.stats.first_message_s:
             self.stats.first_message_s = time.monotonic()
+            self.stats.first_message_cpu_s = time.process_time()
         self.stats.batches += 1
         self.stats.messages += n
         buckets = self.stats.batch_buckets

@@ -43,7 +43,7 @@ class FlushWriter:
         self.settings = settings
         self.producer = RecordProducer(settings)
         self._encode = UserFeaturesWriter(schema_ids[0]).encode
-        self._encode_request = StoryRequestWriter(schema_ids[1]).encode if schema_ids[1] is not None else None
+        self._encode_request = StoryRequestWriter(schema_ids[1]).encode_fields if schema_ids[1] is not None else None
 
     def snapshots(self, snaps: Iterable[tuple[bytes, dict[str, Any]]]) -> None:
         produce, topic, encode = self.producer.produce, self.settings.topic_features, self._encode
@@ -51,7 +51,7 @@ class FlushWriter:
             produce(topic, key, encode(snap), timestamp_ms=snap["as_of"])
 
     def requests(self, requests: Sequence[Request]) -> None:
-        from features.facts import request
+        from features.facts import request_fields
 
         if not requests:
             return
@@ -60,11 +60,11 @@ class FlushWriter:
             raise RuntimeError("story requests submitted, but the writer has no StoryRequest schema")
         produce, topic = self.producer.produce, self.settings.topic_requests
         for trigger, appended, parent in requests:
-            r = request(trigger)
+            fields = request_fields(trigger)  # no dataclasses: 9-12 µs a request, not 16-21 (offline)
             headers = [(APPEND_HEADER, b"%d" % appended)]
             if parent is not None:
                 headers.append(("traceparent", parent))
-            produce(topic, r.user_id.encode(), encode(r), headers=headers)
+            produce(topic, fields[1].encode(), encode(*fields), headers=headers)
 
 
 def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], config: FeatureConfig) -> None:

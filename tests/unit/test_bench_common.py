@@ -55,3 +55,5 @@ def test_cpu_of_a_process_tree_counts_each_descendant_while_it_runs() -> None:
     assert cpu_s(parent.pid) == 0.0  # gone
     runs = [{"worker": 2.0, "children": [1.0, 0.5], "broker": 0.5}, {"worker": 4.0, "children": [1.0], "broker": 1.5}]
     assert cpu_summary(runs) == "worker 3.0, children 1.2, broker 1.0, all 5.2"
+    runs[0]["worker_measured"], runs[1]["worker_measured"] = 1.0, 2.0
+    assert cpu_summary(runs).startswith("worker 3.0 (measured 1.5), children 1.2")
