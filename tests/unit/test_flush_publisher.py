@@ -59,3 +59,17 @@ def test_a_flush_in_parts_is_answered_part_by_part() -> None:
         assert pub.wait() == (0, 0)  # the next flush starts clean
     finally:
         pub.close()
+
+
+def test_a_part_that_cannot_be_handed_over_fails_the_flush_instead_of_hanging_it() -> None:
+    # Parts are written to the helpers' pipes by sender threads; a write that fails must surface in
+    # wait() (its part would never be answered), and a later flush still goes through.
+    pub = FlushPublisher(load(bootstrap_servers="127.0.0.1:1"), 1, FeatureConfig())
+    try:
+        pub.submit([(b"u1", lambda: b"")])  # type: ignore[list-item]  # cannot be pickled
+        with pytest.raises(PublishError, match="could not take a part"):
+            pub.wait()
+        pub.submit([])
+        assert pub.wait() == (0, 0)
+    finally:
+        pub.close()
