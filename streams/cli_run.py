@@ -125,7 +125,7 @@ def bench() -> None:
 @option("--events", type=click.IntRange(min=1000), default=200_000, help="Avro events to process")
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
 @option("--naive-events", type=click.IntRange(min=100), default=20_000, help="Events timed for the naive agent")
-@option("--rounds", type=click.IntRange(min=1), default=2, help="Alternating runs with triggers on and off (medians)")
+@option("--rounds", type=click.IntRange(min=1), default=5, help="Alternating runs with triggers on and off (medians)")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
 @kafka_options
 def bench_features(events: int, users: int, naive_events: int, rounds: int, as_json: bool, **kw: Any) -> None:
@@ -166,7 +166,7 @@ def bench_e2e(users: int, events_per_s: float, duration_s: float, speedup: float
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
 @option("--workers", type=click.IntRange(min=1), default=None,
         help="Replay processes (see linernotes replay --workers) [default: min(2, cores)]")  # fmt: skip
-@option("--rounds", type=click.IntRange(min=1), default=2, help="Alternating live/replay pairs (medians)")
+@option("--rounds", type=click.IntRange(min=1), default=5, help="Alternating live/replay pairs (medians)")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @kafka_options
 def bench_replay(events: int, users: int, workers: int | None, rounds: int, as_json: bool, **kw: Any) -> None:
@@ -183,7 +183,7 @@ def bench_replay(events: int, users: int, workers: int | None, rounds: int, as_j
 @bench.command("tracing")
 @option("--events", type=click.IntRange(min=1000), default=200_000, help="Events to produce")
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
-@option("--rounds", type=click.IntRange(min=1), default=2, help="Interleaved off/on pairs")
+@option("--rounds", type=click.IntRange(min=1), default=5, help="Interleaved off/on pairs (medians)")
 @option("--receiver", type=click.Choice(["null", "phoenix"]), default="null",
         help="Where spans go: an OTLP receiver that only counts, or the stack's Phoenix")  # fmt: skip
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
