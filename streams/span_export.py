@@ -29,7 +29,7 @@ PUSH_INTERVAL_S = 0.2
 MAX_BATCH = 2048  # records per queue item
 QUEUE_BATCHES = 256  # queue items before dropping (~500k records, up to ~1.5M spans)
 EXPORT_CHUNK = 2048  # records per OTLP request (~700 kB; collectors accept 4 MB by default)
-EXPORT_NICE = 10  # the exporter's CPU weight: ~1/10 of the worker's and its helpers' when they are busy
+EXPORT_NICE = 19  # the exporter's CPU weight: 15 against 1024 for the worker and its helpers when a core is contended
 
 
 def _export_loop(inbox: Any, acks: Any, endpoint: str, service: str, privacy: Privacy) -> None:
