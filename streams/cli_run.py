@@ -143,6 +143,22 @@ def bench_features(events: int, users: int, naive_events: int, rounds: int, as_j
     echo_figures(figures, as_json)
 
 
+@bench.command("triggers")
+@option("--events", type=click.IntRange(min=1000), default=200_000, help="Avro events to process")
+@option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
+@option("--rounds", type=click.IntRange(min=1), default=5, help="Alternating runs with triggers on and off (medians)")
+@option("--callgrind", is_flag=True, help="Count instructions with valgrind instead of timing (one run a mode)")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
+def bench_triggers(events: int, users: int, rounds: int, callgrind: bool, as_json: bool) -> None:
+    """What triggers cost the feature worker's thread, offline (no broker): CPU or instructions."""
+    from streams.bench.triggers import run as run_bench
+
+    figures = run_bench(
+        settings_from(), events=events, users=users, rounds=rounds, callgrind=callgrind, report=reporter(as_json)
+    )
+    echo_figures(figures, as_json)
+
+
 @bench.command("e2e")
 @option("--users", type=click.IntRange(min=1), default=300, help="Simulated listeners")
 @option("--events-per-s", type=click.FloatRange(min=1), default=100.0, help="Steady event rate (wall clock)")

@@ -25,13 +25,12 @@ from streams.worker.catalog import CatalogTable
 from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.faust_app import PartitionContext, declare_events_and_state, make_faust_app
-from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
+from streams.worker.processor import FLUSH_PART_USERS, FeatureProcessor, RawMessage, dead_letter_headers
 from streams.worker.publisher import FlushPublisher, Request
 
 log = logging.getLogger("linernotes.worker")
 MIN_FLUSH_INTERVAL_S = 0.5
 IDLE_S = 0.1  # the stream counts as quiet after this long without a batch
-FLUSH_PART_USERS = 1000  # states handed to the helpers at a time
 
 
 @dataclass

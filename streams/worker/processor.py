@@ -29,6 +29,7 @@ from streams.worker.event_spans import EventSpans, TraceRef
 
 BATCH_BUCKETS = (1, 10, 100, 1000, 5000, 20000, float("inf"))
 MAX_FUTURE_MS = 24 * 3_600_000  # events more than a day in the future are rejected
+FLUSH_PART_USERS = 1000  # states handed to the flush helpers at a time (FeatureHotPath.flush)
 
 
 class RawMessage(NamedTuple):
@@ -262,4 +263,13 @@ def dead_letter_headers(d: DeadLetter) -> list[tuple[str, bytes]]:
     return headers
 
 
-__all__ = ["BatchStats", "DeadLetter", "DecodeError", "FeatureProcessor", "RawMessage", "Stored", "dead_letter_headers"]
+__all__ = [
+    "FLUSH_PART_USERS",
+    "BatchStats",
+    "DeadLetter",
+    "DecodeError",
+    "FeatureProcessor",
+    "RawMessage",
+    "Stored",
+    "dead_letter_headers",
+]
