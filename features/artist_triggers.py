@@ -28,20 +28,6 @@ def _reached(result: UpdateResult, artists: Mapping[str, list[Any]], watch: froz
     return out
 
 
-def wants_discovery(b: Before, applied: int, cfg: TriggerConfig) -> bool:
-    """Whether a batch that applied ``applied`` plays can hold a discovery: only once the listener
-    has more than ``discovery_min_history`` plays (everything is new at first)."""
-    return "DISCOVERY" in cfg.enabled and b.total_plays + applied > cfg.discovery_min_history
-
-
-def noted(result: UpdateResult, cfg: TriggerConfig, want_d: bool) -> bool:
-    """Whether ``result.reached`` holds every artist this batch's triggers look at: ``update`` watched
-    all of ``cfg.watch``, or the milestones alone for a batch that can hold no discovery (whose
-    second plays nobody looks at)."""
-    watched = result.watched
-    return watched is cfg.watch or (watched is cfg.watch_milestones and not want_d)
-
-
 def _plays_by_artist(
     events: Sequence[Mapping[str, Any]], catalog: Mapping[str, Track], artists: set[str]
 ) -> dict[str, list[Mapping[str, Any]]]:
@@ -57,19 +43,17 @@ def _plays_by_artist(
 
 def milestones_and_discoveries(
     b: Before, state: UserState, result: UpdateResult, events: Sequence[Mapping[str, Any]],
-    catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int], want_d: bool | None = None,
+    catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int],
 ) -> list[Trigger]:  # fmt: skip
-    """``want_d``: ``wants_discovery(b, result.applied, cfg)``, when the caller knows it already."""
     out: list[Trigger] = []
     want_m = "MILESTONE" in cfg.enabled
-    if want_d is None:
-        want_d = wants_discovery(b, result.applied, cfg)
+    want_d = "DISCOVERY" in cfg.enabled and b.total_plays + result.applied > cfg.discovery_min_history
     if not (want_m or want_d):
         return out
     counts = result.artist_plays
     artists = state.artists
     fresh: set[str] = set(map(_first, result.new_artists)) if want_d and result.new_artists else set()
-    reached = result.reached if noted(result, cfg, want_d) else _reached(result, artists, cfg.watch)
+    reached = result.reached if result.watched is cfg.watch else _reached(result, artists, cfg.watch)
     if not reached and not fresh:  # what most batches find
         return out
     crossing: list[str] = []

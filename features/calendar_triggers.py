@@ -20,17 +20,11 @@ TOD_RECENT_MS = 6 * DAY_MS  # the log keeps 7 days + grace before the latest eve
 
 def streaks(b: Before, state: UserState, cfg: TriggerConfig) -> list[Trigger]:
     """Every run of consecutive days that reached a threshold on a day this batch added."""
-    days, lengths = state.days, cfg.streak_days
-    n_days = len(days)
-    if n_days == b.days or not lengths:
+    days = state.days
+    if len(days) == b.days:
         return []
-    # What nearly every call finds: one new day, after the old last one, that makes no run of the
-    # shortest length (the loop below would decide the same in its first check, at more cost).
-    if days[-1] > b.last_day and (n_days == 1 or days[-2] <= b.last_day):
-        shortest = lengths[0]
-        if shortest > n_days or days[n_days - shortest] != days[-1] - shortest + 1:
-            return []
     out = []
+    lengths = cfg.streak_days
     for i in range(bisect.bisect_right(days, b.last_day), len(days)):  # days after the last one before the batch
         # The run ending on day i is >= n days iff the day n-1 entries back is n-1 days earlier (days
         # are distinct and sorted): a check per threshold (ascending), not a walk back over the run.

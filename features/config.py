@@ -68,9 +68,6 @@ class TriggerConfig:
     watch: frozenset[int] = field(init=False, repr=False, compare=False)
     """The play counts of an artist the triggers look for (milestones, and 2 for a discovery by
     replay): ``features.update`` notes the artists that reach one, so detection skips the rest."""
-    watch_milestones: frozenset[int] = field(init=False, repr=False, compare=False)
-    """The milestones alone: what to watch for a listener who cannot have a discovery in this batch
-    (see ``features.triggers.watch_for``)."""
 
     def __post_init__(self) -> None:
         unknown = set(self.enabled) - set(KINDS)
@@ -84,7 +81,6 @@ class TriggerConfig:
         object.__setattr__(self, "milestones", tuple(sorted(set(self.milestones))))
         object.__setattr__(self, "streak_days", tuple(sorted(set(self.streak_days))))
         object.__setattr__(self, "watch", frozenset({*self.milestones, 2}))
-        object.__setattr__(self, "watch_milestones", frozenset(self.milestones))
 
 
 DEFAULT_TRIGGERS = TriggerConfig()

@@ -68,19 +68,6 @@ def before(state: UserState, _new: Any = tuple.__new__) -> Before:
     return _new(Before, (state.as_of, len(days), days[-1] if days else -1, state.total_plays))  # type: ignore[no-any-return]
 
 
-def begin(
-    state: UserState, events: int, cfg: TriggerConfig = DEFAULT_TRIGGERS, _new: Any = tuple.__new__
-) -> tuple[Before, frozenset[int]]:
-    """What the worker takes before ``update`` applies a batch of ``events`` events: ``before(state)``,
-    and the play counts ``update`` is to watch (its ``watch``). A listener who stays at or under
-    ``discovery_min_history`` plays even if all of them are applied can have no discovery in this
-    batch, so only the milestones are watched (in the features bench, 2,167 of the 26,776 user
-    batches with a new or replayed artist could hold a discovery)."""
-    days, total = state.days, state.total_plays
-    b = _new(Before, (state.as_of, len(days), days[-1] if days else -1, total))
-    return b, cfg.watch if artist.wants_discovery(b, events, cfg) else cfg.watch_milestones
-
-
 @dataclass(slots=True)
 class FireResult:
     requests: list[StoryRequest] = field(default_factory=list)
@@ -153,11 +140,9 @@ def detect(
     suppressed: dict[str, int] = {}
     if result.closed_sessions and "SESSION_RECAP" in enabled:
         found += _sessions(state, result, cfg, fcfg, suppressed)
-    # (most batches reach no watched count and can hold no discovery: skip the call)
-    if result.artist_plays:
-        want_d = artist.wants_discovery(b, result.applied, cfg)
-        if result.reached or (want_d and result.new_artists) or not artist.noted(result, cfg, want_d):
-            found += artist.milestones_and_discoveries(b, state, result, events, catalog, cfg, suppressed, want_d)
+    # (most batches reach no watched count and play no new artist: skip the call)
+    if result.artist_plays and (result.reached or result.new_artists or result.watched is not cfg.watch):
+        found += artist.milestones_and_discoveries(b, state, result, events, catalog, cfg, suppressed)
     if new_day and "STREAK" in enabled:
         found += calendar.streaks(b, state, cfg)
     # (a shift needs tod_min_plays_lifetime plays before the day's first play; hours sum to total_plays)
@@ -205,5 +190,5 @@ def fire(
     return FireResult([request(t) for t in found.triggers], found.suppressed)
 
 
-__all__ = ["KINDS", "Before", "Detected", "FireResult", "Trigger", "TriggerConfig", "before", "begin", "detect", "fire",
+__all__ = ["KINDS", "Before", "Detected", "FireResult", "Trigger", "TriggerConfig", "before", "detect", "fire",
            "request", "story_id"]  # fmt: skip

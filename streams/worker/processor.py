@@ -183,8 +183,8 @@ class FeatureProcessor:
             if self.trigger_config is None or not self.trigger_config.enabled:
                 result = update(state, fresh, tracks, self.config)
             else:
-                b, watch = triggers.begin(state, len(fresh), self.trigger_config)
-                result = update(state, fresh, tracks, self.config, watch)
+                b = triggers.before(state)
+                result = update(state, fresh, tracks, self.config, self.trigger_config.watch)
                 fired = triggers.detect(b, state, result, fresh, tracks, self.trigger_config, self.config)
                 if fired.triggers:
                     last = items[-1][0]  # the message whose batch fired the triggers

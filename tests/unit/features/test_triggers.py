@@ -10,7 +10,7 @@ import pytest
 
 from features import FeatureConfig, UserState, update
 from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, MINUTE_MS
-from features.triggers import KINDS, TriggerConfig, before, begin, fire, story_id
+from features.triggers import KINDS, TriggerConfig, before, fire, story_id
 from inference.factsheet import validate
 from inference.grounding import check
 from inference.templates import render
@@ -142,10 +142,8 @@ def fold(
     events: list[dict[str, Any]], catalog: dict[str, TrackInfo], batch: int, *, watch: bool = False
 ) -> dict[str, StoryRequest]:
     """Every user's events in batches of ``batch``; with ``watch``, ``update`` notes the play counts
-    the triggers look for (the worker's way: ``begin``), else the triggers find them from the
-    counts."""
+    the triggers look for (the worker's way), else the triggers find them from the counts."""
     states: dict[str, UserState] = {}
-    cfg, used = DEFAULT_TRIGGERS, set()
     by_user: dict[str, list[dict[str, Any]]] = {}
     for e in events:
         by_user.setdefault(e["user_id"], []).append(e)
@@ -155,16 +153,12 @@ def fold(
         state = states.setdefault(user, UserState(user))
         for i in range(0, len(evs), batch):
             chunk = evs[i : i + batch]
-            b, watching = begin(state, len(chunk)) if watch else (before(state), frozenset())
-            r = update(state, chunk, catalog, config, watching)
-            noted = r.watched is cfg.watch or r.watched is cfg.watch_milestones
-            assert noted == watch  # so fire reads r.reached, or counts
-            used.add(len(r.watched))
+            b = before(state)
+            r = update(state, chunk, catalog, config, DEFAULT_TRIGGERS.watch if watch else frozenset())
+            assert (r.watched is DEFAULT_TRIGGERS.watch) == watch  # so fire reads r.reached, or counts
             for req in fire(b, state, r, chunk, catalog).requests:
                 assert req.story_id not in out, "a trigger key fired twice"
                 out[req.story_id] = req
-    if watch:  # both: the milestones alone early in a listener's history, everything later
-        assert used == {len(cfg.watch), len(cfg.watch_milestones)}
     return out
 
 
