@@ -8,14 +8,16 @@ simulated events as ``bench features`` (same seed, same events per listener), wi
 
 - by default, CPU seconds (``time.process_time``), on and off alternating for ``rounds`` rounds;
 - with ``callgrind``, instructions counted by valgrind's callgrind: one child process each for on, off
-  and the set-up alone (loading the events; subtracted). The counts are the same on a busy machine or
-  an idle one, for the same code and inputs, so two versions of the code can be compared exactly.
+  and the set-up alone (loading the events; subtracted), with a fixed ``PYTHONHASHSEED``. The counts
+  are the same on a busy machine or an idle one, for the same code and inputs, so two versions of the
+  code can be compared exactly.
 
 RocksDB, the changelog, the producers and the helpers' work are not in it: ``bench features`` has them.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 import shutil
@@ -122,7 +124,8 @@ def _callgrind(data: Path, report: Any) -> dict[str, int]:
     for mode in ("on", "off", "setup"):  # in parallel: counts do not depend on what else runs
         cmd = [valgrind, "--tool=callgrind", f"--callgrind-out-file={data.parent / ('cg.' + mode)}",
                sys.executable, "-m", "streams.bench.triggers", mode, str(data)]  # fmt: skip
-        procs[mode] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env = {**os.environ, "PYTHONHASHSEED": "0"}  # str hashes order sets and dicts: the same counts each time
+        procs[mode] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     counts = {}
     for mode, proc in procs.items():
         _, err = proc.communicate()
