@@ -28,6 +28,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]
         ("tail", "poems"),
         ("eval", "--samples", "0"),
         ("bench", "e2e", "--duration", "1"),
+        ("bench", "triggers", "--events", "10"),
     ],
 )
 def test_misuse_is_one_line(args: tuple[str, ...]) -> None:
