@@ -98,12 +98,11 @@ def features_at(user_id: str, at: str, source: str, **kw: Any) -> None:
     """USER_ID's features exactly as of event time AT (every event at or before AT, none after)."""
     from streams.pointintime import features_at as compute
     from streams.pointintime import user_events
-    from streams.replay import feature_config
     from streams.sources import load_catalog
 
     when, files = _time(at, "AT"), _files(source)  # misuse is reported before any broker is contacted
     settings = settings_from(**kw)
-    snap = compute(user_events(settings, user_id, files=files), when, load_catalog(settings), feature_config(settings))
+    snap = compute(user_events(settings, user_id, files=files), when, load_catalog(settings), settings.feature_config())
     if snap is None:
         raise click.ClickException(f"no events of {user_id!r} at or before {at}")
     click.echo(json.dumps(snap, indent=2))
@@ -121,7 +120,6 @@ def training_set(source: str, out: Path, users: str, **kw: Any) -> None:
     from schemas.codec import parse
     from schemas.registry import Registry
     from streams.pointintime import training_rows, training_schema
-    from streams.replay import feature_config
     from streams.sources import file_events, load_catalog, read_topic
 
     settings = settings_from(**kw)
@@ -135,7 +133,7 @@ def training_set(source: str, out: Path, users: str, **kw: Any) -> None:
         events = [ev for _, ev in file_events(_files(source), wanted)]
     if wanted:
         events = [e for e in events if e["user_id"] in wanted]
-    rows = training_rows(events, load_catalog(settings), feature_config(settings))
+    rows = training_rows(events, load_catalog(settings), settings.feature_config())
     with out.open("wb") as f:
         fastavro.writer(f, parse(training_schema()), rows, codec="deflate")
     click.echo(json.dumps({"events": len(events), "out": str(out)}))

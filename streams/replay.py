@@ -31,7 +31,6 @@ from typing import Any
 from rocksdict import Rdict
 from tqdm import tqdm
 
-from features import FeatureConfig
 from features.facts import request
 from schemas.contract import schema_str
 from schemas.fastread import read_listening_event_core
@@ -46,7 +45,7 @@ from streams.stories.backfill import write_stories
 from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
 from streams.worker.publisher import FlushPublisher, FlushWriter, Request
 
-__all__ = ["Replay", "ReplayOptions", "ReplayResult", "feature_config", "target"]
+__all__ = ["Replay", "ReplayOptions", "ReplayResult", "target"]
 
 
 def target(settings: Settings, suffix: str) -> Settings:
@@ -55,10 +54,6 @@ def target(settings: Settings, suffix: str) -> Settings:
     names["topic_events"] = settings.topic_events
     names["topic_catalog"] = settings.topic_catalog
     return settings.model_copy(update={**names, "app_id": f"{settings.app_id}-replay{suffix}"})
-
-
-def feature_config(settings: Settings) -> FeatureConfig:
-    return FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
 
 
 def _loader(store: Rdict) -> Callable[[str, int], bytes | None]:
@@ -93,7 +88,7 @@ class Replay:
             registry.decoder("ListeningEvent", topic=settings.topic_events, fast_reader=read_listening_event_core),
             catalog.get,
             _loader(self.store),  # not a bound method: no cycle keeps a finished Replay (and its cache) alive
-            config=feature_config(settings),
+            config=settings.feature_config(),
             trigger_config=tc if tc.enabled else None,
             clock_ms=lambda: 2**62,  # history is judged by event time only
         )
@@ -179,7 +174,7 @@ class Replay:
             self._close()
             return self.result
         t0 = time.perf_counter()
-        config = feature_config(self.live)
+        config = self.live.feature_config()
         if self.options.publishers:
             self.publisher = FlushPublisher(
                 self.out, self.schema_ids[0], config, self.schema_ids[1], processes=self.options.publishers

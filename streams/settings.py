@@ -144,6 +144,12 @@ class Settings(BaseSettings):
 
         return Privacy(self.trace_user_key.get_secret_value().encode(), self.trace_debug)
 
+    def feature_config(self) -> Any:
+        """The FeatureConfig these settings describe (session gap and grace, in ms)."""
+        from features import FeatureConfig
+
+        return FeatureConfig(session_gap_ms=int(self.session_gap_s * 1000), grace_ms=int(self.grace_s * 1000))
+
     def trigger_config(self) -> Any:
         """The TriggerConfig these settings describe (ValueError on a malformed list)."""
         from features.triggers import TriggerConfig

@@ -16,7 +16,7 @@ from typing import Any
 
 import faust
 
-from features import FeatureConfig, UserState, snapshot, update
+from features import UserState, snapshot, update
 from schemas.errors import DecodeError
 from schemas.registry import Registry
 from streams.producer import RecordProducer
@@ -41,7 +41,7 @@ def main() -> None:
     catalog_table = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
     catalog_table.start()
     producer = RecordProducer(settings)
-    config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
+    config = settings.feature_config()
     stats: dict[str, Any] = {"messages": 0, "first_message_s": 0.0, "last_message_s": 0.0}
 
     class Catalog(dict):  # type: ignore[type-arg]

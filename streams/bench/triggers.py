@@ -34,36 +34,34 @@ from typing import Any
 from streams import gctune
 from streams.settings import Settings
 from streams.simulator import Simulation, SimulationConfig
-from streams.worker.processor import FLUSH_PART_USERS, FeatureProcessor, RawMessage
+from streams.worker.processor import FeatureProcessor, RawMessage
 
 WRITER_ID = 1  # the events' schema id in their Confluent framing (no registry here)
 
 
 def _messages(events: int, users: int, seed: int, partitions: int) -> tuple[list[RawMessage], dict[str, Any]]:
     from schemas.fastpath import ListeningEventWriter
+    from streams.simulate import encoded_days
 
     sim = Simulation(SimulationConfig(users=users, events=events, days=7, seed=seed))
-    encode = ListeningEventWriter(WRITER_ID).encode
     offsets = [0] * partitions
     out = []
-    for day in sim.days():
-        for e in day:
-            key = e["user_id"].encode()
+    for day in encoded_days(sim, ListeningEventWriter(WRITER_ID), 0, 1):
+        for event_time, key, value in day:
             p = zlib.crc32(key) % partitions
-            out.append(RawMessage("listening-events", p, offsets[p], key, encode(e), e["event_time"]))
+            out.append(RawMessage("listening-events", p, offsets[p], key, value, event_time))
             offsets[p] += 1
     return out, {t.track_id: t for t in sim.catalog.tracks}
 
 
 def _processor(settings: Settings, catalog: dict[str, Any], triggers: bool) -> FeatureProcessor:
-    from features import FeatureConfig
     from schemas.codec import Decoder
     from schemas.contract import schema_str
     from schemas.fastread import read_listening_event_core
 
     schema = schema_str("ListeningEvent")
     decoder = Decoder(schema, lambda _id: schema, reader_id=WRITER_ID, fast_reader=read_listening_event_core)
-    config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
+    config = settings.feature_config()
     trigger_config = settings.trigger_config() if triggers else None
     return FeatureProcessor(decoder, catalog.get, lambda _user, _p: None, config=config,
                             trigger_config=trigger_config, clock_ms=lambda: 1 << 62)  # fmt: skip
@@ -75,9 +73,8 @@ def _flush(proc: FeatureProcessor) -> None:
     requests = [(tuple(t), appended, None) for t, appended, _ in proc.take_requests()]
     if requests:
         pickle.dumps(([], requests))
-    dirty = proc.take_dirty(snapshots=False, states=False)
-    for i in range(0, len(dirty), FLUSH_PART_USERS):
-        pickle.dumps(([(user.encode(), proc.dumps(user)) for user, _, _, _ in dirty[i : i + FLUSH_PART_USERS]], []))
+    for part in proc.dirty_parts():
+        pickle.dumps(([(key, state) for key, _, state in part], []))
     gctune.after_flush()
 
 

@@ -13,7 +13,6 @@ import faust
 from faust.streams import _current_event
 from faust.types import TP
 
-from features import FeatureConfig
 from schemas.contract import schema_str
 from schemas.fastread import read_listening_event_core
 from schemas.registry import Registry, subject_for
@@ -25,7 +24,7 @@ from streams.worker.catalog import CatalogTable
 from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.faust_app import PartitionContext, declare_events_and_state, make_faust_app
-from streams.worker.processor import FLUSH_PART_USERS, FeatureProcessor, RawMessage, dead_letter_headers
+from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
 from streams.worker.publisher import FlushPublisher, Request
 
 log = logging.getLogger("linernotes.worker")
@@ -134,10 +133,8 @@ class FeatureHotPath:
             requests = self._requests()
             if requests:  # first: the helpers write them while this process serializes the states
                 self.publisher.submit([], requests)
-            dirty, dumps = self.processor.take_dirty(snapshots=False, states=False), self.processor.dumps
             states: list[tuple[bytes, int, bytes]] = []
-            for i in range(0, len(dirty), FLUSH_PART_USERS):
-                part = [(user.encode(), p, dumps(user)) for user, p, _, _ in dirty[i : i + FLUSH_PART_USERS]]
+            for part in self.processor.dirty_parts():
                 self.publisher.submit([(key, state) for key, _, state in part])
                 states += part
             self.states.write(states)
@@ -217,7 +214,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     def load(user: str, partition: int) -> bytes | None:
         return hot.load(user, partition)  # ``hot`` is bound below, before any event is processed
 
-    config = FeatureConfig(session_gap_ms=int(settings.session_gap_s * 1000), grace_ms=int(settings.grace_s * 1000))
+    config = settings.feature_config()
     catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
     trigger_config = settings.trigger_config()
     tracer = make_tracer(

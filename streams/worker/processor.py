@@ -14,7 +14,7 @@ delivered, nothing is lost either.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -235,6 +235,15 @@ class FeatureProcessor:
         """A cached user's state bytes."""
         return self.cache[user].dumps()
 
+    def dirty_parts(self, size: int = FLUSH_PART_USERS) -> Iterator[list[tuple[bytes, int, bytes]]]:
+        """Every user changed since the last call as ``(key, partition, state bytes)``, in parts of
+        ``size`` users, each serialized as it is asked for (the worker hands a part to the flush
+        helpers before it serializes the next)."""
+        dirty = self.take_dirty(snapshots=False, states=False)
+        dumps = self.dumps
+        for i in range(0, len(dirty), size):
+            yield [(user.encode(), p, dumps(user)) for user, p, _, _ in dirty[i : i + size]]
+
     def take_requests(self) -> list[tuple[triggers.Trigger, int, TraceRef | None]]:
         """Triggers fired since the last call, with append time and trace context (publish their
         requests with the same flush as the states)."""
@@ -263,13 +272,4 @@ def dead_letter_headers(d: DeadLetter) -> list[tuple[str, bytes]]:
     return headers
 
 
-__all__ = [
-    "FLUSH_PART_USERS",
-    "BatchStats",
-    "DeadLetter",
-    "DecodeError",
-    "FeatureProcessor",
-    "RawMessage",
-    "Stored",
-    "dead_letter_headers",
-]
+__all__ = ["BatchStats", "DeadLetter", "DecodeError", "FeatureProcessor", "RawMessage", "Stored", "dead_letter_headers"]

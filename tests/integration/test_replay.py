@@ -14,7 +14,7 @@ from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, story_agent_process, wait_for, worker_process
 from streams.parity import verify_parity
 from streams.pointintime import features_at, training_rows, user_events
-from streams.replay import Replay, ReplayOptions, feature_config
+from streams.replay import Replay, ReplayOptions
 from streams.replay_parallel import run_replay
 from streams.settings import Settings
 from streams.simulator import Simulation, SimulationConfig
@@ -145,7 +145,7 @@ def test_point_in_time_features_and_training_rows(rsettings: Settings) -> None:
     s = rsettings
     simulate.run(s, CONFIG, progress=False, workers=1)
     catalog = load_catalog(s)
-    config = feature_config(s)
+    config = s.feature_config()
     events = user_events(s, "u0000003")
     assert len(events) > 20
     times = sorted(e["event_time"] for e in events)

@@ -89,3 +89,13 @@ def test_bad_messages_become_dead_letters_with_reasons() -> None:
     headers = dict(dead_letter_headers(dead[0]))
     assert headers["dlq.source.topic"] == b"le" and "dlq.reason" in headers
     assert p.stats.applied == 1
+
+
+def test_dirty_parts_serialize_every_changed_state_once_in_parts() -> None:
+    p = processor({})
+    p.process([msg(i, W.encode(ev(i, user=f"u{i}")), partition=i % 2) for i in range(5)])
+    parts = list(p.dirty_parts(size=2))
+    assert [len(part) for part in parts] == [2, 2, 1]
+    got = {key: (partition, Stored.loads(raw).state.total_plays) for part in parts for key, partition, raw in part}
+    assert got == {f"u{i}".encode(): (i % 2, 1) for i in range(5)}
+    assert list(p.dirty_parts(size=2)) == []  # nothing changed since
