@@ -169,7 +169,7 @@ def run(
         "cpu_overhead_pct": round(100 * (on_s / off_s - 1), 1),
         "cpu_overhead_pct_paired": round(100 * statistics.median(pairs), 1),
     }
-    report(f"triggers on {on_s:.2f} CPU s, off {off_s:.2f} (medians of {rounds}): +{out['cpu_overhead_pct']:.1f}%; "
+    report(f"triggers on {on_s:.2f} CPU s, off {off_s:.2f} (medians of {rounds}): {out['cpu_overhead_pct']:+.1f}%; "
            f"{fired:,} story requests")  # fmt: skip
     return out
 
