@@ -83,7 +83,7 @@ class Detected:
     suppressed: dict[str, int] = field(default_factory=dict)
 
 
-_NOTHING = Detected((), {})  # type: ignore[arg-type]  # what most calls find: shared, never changed
+_NOTHING = Detected([], {})  # what most calls find: shared, never changed
 
 # -- the triggers -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from features import native
 from streams import simulate, topics
 from streams.bench.common import (
     RunCpu,
@@ -104,6 +105,7 @@ def run(
         return {
             "events": events,
             "users": users,
+            "native_triggers": native.active(),  # the workers run in this environment: the same choice
             "events_per_s": round(rate, 1),
             "naive_events": nst["messages"],
             "naive_events_per_s": round(naive_rate, 1),

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from features import native
 from streams import gctune
 from streams.settings import Settings
 from streams.simulator import Simulation, SimulationConfig
@@ -142,7 +143,7 @@ def run(
     messages, catalog = _messages(events, users, seed, settings.events_partitions)
     report(f"simulated {len(messages):,} events for {users:,} listeners")
     gctune.tune()
-    out: dict[str, Any] = {"events": len(messages), "users": users}
+    out: dict[str, Any] = {"events": len(messages), "users": users, "native_triggers": native.active()}
     if callgrind:
         with tempfile.TemporaryDirectory(prefix="ln-bench-triggers-") as tmp:
             data = Path(tmp) / "events.pkl"
