@@ -71,6 +71,22 @@ def test_replayed_offsets_are_not_counted_twice() -> None:
     assert Stored.loads(state_bytes).offsets == {0: 9}
 
 
+def test_a_user_whose_events_were_all_replayed_publishes_its_snapshot_again() -> None:
+    # The state was written at a flush the crash cut short: its snapshot may never have gone out.
+    store: dict = {}
+    p = processor(store)
+    batch = [msg(i, W.encode(ev(i))) for i in range(4)]
+    p.process(batch)
+    ((user, _part, state_bytes, _snap),) = p.take_dirty()
+    store[user] = state_bytes
+    again = processor(store)
+    again.process(batch[1:])  # every one of them already in the stored state
+    assert again.stats.skipped_replayed == 3 and again.stats.applied == 0
+    ((u, _, state_bytes, snap),) = again.take_dirty()
+    assert u == "u1" and snap["total_plays"] == 4
+    assert Stored.loads(state_bytes).offsets == {0: 3}
+
+
 def test_bad_messages_become_dead_letters_with_reasons() -> None:
     p = processor({})
     raws = [
