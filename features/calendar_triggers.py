@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from features.config import DAY_MS, HOUR_MS, WEEK_MS, TriggerConfig
-from features.facts import Trigger, part_of_day
+from features.facts import Trigger, new_trigger, part_of_day
 from features.state import A_NAME, L_TIME, UserState
 from features.update import UpdateResult
 
@@ -42,7 +42,7 @@ def streaks(b: Before, state: UserState, cfg: TriggerConfig) -> list[Trigger]:
         log = state.log  # sorted: its first play of the day by bisection ([t] sorts before [t, ...])
         k = bisect.bisect_left(log, [day_start])
         t = log[k][L_TIME] if k < len(log) and log[k][L_TIME] < day_start + DAY_MS else day_start
-        out.append(Trigger(t, "STREAK", f"{run}:{first_day}", state.user_id, (run,)))
+        out.append(new_trigger((t, "STREAK", f"{run}:{first_day}", state.user_id, (run,))))
     return out
 
 
@@ -61,23 +61,25 @@ def time_of_day(
     out: list[Trigger] = []
     if len(state.days) == b.days:
         return out
+    times: list[int] = [e["event_time"] for e in applied]  # (typed ints: the compiled loops stay native)
     firsts: dict[int, int] = {}
-    for e in applied:
-        day = e["event_time"] // DAY_MS
-        if day > b.last_day and (day not in firsts or e["event_time"] < firsts[day]):
-            firsts[day] = e["event_time"]
+    for et in times:
+        day = et // DAY_MS
+        if day > b.last_day and (day not in firsts or et < firsts[day]):
+            firsts[day] = et
+    log = state.log
     for day in sorted(firsts):
         t = firsts[day]
         lifetime = list(state.hours)
-        for e in applied:  # plays after t were not there yet
-            if e["event_time"] >= t:
-                lifetime[(e["event_time"] // HOUR_MS) % 24] -= 1
+        for et in times:  # plays after t were not there yet
+            if et >= t:
+                lifetime[(et // HOUR_MS) % 24] -= 1
         if sum(lifetime) < cfg.tod_min_plays_lifetime:
             continue
         recent = [0] * 24
-        log = state.log
         for k in range(bisect.bisect_left(log, [t - TOD_RECENT_MS]), bisect.bisect_left(log, [t])):
-            recent[(log[k][L_TIME] // HOUR_MS) % 24] += 1
+            lt: int = log[k][L_TIME]
+            recent[(lt // HOUR_MS) % 24] += 1
         n_recent = sum(recent)
         if n_recent < cfg.tod_min_plays_7d:
             continue
@@ -88,7 +90,7 @@ def time_of_day(
         if new_part == old_part or share < cfg.tod_min_share:
             continue
         args = (new_part, old_part, round(share * 100))
-        out.append(Trigger(t, "TIME_OF_DAY_SHIFT", f"{day}:{new_part}", state.user_id, args))
+        out.append(new_trigger((t, "TIME_OF_DAY_SHIFT", f"{day}:{new_part}", state.user_id, args)))
     return out
 
 
@@ -99,5 +101,5 @@ def weekly(state: UserState, result: UpdateResult, cfg: TriggerConfig) -> list[T
             continue
         start = w["week_start"]
         args = (w["ms"], state.artists[w["top_artist"]][A_NAME], w["plays"], start, w["top_genre"] or None, w["new"])
-        out.append(Trigger(start + WEEK_MS, "WEEKLY_DIGEST", str(start // DAY_MS), state.user_id, args))
+        out.append(new_trigger((start + WEEK_MS, "WEEKLY_DIGEST", str(start // DAY_MS), state.user_id, args)))
     return out

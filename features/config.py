@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
-MINUTE_MS = 60_000
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
-WEEK_MS = 7 * DAY_MS
+MINUTE_MS: Final = 60_000  # (literal Finals: the compiled trigger modules fold them)
+HOUR_MS: Final = 3_600_000
+DAY_MS: Final = 86_400_000
+WEEK_MS: Final = 604_800_000  # 7 days
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class FeatureConfig:
             raise ValueError("session_gap_ms and decay_half_life_ms must be > 0, grace_ms >= 0, top_k >= 1")
 
 
-NEVER = -(10**15)  # "no story yet" in the triggers' cooldown bookkeeping
+NEVER: Final = -1_000_000_000_000_000  # "no story yet" in the triggers' cooldown bookkeeping
 
 KINDS = (  # story kinds, see features.triggers
     "SESSION_RECAP",

@@ -8,14 +8,28 @@ serialized form equals the state that was written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Final
 
+# Literal Finals: the compiled trigger modules (features.native) fold them instead of looking them up.
 # Indexes into an artist record: [plays, ms_played, first_seen, last_seen, name]
-A_PLAYS, A_MS, A_FIRST, A_LAST, A_NAME = range(5)
+A_PLAYS: Final = 0
+A_MS: Final = 1
+A_FIRST: Final = 2
+A_LAST: Final = 3
+A_NAME: Final = 4
 # Indexes into a log entry: [event_time, artist_id, genre, ms_played, skipped]
-L_TIME, L_ARTIST, L_GENRE, L_MS, L_SKIP = range(5)
+L_TIME: Final = 0
+L_ARTIST: Final = 1
+L_GENRE: Final = 2
+L_MS: Final = 3
+L_SKIP: Final = 4
 # Indexes into a session: [start, end, plays, ms_played, skips, {artist_id: plays}]
-S_START, S_END, S_PLAYS, S_MS, S_SKIPS, S_ARTISTS = range(6)
+S_START: Final = 0
+S_END: Final = 1
+S_PLAYS: Final = 2
+S_MS: Final = 3
+S_SKIPS: Final = 4
+S_ARTISTS: Final = 5
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 from features import artist_triggers as artist
 from features import calendar_triggers as calendar
 from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, KINDS, NEVER, FeatureConfig, TriggerConfig
-from features.facts import Trigger, request, story_id
+from features.facts import Trigger, new_trigger, request, story_id
 from features.state import (
     A_FIRST,
     A_NAME,
@@ -108,16 +108,18 @@ def _sessions(
             suppressed["SESSION_RECAP"] = suppressed.get("SESSION_RECAP", 0) + 1
             continue
         counts: dict[str, int] = s[S_ARTISTS]
-        top = max(zip(counts.values(), counts, strict=True))[1] if counts else None  # most plays, then name
-        top_rec = artists.get(top) if top is not None else None
         start, end = s[S_START], s[S_END]
-        new = 0
-        for a in counts:
+        top: str | None = None  # most plays, then the greatest name
+        most, new = 0, 0
+        for a, n in counts.items():
+            if n > most or (n == most and top is not None and a > top):
+                top, most = a, n
             rec = artists.get(a)
             if rec is not None and start <= rec[A_FIRST] <= end:
                 new += 1
+        top_rec = artists.get(top) if top is not None else None
         args = (s[S_MS], s[S_PLAYS], (start // HOUR_MS) % 24, top_rec[A_NAME] if top_rec else None, s[S_SKIPS], new)
-        out.append(Trigger(t, "SESSION_RECAP", str(start), user, args))
+        out.append(new_trigger((t, "SESSION_RECAP", str(start), user, args)))
     return out
 
 
