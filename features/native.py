@@ -65,6 +65,11 @@ def fresh() -> bool:
     return all(sources.get(m) == digest(source(m)) for m in MODULES)
 
 
+def python_flags() -> list[str]:
+    """Interpreter flags that make a child Python choose as this one did (``-X linernotes-pure``)."""
+    return ["-X", "linernotes-pure"] if "linernotes-pure" in sys._xoptions else []
+
+
 def select() -> bool:
     """Use the compiled modules if they are fresh and wanted, else load the pure-Python sources in
     their place; returns whether the compiled ones are in use."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from features import native
 from streams import topics
 from streams.settings import Settings
 from streams.stack.base import free_port
@@ -69,6 +70,7 @@ def worker_process(
     log = (workdir / f"{log_name}.log").open("wb")
     cmd = command or [
         sys.executable,
+        *native.python_flags(),
         "-m",
         "streams.cli",
         "worker",

@@ -121,7 +121,7 @@ def _callgrind(data: Path, report: Any) -> dict[str, int]:
     procs = {}
     for mode in ("on", "off", "setup"):  # in parallel: counts do not depend on what else runs
         cmd = [valgrind, "--tool=callgrind", f"--callgrind-out-file={data.parent / ('cg.' + mode)}",
-               sys.executable, "-m", "streams.bench.triggers", mode, str(data)]  # fmt: skip
+               sys.executable, *native.python_flags(), "-m", "streams.bench.triggers", mode, str(data)]  # fmt: skip
         env = {**os.environ, "PYTHONHASHSEED": "0"}  # str hashes order sets and dicts: the same counts each time
         procs[mode] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     counts = {}
