@@ -86,8 +86,8 @@ class FeatureHotPath:
         if self.processor.requests:
             # The batch's fired triggers go to the helpers now, not with the next flush (in a backlog that
             # is 100k events later): they are written and produced while this process goes on, and their
-            # stories can start sooner. Durability is unchanged: the flush that covers this batch waits
-            # for every part handed over before it.
+            # stories can start sooner. Only batches fire them, so a flush finds none left to hand over;
+            # it waits for their delivery before it writes the states that record them.
             self.publisher.submit([], self._requests())
         for d in dead:
             self.producer.produce(
@@ -135,10 +135,7 @@ class FeatureHotPath:
             pending, self._pending = self._pending, {}
             # Story requests are delivered before the states that record their triggers are written: a
             # restart skips the events a stored state holds, so such a state must never lack their
-            # requests (the batches handed theirs over already; _settle waited for the flush in flight).
-            requests = self._requests()
-            if requests:
-                self.publisher.submit([], requests)
+            # requests (each batch handed its own over in ``handle``; _settle waited for the flush in flight).
             if not self.publisher.done():
                 await loop.run_in_executor(None, self.publisher.wait)
             # The helpers get the states in parts as they are serialized, and before this process writes
@@ -186,7 +183,7 @@ class FeatureHotPath:
         self.processor.stats.flushed_messages = messages
 
     def _requests(self) -> list[Request]:
-        """This flush's fired triggers for the helper, which writes, encodes and produces their
+        """The batch's fired triggers for the helpers, which write, encode and produce their
         requests. A traced one gets its ``send`` span here, at the hand-over."""
         fired, topic = self.processor.take_requests(), self.settings.topic_requests
         sent = self.processor.spans.sent
