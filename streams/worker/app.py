@@ -31,6 +31,7 @@ from streams.worker.publisher import FlushPublisher, Request
 log = logging.getLogger("linernotes.worker")
 MIN_FLUSH_INTERVAL_S = 0.5
 IDLE_S = 0.1  # the stream counts as quiet after this long without a batch
+REQUESTS_PER_HANDOVER = 4096  # in a backlog, fired triggers are handed to the helpers this many at a time
 
 
 @dataclass
@@ -83,11 +84,13 @@ class FeatureHotPath:
         # aiokafka's ConsumerRecords already carry RawMessage's fields: no per-record copy.
         batch: list[RawMessage] = [r for recs in records.values() for r in recs]
         dead = self.processor.process(batch)
-        if self.processor.requests:
-            # The batch's fired triggers go to the helpers now, not with the next flush (in a backlog that
-            # is 100k events later): they are written and produced while this process goes on, and their
-            # stories can start sooner. Only batches fire them, so a flush finds none left to hand over;
-            # it waits for their delivery before it writes the states that record them.
+        fired = len(self.processor.requests)
+        if fired and (len(batch) < self.settings.max_poll_records or fired >= REQUESTS_PER_HANDOVER):
+            # Fired triggers go to the helpers now, not with the next flush: they are written and produced
+            # while this process goes on, and their stories start sooner. In a backlog (a full fetch: the
+            # next follows at once) they are gathered first: each hand-over costs the helpers a delivery
+            # round trip and the broker a produce request, for a few hundred requests a batch. The flush
+            # hands over what is left and waits for all of it before it writes the states that record them.
             self.publisher.submit([], self._requests())
         for d in dead:
             self.producer.produce(
@@ -133,9 +136,11 @@ class FeatureHotPath:
         if self._pending or self.processor.dirty:
             messages_so_far = self.processor.stats.messages
             pending, self._pending = self._pending, {}
+            if self.processor.requests:
+                self.publisher.submit([], self._requests())
             # Story requests are delivered before the states that record their triggers are written: a
             # restart skips the events a stored state holds, so such a state must never lack their
-            # requests (each batch handed its own over in ``handle``; _settle waited for the flush in flight).
+            # requests (_settle waited for the flush in flight).
             if not self.publisher.done():
                 await loop.run_in_executor(None, self.publisher.wait)
             # The helpers get the states in parts as they are serialized, and before this process writes
