@@ -138,11 +138,7 @@ class FeatureHotPath:
             pending, self._pending = self._pending, {}
             if self.processor.requests:
                 self.publisher.submit([], self._requests())
-            # Story requests are delivered before the states that record their triggers are written: a
-            # restart skips the events a stored state holds, so such a state must never lack their
-            # requests (_settle waited for the flush in flight).
-            if not self.publisher.done():
-                await loop.run_in_executor(None, self.publisher.wait)
+            requests_handed_over = self.publisher.mark()
             # The helpers get the states in parts as they are serialized, and before this process writes
             # them to RocksDB and the changelog: they start building snapshots at once instead of after
             # all of it (~0.6 s of a backlog's last flush of ~8k users). Offsets are marked done only
@@ -152,6 +148,10 @@ class FeatureHotPath:
             for part in self.processor.dirty_parts():
                 self.publisher.submit([(key, state) for key, _, state in part])
                 states += part
+            # Story requests are delivered before the states that record their triggers are written: a
+            # restart skips the events a stored state holds, so such a state must never lack their
+            # requests. Their delivery overlapped the serializing above; the snapshots need not be waited for.
+            await loop.run_in_executor(None, self.publisher.wait_for, requests_handed_over)
             self.states.write(states)
             self.producer.poll()
             self._inflight = (pending, messages_so_far)

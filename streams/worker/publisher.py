@@ -86,16 +86,19 @@ def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], co
                 writer.producer.flush(10.0)
             return
         items, requests = job
+        urgent = bool(requests) and not items
         pending.append((len(items), len(requests)))
         if failure is None:
             try:
                 writer.snapshots((key, snapshot(Stored.loads(state).state, config)) for key, state in items)
                 writer.requests(requests)
-                if not conn.poll():
+                if urgent or not conn.poll():
                     writer.producer.flush(60.0)
             except Exception as e:  # noqa: BLE001 - reported to the worker, which stops
                 failure = f"{type(e).__name__}: {e}"
-        if conn.poll():  # more of this flush is waiting (it comes in parts): one delivery wait for all
+        # More of this flush is waiting (it comes in parts): one delivery wait for all. Requests alone are
+        # answered at once: the worker writes no state before they were delivered (FlushPublisher.wait_for).
+        if not urgent and conn.poll():
             continue
         for result in pending:  # every part answered, and only after the delivery that covers it
             conn.send(failure if failure is not None else result)
@@ -133,6 +136,8 @@ class FlushPublisher:
         self._senders = [ThreadPoolExecutor(1, thread_name_prefix=f"flush-send-{i}") for i in range(len(self._conns))]
         self._sent: list[list[Future[None]]] = [[] for _ in self._conns]  # each pipe's writes not yet checked
         self._waiting = [0] * len(self._conns)  # parts each process has not answered yet
+        self._submitted = [0] * len(self._conns)  # parts handed to each process, ever
+        self._answered = [0] * len(self._conns)  # and answered (or lost in the hand-over, which raised)
         self._delivered = [0, 0]  # snapshots, requests answered since the last wait
         self._failed: str | None = None
 
@@ -155,6 +160,7 @@ class FlushPublisher:
             self._check_sent(i, block=False)  # an earlier write that failed fails this submit
             self._sent[i].append(self._senders[i].submit(conn.send, (part, reqs)))
             self._waiting[i] += 1
+            self._submitted[i] += 1
 
     def _check_sent(self, i: int, *, block: bool) -> bool:
         """Whether pipe ``i``'s writes are all done (``block``: wait for them); a failed one raises
@@ -165,6 +171,7 @@ class FlushPublisher:
                 sent.pop(0).result()
             except Exception as e:  # a broken pipe, or a part that could not be pickled
                 self._waiting[i] -= 1  # never reached the helper: no answer is owed for it
+                self._answered[i] += 1
                 raise PublishError(f"the flush publisher is gone or could not take a part: {e}") from e
         return not sent
 
@@ -174,16 +181,36 @@ class FlushPublisher:
             if not self._check_sent(i, block=block):
                 continue  # still writing: its answers cannot all be there
             while self._waiting[i] and (block or conn.poll()):
-                try:
-                    result = conn.recv()
-                except (EOFError, OSError) as e:
-                    raise PublishError(f"the flush publisher died (exit code {self._procs[i].exitcode})") from e
-                self._waiting[i] -= 1
-                if isinstance(result, str):
-                    self._failed = self._failed or result
-                else:
-                    self._delivered[0] += int(result[0])
-                    self._delivered[1] += int(result[1])
+                self._take_answer(i)
+
+    def _take_answer(self, i: int) -> None:
+        try:
+            result = self._conns[i].recv()
+        except (EOFError, OSError) as e:
+            raise PublishError(f"the flush publisher died (exit code {self._procs[i].exitcode})") from e
+        self._waiting[i] -= 1
+        self._answered[i] += 1
+        if isinstance(result, str):
+            self._failed = self._failed or result
+        else:
+            self._delivered[0] += int(result[0])
+            self._delivered[1] += int(result[1])
+
+    def mark(self) -> tuple[int, ...]:
+        """Where the parts submitted so far end, for :meth:`wait_for`."""
+        return tuple(self._submitted)
+
+    def wait_for(self, mark: tuple[int, ...]) -> None:
+        """Block until every part submitted before ``mark`` was delivered, not the ones after it (a
+        flush's states go on to the helpers while the requests before them are delivered); raises
+        if any answered part failed (and :meth:`wait` raises it again)."""
+        for i, conn in enumerate(self._conns):
+            while self._answered[i] < mark[i]:
+                self._check_sent(i, block=False)  # a part that never reached the helper raises
+                if self._answered[i] < mark[i] and conn.poll(0.05):
+                    self._take_answer(i)
+        if self._failed is not None:
+            raise PublishError(f"snapshots and requests could not be published: {self._failed}")
 
     def done(self) -> bool:
         """Whether ``wait`` would return at once (every part submitted was answered)."""

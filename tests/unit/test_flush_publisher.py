@@ -73,3 +73,28 @@ def test_a_part_that_cannot_be_handed_over_fails_the_flush_instead_of_hanging_it
         assert pub.wait() == (0, 0)
     finally:
         pub.close()
+
+
+def test_wait_for_waits_for_the_parts_before_the_mark() -> None:
+    # The worker waits for the requests handed over before a flush's states, not for those states'
+    # snapshots; wait() still accounts for every part.
+    pub = FlushPublisher(load(bootstrap_servers="127.0.0.1:1"), 1, FeatureConfig())
+    try:
+        pub.wait_for(pub.mark())  # nothing before the mark: returns at once
+        pub.submit([])
+        mark = pub.mark()
+        pub.submit([])
+        pub.wait_for(mark)
+        assert pub._answered[0] >= 1
+        assert pub.wait() == (0, 0) and pub.done()
+        pub.submit([(b"u1", b"\xc1 not msgpack")])
+        mark = pub.mark()
+        with pytest.raises(PublishError, match="could not be published"):
+            pub.wait_for(mark)  # a failure before the mark is raised
+        with pytest.raises(PublishError):
+            pub.wait()  # and again by wait, which clears it
+        assert pub.done()
+        pub.submit([])
+        assert pub.wait() == (0, 0)
+    finally:
+        pub.close()

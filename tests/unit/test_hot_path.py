@@ -16,12 +16,28 @@ from tests.unit.test_processor import CATALOG, W, ev, msg, processor
 class Publisher:
     def __init__(self) -> None:
         self.calls: list[tuple[int, int]] = []  # (states, requests) per submit
+        self.log: list[Any] = []  # submits, waits and state writes, in order
 
     def submit(self, items: list, requests: Any = ()) -> None:
         self.calls.append((len(items), len(requests)))
+        self.log.append(("submit", len(items), len(requests)))
 
     def done(self) -> bool:
         return True
+
+    def mark(self) -> int:
+        return len(self.calls)
+
+    def wait_for(self, mark: int) -> None:
+        self.log.append(("delivered", mark))  # every part before the mark
+
+
+class States:
+    def __init__(self, log: list) -> None:
+        self.log = log
+
+    def write(self, states: list) -> None:
+        self.log.append(("write", len(states)))
 
 
 class Nothing:
@@ -36,7 +52,8 @@ def hot_path(max_poll: int) -> tuple[FeatureHotPath, Publisher]:
     hot = FeatureHotPath.__new__(FeatureHotPath)
     publisher = Publisher()
     hot.settings, hot.processor, hot.publisher = settings, proc, publisher
-    hot.producer = hot.states = Nothing()  # type: ignore[assignment]
+    hot.producer = Nothing()  # type: ignore[assignment]
+    hot.states = States(publisher.log)  # type: ignore[assignment]
     hot._catalog_frozen, hot._pending, hot._read, hot._inflight = True, {}, {}, None
     hot._since_flush, hot._last_flush = 0, time.monotonic() + 3600  # no flush from handle itself
     return hot, publisher
@@ -61,7 +78,9 @@ def test_a_backlog_gathers_fired_triggers_and_the_flush_hands_them_over_before_t
         await hot.flush(wait=False)
 
     asyncio.run(run())
-    assert publisher.calls == [(0, 1), (1, 0)]  # the request, then the state that records its trigger
+    # The request goes first; the state that records its trigger is written only after the request was
+    # delivered (its snapshot need not be: it is handed over before that wait).
+    assert publisher.log == [("submit", 0, 1), ("submit", 1, 0), ("delivered", 1), ("write", 1)]
     assert hot.processor.stats.triggers == {"MILESTONE": 1}
 
 
