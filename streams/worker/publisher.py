@@ -135,7 +135,6 @@ class FlushPublisher:
         # handing over a 200k-event bench run's big flush takes the worker 5-20 ms).
         self._senders = [ThreadPoolExecutor(1, thread_name_prefix=f"flush-send-{i}") for i in range(len(self._conns))]
         self._sent: list[list[Future[None]]] = [[] for _ in self._conns]  # each pipe's writes not yet checked
-        self._waiting = [0] * len(self._conns)  # parts each process has not answered yet
         self._submitted = [0] * len(self._conns)  # parts handed to each process, ever
         self._answered = [0] * len(self._conns)  # and answered (or lost in the hand-over, which raised)
         self._delivered = [0, 0]  # snapshots, requests answered since the last wait
@@ -159,7 +158,6 @@ class FlushPublisher:
                 continue
             self._check_sent(i, block=False)  # an earlier write that failed fails this submit
             self._sent[i].append(self._senders[i].submit(conn.send, (part, reqs)))
-            self._waiting[i] += 1
             self._submitted[i] += 1
 
     def _check_sent(self, i: int, *, block: bool) -> bool:
@@ -170,8 +168,7 @@ class FlushPublisher:
             try:
                 sent.pop(0).result()
             except Exception as e:  # a broken pipe, or a part that could not be pickled
-                self._waiting[i] -= 1  # never reached the helper: no answer is owed for it
-                self._answered[i] += 1
+                self._answered[i] += 1  # never reached the helper: no answer is owed for it
                 raise PublishError(f"the flush publisher is gone or could not take a part: {e}") from e
         return not sent
 
@@ -180,7 +177,7 @@ class FlushPublisher:
         for i, conn in enumerate(self._conns):
             if not self._check_sent(i, block=block):
                 continue  # still writing: its answers cannot all be there
-            while self._waiting[i] and (block or conn.poll()):
+            while self._answered[i] < self._submitted[i] and (block or conn.poll()):
                 self._take_answer(i)
 
     def _take_answer(self, i: int) -> None:
@@ -188,7 +185,6 @@ class FlushPublisher:
             result = self._conns[i].recv()
         except (EOFError, OSError) as e:
             raise PublishError(f"the flush publisher died (exit code {self._procs[i].exitcode})") from e
-        self._waiting[i] -= 1
         self._answered[i] += 1
         if isinstance(result, str):
             self._failed = self._failed or result
@@ -215,7 +211,7 @@ class FlushPublisher:
     def done(self) -> bool:
         """Whether ``wait`` would return at once (every part submitted was answered)."""
         self._drain(block=False)
-        return not any(self._waiting)
+        return self._answered == self._submitted
 
     def wait(self) -> tuple[int, int]:
         """Block until everything submitted was delivered; returns the (snapshots, requests) delivered
