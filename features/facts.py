@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from features.config import MINUTE_MS
+from features.config import DAY_MS, MINUTE_MS
 from schemas.records import Fact, FactSheet, StoryRequest
 
 PARTS_OF_DAY = (("late night", 0, 5), ("morning", 5, 12), ("afternoon", 12, 17), ("evening", 17, 22),
@@ -49,8 +49,12 @@ def part_of_day(hour: int) -> str:
 
 def date_text(t_ms: int) -> str:
     """``Monday, March 3, 2025`` in UTC (tables, not strftime: no locale, and fast)."""
-    d = dt.datetime.fromtimestamp(t_ms / 1000, tz=dt.UTC)
-    return f"{_WEEKDAYS[d.weekday()]}, {MONTHS[d.month - 1]} {d.day}, {d.year}"
+    day = t_ms // DAY_MS
+    text = _dates.get(day)
+    if text is None:
+        d = dt.datetime.fromtimestamp(day * (DAY_MS // 1000), tz=dt.UTC)
+        text = _remember(_dates, day, f"{_WEEKDAYS[d.weekday()]}, {MONTHS[d.month - 1]} {d.day}, {d.year}")
+    return text
 
 
 def story_id(user: str, kind: str, key: str) -> str:
@@ -71,17 +75,39 @@ FactRow = tuple[str, str, str, float | None, str | None]
 feature worker's helper encodes a request without building ``Fact`` objects (see ``request_fields``)."""
 
 
+# Facts recur across listeners and days ("3 tracks", "12 minutes", a date): each is written once and
+# kept (a listener's helper writes thousands of fact sheets a second in a backlog), up to a bound.
+MAX_REMEMBERED = 100_000
+_counts: dict[tuple[str, int, str, str | None], FactRow] = {}
+_minutes: dict[tuple[str, int], FactRow] = {}
+_dates: dict[int, str] = {}
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(cache) >= MAX_REMEMBERED:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _f(name: str, type_: str, value: str) -> FactRow:
     return name, type_, value, None, None
 
 
 def fact_count(name: str, count: float, noun: str, unit: str | None = None) -> FactRow:
-    return name, "NUMBER", _n(count, noun), float(round(count)), unit or noun
+    n = round(count)
+    row = _counts.get((name, n, noun, unit))
+    if row is None:
+        row = _remember(_counts, (name, n, noun, unit), (name, "NUMBER", _n(n, noun), float(n), unit or noun))
+    return row
 
 
 def fact_minutes(name: str, ms: int) -> FactRow:
     minutes = max(1, round(ms / MINUTE_MS))
-    return name, "DURATION", _n(minutes, "minute"), float(minutes), "minute"
+    row = _minutes.get((name, minutes))
+    if row is None:
+        row = _remember(_minutes, (name, minutes), (name, "DURATION", _n(minutes, "minute"), float(minutes), "minute"))
+    return row
 
 
 # -- one writer per kind: the facts from the trigger's args (the key fact's name: _WRITERS) -----------
@@ -144,7 +170,7 @@ _WRITERS: dict[str, tuple[str, Callable[..., list[FactRow]]]] = {
 
 def request_fields(t: Trigger | tuple[Any, ...]) -> tuple[str, str, str, str, int, str, list[FactRow], int]:
     """A fired trigger's ``StoryRequest`` as its fields: story id, user, kind, trigger key, event time,
-    key fact, facts (rows) and seed (``schemas.fastpath.StoryRequestWriter.encode_fields`` takes them)."""
+    key fact, facts (rows) and seed (``schemas.fastrequest.StoryRequestWriter.encode_fields`` takes them)."""
     event_time, kind, key, user, args = t
     key_fact, write = _WRITERS[kind]
     sid = story_id(user, kind, key)

@@ -9,10 +9,9 @@ change that is not mirrored here fails the tests instead of corrupting data.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 from typing import Any
 
-from schemas.records import CONTEXT_TYPES, FACT_TYPES, PLATFORMS, STORY_KINDS, StoryRequest
+from schemas.records import CONTEXT_TYPES, PLATFORMS
 
 _MAX_CACHE = 200_000
 
@@ -240,39 +239,4 @@ class UserFeaturesWriter:
             parts.append(struct.pack(f"<{len(profile)}d", *profile))
         parts.append(b"\x00")
         parts.append(_long(f["late_events"]))
-        return b"".join(parts)
-
-
-_STORY_KIND = {k: _long(i) for i, k in enumerate(STORY_KINDS)}
-_FACT_TYPE = {t: _long(i) for i, t in enumerate(FACT_TYPES)}
-
-
-class StoryRequestWriter:
-    """``StoryRequest`` straight from its fields (fastavro's generic writer cost ~25 µs a request, the
-    feature worker writes one per trigger; its helper passes ``features.facts.request_fields`` to
-    :meth:`encode_fields`, without building the dataclasses). Byte-identical to fastavro:
-    tests/unit/test_fastpath.py."""
-
-    def __init__(self, schema_id: int) -> None:
-        self.header = b"\x00" + schema_id.to_bytes(4, "big")
-
-    def encode(self, r: StoryRequest) -> bytes:
-        rows = [(f.name, f.type, f.value, f.number, f.unit) for f in r.facts.facts]
-        return self.encode_fields(r.story_id, r.user_id, r.kind, r.trigger_key, r.event_time, r.facts.key_fact, rows,
-                                  r.seed)  # fmt: skip
-
-    def encode_fields(
-        self, story_id: str, user_id: str, kind: str, trigger_key: str, event_time: int, key_fact: str,
-        facts: Sequence[tuple[str, str, str, float | None, str | None]], seed: int,
-    ) -> bytes:  # fmt: skip
-        parts = [self.header, avro_string(story_id), avro_string(user_id), _STORY_KIND[kind], avro_string(trigger_key),
-                 _long(event_time), _name(key_fact)]  # fmt: skip
-        if facts:  # fact names, units and most values ("3 tracks", an artist, "evening") repeat: cached
-            parts.append(_long(len(facts)))
-            for name, type_, value, number, unit in facts:
-                parts += (_name(name), _FACT_TYPE[type_], _name(value))
-                parts.append(b"\x00" if number is None else b"\x02" + _double(number))
-                parts.append(b"\x00" if unit is None else b"\x02" + _name(unit))
-        parts.append(b"\x00")
-        parts.append(_long(seed))
         return b"".join(parts)

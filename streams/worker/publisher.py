@@ -37,7 +37,8 @@ class FlushWriter:
     replay shard that has no helpers."""
 
     def __init__(self, settings: Settings, schema_ids: tuple[int, int | None]) -> None:
-        from schemas.fastpath import StoryRequestWriter, UserFeaturesWriter
+        from schemas.fastpath import UserFeaturesWriter
+        from schemas.fastrequest import StoryRequestWriter
         from streams.producer import RecordProducer
 
         self.settings = settings

@@ -185,7 +185,7 @@ def test_the_helpers_request_bytes_are_the_requests_avro() -> None:
     from features.triggers import detect
     from schemas.codec import Encoder
     from schemas.contract import schema_str
-    from schemas.fastpath import StoryRequestWriter
+    from schemas.fastrequest import StoryRequestWriter
 
     events, catalog = simulated()
     config, found = FeatureConfig(), []
@@ -202,3 +202,18 @@ def test_the_helpers_request_bytes_are_the_requests_avro() -> None:
     fast, reference = StoryRequestWriter(3), Encoder(schema_str("StoryRequest"), 3)
     for t in found:
         assert fast.encode_fields(*request_fields(t)) == reference.encode(request(t).to_avro()), t
+
+
+def test_fact_writers_remember_what_they_wrote_and_write_the_same() -> None:
+    import datetime as dt
+
+    from features import facts
+
+    for t in (0, 1, facts.DAY_MS - 1, facts.DAY_MS, -1, -facts.DAY_MS, 1_741_000_000_000, 1_741_046_399_999):
+        d = dt.datetime.fromtimestamp(t / 1000, tz=dt.UTC)
+        assert facts.date_text(t) == f"{d.strftime('%A')}, {d.strftime('%B')} {d.day}, {d.year}"
+    assert facts.fact_count("tracks", 3, "track") is facts.fact_count("tracks", 3.2, "track")
+    assert facts.fact_count("tracks", 3, "track") == ("tracks", "NUMBER", "3 tracks", 3.0, "track")
+    assert facts.fact_count("tracks", 1, "track", "item") == ("tracks", "NUMBER", "1 track", 1.0, "item")
+    assert facts.fact_minutes("minutes", 90_000) == ("minutes", "DURATION", "2 minutes", 2.0, "minute")
+    assert facts.fact_minutes("minutes", 1) == ("minutes", "DURATION", "1 minute", 1.0, "minute")
