@@ -42,22 +42,21 @@ def _plays_by_artist(
 
 def milestones_and_discoveries(
     b: Before, state: UserState, result: UpdateResult, events: Sequence[Mapping[str, Any]],
-    catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int],
+    catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int], milestones: tuple[int, ...],
+    want_d: bool,
 ) -> list[Trigger]:  # fmt: skip
+    """``milestones``: the enabled ones (none: milestones are off); ``want_d``: discoveries are on and
+    the listener has the history for one (``features.triggers.detect`` decides both)."""
     out: list[Trigger] = []
-    want_m = "MILESTONE" in cfg.enabled
-    want_d = "DISCOVERY" in cfg.enabled and b.total_plays + result.applied > cfg.discovery_min_history
-    if not (want_m or want_d):
-        return out
     counts = result.artist_plays
     artists = state.artists
     fresh: set[str] = {a for a, _, _ in result.new_artists} if want_d and result.new_artists else set()
-    reached = result.reached if result.watched is cfg.watch else _reached(result, artists, cfg.watch)
+    watch = cfg.watch
+    reached = result.reached if result.watched is watch else _reached(result, artists, watch)
     if not reached and not fresh:  # what most batches find
         return out
     crossing: list[str] = []
     second_play: list[str] = []
-    milestones = cfg.milestones if want_m else ()
     for a in dict.fromkeys(reached):  # the artists that reached a milestone or their second play
         plays = artists[a][A_PLAYS]
         old = plays - counts[a]
@@ -76,7 +75,7 @@ def milestones_and_discoveries(
         rec = artists[a]
         plays = _in_order(by_artist.get(a, []))
         old = rec[A_PLAYS] - counts[a]
-        for n in cfg.milestones:
+        for n in milestones:
             if old < n <= rec[A_PLAYS] and n - old - 1 < len(plays):
                 e = plays[n - old - 1]
                 milestone = (n, rec[A_NAME], catalog[e["track_id"]].track_name, rec[A_FIRST])

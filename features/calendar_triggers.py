@@ -18,13 +18,12 @@ if TYPE_CHECKING:
 TOD_RECENT_MS = 6 * DAY_MS  # the log keeps 7 days + grace before the latest event: 6 leave a day of batch span
 
 
-def streaks(b: Before, state: UserState, cfg: TriggerConfig) -> list[Trigger]:
-    """Every run of consecutive days that reached a threshold on a day this batch added."""
+def streaks(b: Before, state: UserState, lengths: tuple[int, ...]) -> list[Trigger]:
+    """Every run of consecutive days that reached one of ``lengths`` (sorted) on a day this batch added."""
     days = state.days
     if len(days) == b.days:
         return []
     out = []
-    lengths = cfg.streak_days
     for i in range(bisect.bisect_right(days, b.last_day), len(days)):  # days after the last one before the batch
         # The run ending on day i is >= n days iff the day n-1 entries back is n-1 days earlier (days
         # are distinct and sorted): a check per threshold (ascending), not a walk back over the run.

@@ -65,8 +65,7 @@ def _seed(sid: str) -> int:
     return int(sid[3:19], 16) & ((1 << 62) - 1)
 
 
-def _n(count: float, noun: str) -> str:
-    count = round(count)
+def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
