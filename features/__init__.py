@@ -8,8 +8,9 @@ native.select()  # compiled trigger modules, or their pure-Python sources (see f
 
 from features.config import FeatureConfig  # noqa: E402
 from features.errors import FeatureError  # noqa: E402
+from features.result import UpdateResult  # noqa: E402
 from features.snapshot import snapshot  # noqa: E402
 from features.state import UserState  # noqa: E402
-from features.update import UpdateResult, update  # noqa: E402
+from features.update import update  # noqa: E402
 
 __all__ = ["FeatureConfig", "FeatureError", "UpdateResult", "UserState", "snapshot", "update"]

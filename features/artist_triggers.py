@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from features.config import DAY_MS, NEVER, TriggerConfig
 from features.facts import Trigger, new_trigger
+from features.result import Before, UpdateResult
 from features.state import A_FIRST, A_NAME, A_PLAYS, UserState
-from features.update import Track, UpdateResult
-
-if TYPE_CHECKING:
-    from features.triggers import Before
+from features.update import Track
 
 
 def _reached(result: UpdateResult, artists: Mapping[str, list[Any]], watch: frozenset[int]) -> list[str]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from features.config import DAY_MS, HOUR_MS, WEEK_MS, TriggerConfig
 from features.facts import Trigger, new_trigger, part_of_day
+from features.result import Before, UpdateResult
 from features.state import A_NAME, L_TIME, UserState
-from features.update import UpdateResult
-
-if TYPE_CHECKING:
-    from features.triggers import Before
 
 TOD_RECENT_MS = 6 * DAY_MS  # the log keeps 7 days + grace before the latest event: 6 leave a day of batch span
 

@@ -20,7 +20,8 @@ import json
 import sys
 from pathlib import Path
 
-MODULES = ("features.artist_triggers", "features.calendar_triggers", "features.triggers")  # in import order
+# In import order: what update returns (the trigger modules read it), then the triggers.
+MODULES = ("features.result", "features.artist_triggers", "features.calendar_triggers", "features.triggers")
 GROUP = "features.native_triggers"  # the shared library of the compiled group: features/native_triggers__mypyc*.so
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "native.json"  # {"sources": {module: sha256}, "python": "3.11.7"}: streams.native_build writes it

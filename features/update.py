@@ -11,11 +11,11 @@ from __future__ import annotations
 import bisect
 import operator
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from features import decay, sessions, streaks, weeks
 from features.config import DAY_MS, HOUR_MS, FeatureConfig
+from features.result import UpdateResult
 from features.state import A_FIRST, A_LAST, A_MS, A_PLAYS, L_TIME, S_END, UserState
 from features.windows import RETENTION_MS
 
@@ -35,20 +35,6 @@ class Track(Protocol):
     def artist_name(self) -> str: ...
     @property
     def genres(self) -> Sequence[str]: ...
-
-
-@dataclass(slots=True)
-class UpdateResult:
-    applied: int = 0
-    late: int = 0
-    unknown_track: int = 0
-    new_artists: list[tuple[str, str, int]] = field(default_factory=list)  # (artist_id, name, first play time)
-    closed_sessions: list[list[Any]] = field(default_factory=list)
-    artist_plays: dict[str, int] = field(default_factory=dict)  # plays applied in this batch, per artist
-    skipped_idx: list[int] = field(default_factory=list)  # indexes of events not applied (late, unknown track)
-    closed_weeks: list[dict[str, Any]] = field(default_factory=list)  # weeks (Mon 00:00 UTC) this batch moved past
-    watched: frozenset[int] = frozenset()  # the play counts ``update`` was asked to watch
-    reached: list[str] = field(default_factory=list)  # artists whose play count reached a watched one (in order)
 
 
 def update(
@@ -77,8 +63,9 @@ def update(
     as_of = state.as_of
     pow2 = (2.0).__pow__
 
-    batch_plays = result.artist_plays
+    batch_plays, new_artists = result.artist_plays, result.new_artists
     old_as_of = as_of
+    applied = 0  # (a local: UpdateResult may be a compiled class, whose attributes cost interpreted code more)
     for i, e in enumerate(events):
         t = e["event_time"]
         if t < as_of - grace:
@@ -105,7 +92,7 @@ def update(
         rec = artists.get(artist)
         if rec is None:
             artists[artist] = [1, ms, t, t, track.artist_name]
-            result.new_artists.append((artist, track.artist_name, t))
+            new_artists.append((artist, track.artist_name, t))
             if first_watched:
                 reached.append(artist)
         else:
@@ -143,12 +130,13 @@ def update(
                 streaks.add_day(fam, day)
         sessions.add_play(state.open_sessions, t, ms, skipped, artist, gap)
         as_of = max(as_of, t)
-        result.applied += 1
+        applied += 1
 
+    result.applied = applied
     state.as_of = as_of
     if old_as_of:
         since = old_as_of
-    elif result.applied:  # a first batch
+    elif applied:  # a first batch
         since = state.landmark if first_batch else min(map(_event_time, events))
     else:
         since = as_of

@@ -1,0 +1,42 @@
+"""What ``features.update`` did with a batch, and what the state held before it: the trigger modules
+read both for every listener's batch.
+
+Plain classes (not dataclasses or named tuples) in a module compiled with the trigger modules
+(``features.native``): compiled, their fields are C struct members, which the compiled detection
+reads directly, where a Python object's attributes cost it a lookup each (~250 instructions; a
+detection read ~20).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class UpdateResult:
+    def __init__(self) -> None:
+        self.applied: int = 0
+        self.late: int = 0
+        self.unknown_track: int = 0
+        self.new_artists: list[tuple[str, str, int]] = []  # (artist_id, name, first play time)
+        self.closed_sessions: list[list[Any]] = []
+        self.artist_plays: dict[str, int] = {}  # plays applied in this batch, per artist
+        self.skipped_idx: list[int] = []  # indexes of events not applied (late, unknown track)
+        self.closed_weeks: list[dict[str, Any]] = []  # weeks (Mon 00:00 UTC) this batch moved past
+        self.watched: frozenset[int] = frozenset()  # the play counts ``update`` was asked to watch
+        self.reached: list[str] = []  # artists whose play count reached a watched one (in order)
+
+    def __repr__(self) -> str:
+        return f"UpdateResult(applied={self.applied}, late={self.late}, closed_sessions={len(self.closed_sessions)})"
+
+
+class Before:
+    """A few numbers of a state before ``update`` (``features.triggers.before``)."""
+
+    def __init__(self, as_of: int, days: int, last_day: int, total_plays: int) -> None:
+        self.as_of = as_of
+        self.days = days  # active days kept
+        self.last_day = last_day  # the latest of them (-1: none)
+        self.total_plays = total_plays
+
+    def __repr__(self) -> str:
+        return f"Before({self.as_of}, {self.days}, {self.last_day}, {self.total_plays})"
