@@ -159,13 +159,16 @@ def detect(
     catalog: Mapping[str, Track],
     cfg: TriggerConfig = DEFAULT_TRIGGERS,
     fcfg: FeatureConfig = DEFAULT_CONFIG,
+    prepared: Rules | None = None,
 ) -> Detected:
     """The triggers this batch crossed, after cooldowns (which it records in ``state``), with their
-    fact sheets still to write: the feature worker's hot path. :func:`fire` writes them too."""
+    fact sheets still to write: the feature worker's hot path. :func:`fire` writes them too.
+    ``prepared``: ``rules(cfg, fcfg)``, which a caller with many batches makes once (ignored if it
+    was made for another configuration)."""
     closed = result.closed_sessions
     if not result.applied and not closed:
         return _NOTHING
-    r = rules(cfg, fcfg)
+    r = prepared if prepared is not None and prepared.cfg is cfg and prepared.fcfg is fcfg else rules(cfg, fcfg)
     days = len(state.days)
     new_day = days != b.days
     found: list[Trigger] = []
@@ -227,5 +230,5 @@ def fire(
     return FireResult([request(t) for t in found.triggers], found.suppressed)
 
 
-__all__ = ["KINDS", "Before", "Detected", "FireResult", "Trigger", "TriggerConfig", "before", "detect", "fire",
+__all__ = ["KINDS", "Before", "Detected", "FireResult", "Rules", "Trigger", "TriggerConfig", "before", "detect", "fire",
            "request", "story_id"]  # fmt: skip

@@ -108,6 +108,7 @@ class FeatureProcessor:
         self.load = load
         self.config = config or FeatureConfig()
         self.trigger_config = trigger_config  # None: no story requests
+        self._rules = triggers.rules(trigger_config, self.config) if trigger_config is not None else None
         # Fired triggers (fact sheets not yet written: ``features.facts.request``), each with the firing
         # message's append time and its trace context.
         self.requests: list[tuple[triggers.Trigger, int, TraceRef | None]] = []
@@ -189,7 +190,7 @@ class FeatureProcessor:
             else:
                 b = triggers.before(state)
                 result = update(state, fresh, tracks, self.config, self.trigger_config.watch)
-                fired = triggers.detect(b, state, result, fresh, tracks, self.trigger_config, self.config)
+                fired = triggers.detect(b, state, result, fresh, tracks, self.trigger_config, self.config, self._rules)
                 if fired.triggers:
                     last = items[-1][0]  # the message whose batch fired the triggers
                     if self.tracer.enabled:
