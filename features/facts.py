@@ -61,8 +61,7 @@ def story_id(user: str, kind: str, key: str) -> str:
     return "st-" + hashlib.sha256(f"{user}\x1f{kind}\x1f{key}".encode()).hexdigest()[:24]
 
 
-def _seed(sid: str) -> int:
-    return int(sid[3:19], 16) & ((1 << 62) - 1)
+_SEED_MASK = (1 << 62) - 1  # a request's seed: the story id's first 16 hex digits, masked
 
 
 def _n(count: int, noun: str) -> str:
@@ -112,11 +111,15 @@ def fact_minutes(name: str, ms: int) -> FactRow:
 # -- one writer per kind: the facts from the trigger's args (the key fact's name: _WRITERS) -----------
 
 
+# (The writers of the frequent kinds spell their plain facts out, as ``_f`` would write them: a Python
+# call costs more than the tuple it returns.)
+
+
 def _facts_session(ms: int, plays: int, start_hour: int, top: str | None, skips: int, new: int) -> list[FactRow]:
     facts = [fact_minutes("minutes", ms), fact_count("tracks", plays, "track"),
-             _f("time_of_day", "TIME_OF_DAY", part_of_day(start_hour))]  # fmt: skip
+             ("time_of_day", "TIME_OF_DAY", _PART_OF_HOUR[start_hour], None, None)]  # fmt: skip
     if top is not None:
-        facts.append(_f("top_artist", "ARTIST", top))
+        facts.append(("top_artist", "ARTIST", top, None, None))
     if skips:
         facts.append(fact_count("skips", skips, "skip"))
     if new:
@@ -125,8 +128,9 @@ def _facts_session(ms: int, plays: int, start_hour: int, top: str | None, skips:
 
 
 def _facts_milestone(n: int, artist: str, track: str, first_played: int) -> list[FactRow]:
-    return [fact_count("play_count", n, "play"), _f("artist", "ARTIST", artist), _f("track", "TRACK", track),
-            _f("first_played", "DATE", date_text(first_played))]  # fmt: skip
+    return [fact_count("play_count", n, "play"), ("artist", "ARTIST", artist, None, None),
+            ("track", "TRACK", track, None, None),
+            ("first_played", "DATE", date_text(first_played), None, None)]  # fmt: skip
 
 
 def _facts_discovery(artist: str, track: str, new_7d: int, genre: str | None) -> list[FactRow]:
@@ -173,7 +177,7 @@ def request_fields(t: Trigger | tuple[Any, ...]) -> tuple[str, str, str, str, in
     event_time, kind, key, user, args = t
     key_fact, write = _WRITERS[kind]
     sid = story_id(user, kind, key)
-    return sid, user, kind, key, event_time, key_fact, write(*args), _seed(sid)
+    return sid, user, kind, key, event_time, key_fact, write(*args), int(sid[3:19], 16) & _SEED_MASK
 
 
 def request(t: Trigger | tuple[Any, ...]) -> StoryRequest:
