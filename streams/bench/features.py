@@ -59,6 +59,9 @@ def run(
             rates: dict[bool, list[float]] = {True: [], False: []}
             tails: dict[bool, list[float]] = {True: [], False: []}  # last batch applied -> durable
             cpu: dict[bool, list[dict[str, Any]]] = {True: [], False: []}  # where each run's CPU went
+            # Flushes and snapshots of each run: a slower run reaches the flush interval (5 s) sooner in
+            # events, flushes more often and so builds more snapshots (more of the helpers' CPU).
+            flushes: dict[bool, list[tuple[int, int]]] = {True: [], False: []}
             st: dict[str, Any] = {}
             rss = 0.0
             for r in range(rounds):
@@ -76,6 +79,7 @@ def run(
                     rate = durable_rate(got, events)
                     rates[on].append(rate)
                     tails[on].append(got["last_flush_s"] - got["last_batch_s"])
+                    flushes[on].append((got["flushes"], got["snapshots"]))
                     report(
                         f"round {r + 1}, triggers {'on ' if on else 'off'}: {rate:,.0f} events/s "
                         f"(wall incl. group join {time.monotonic() - t0:.0f}s)"
@@ -119,6 +123,8 @@ def run(
             "trigger_overhead_pct_paired_runs": [round(100 * (1 - x), 1) for x in pair["runs"]],
             "final_flush_s_runs": [round(x, 3) for x in tails[True]],
             "final_flush_s_triggers_off_runs": [round(x, 3) for x in tails[False]],
+            "flushes_snapshots_runs": flushes[True],
+            "flushes_snapshots_triggers_off_runs": flushes[False],
             "cpu_s_runs": cpu[True],
             "cpu_s_triggers_off_runs": cpu[False],
             "story_requests": sum(st.get("triggers", {}).values()),
