@@ -74,7 +74,7 @@ feature worker's helper encodes a request without building ``Fact`` objects (see
 
 
 # Facts recur across listeners and days ("3 tracks", "12 minutes", a date): each is written once and
-# kept (a listener's helper writes thousands of fact sheets a second in a backlog), up to a bound.
+# kept (a worker's helper writes thousands of fact sheets a second in a backlog), up to a bound.
 MAX_REMEMBERED = 100_000
 _counts: dict[tuple[str, int, str, str | None], FactRow] = {}
 _minutes: dict[tuple[str, int], FactRow] = {}
@@ -109,8 +109,6 @@ def fact_minutes(name: str, ms: int) -> FactRow:
 
 
 # -- one writer per kind: the facts from the trigger's args (the key fact's name: _WRITERS) -----------
-
-
 # (The writers of the frequent kinds spell their plain facts out, as ``_f`` would write them: a Python
 # call costs more than the tuple it returns.)
 

@@ -83,7 +83,7 @@ _NOTHING = Detected([], {})  # what most calls find: shared, never changed
 class Rules:
     """A configuration's values as the fields of a class compiled with this module: compiled code
     reads them as C struct members, where a dataclass's attributes cost a Python attribute lookup
-    each (~250 instructions; a detection read ~15 of them)."""
+    each (~250 instructions; a detection read ~15 of its configuration's)."""
 
     def __init__(self, cfg: TriggerConfig, fcfg: FeatureConfig) -> None:
         self.cfg, self.fcfg = cfg, fcfg
@@ -169,8 +169,7 @@ def detect(
     if not result.applied and not closed:
         return _NOTHING
     r = prepared if prepared is not None and prepared.cfg is cfg and prepared.fcfg is fcfg else rules(cfg, fcfg)
-    days = len(state.days)
-    new_day = days != b.days
+    new_day = len(state.days) != b.days
     found: list[Trigger] = []
     suppressed: dict[str, int] = {}
     if closed and r.session:
