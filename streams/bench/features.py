@@ -59,8 +59,8 @@ def run(
             rates: dict[bool, list[float]] = {True: [], False: []}
             tails: dict[bool, list[float]] = {True: [], False: []}  # last batch applied -> durable
             cpu: dict[bool, list[dict[str, Any]]] = {True: [], False: []}  # where each run's CPU went
-            # Flushes and snapshots of each run: a slower run reaches the flush interval (5 s) sooner in
-            # events, flushes more often and so builds more snapshots (more of the helpers' CPU).
+            # Flushes and snapshots of each run: a run that reaches the flush interval (5 s) before the
+            # flush's event count flushes more often and builds more snapshots (more of the helpers' CPU).
             flushes: dict[bool, list[tuple[int, int]]] = {True: [], False: []}
             st: dict[str, Any] = {}
             rss = 0.0
