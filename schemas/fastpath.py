@@ -42,17 +42,10 @@ def _uvarint(n: int) -> bytes:
 
 
 def varint_long(n: int) -> bytes:
-    """Avro ``long``: zig-zag, then little-endian base-128 varint (``_uvarint`` inlined: a Python call
-    is ~1,500 instructions, a request or a snapshot writes dozens of longs)."""
+    """Avro ``long``: zig-zag, then little-endian base-128 varint (small ones without calling
+    ``_uvarint``: a Python call is ~1,500 instructions, a request or a snapshot writes dozens of longs)."""
     n = (n << 1) ^ (n >> 63)
-    if n < 0x4000:
-        return _FINAL14[n]
-    parts = []
-    while n >= 0x4000:
-        parts.append(_CONT14[n & 0x3FFF])
-        n >>= 14
-    parts.append(_FINAL14[n])
-    return b"".join(parts)
+    return _FINAL14[n] if n < 0x4000 else _uvarint(n)
 
 
 _PLATFORM = {p: varint_long(i) for i, p in enumerate(PLATFORMS)}
