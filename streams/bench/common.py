@@ -183,6 +183,19 @@ def process_tree_cpu_s(pid: int) -> tuple[float, list[float]]:
     return cpu_s(pid), sorted(out, reverse=True)
 
 
+PROC_STAT = Path("/proc/stat")
+
+
+def steal_s(stat: Path = PROC_STAT) -> float:
+    """CPU seconds this virtual machine's cores were ready to run but its host ran something else
+    (``steal`` in /proc/stat, all cores): a neighbour's load, which no code change here moves."""
+    try:
+        fields = stat.read_text().split("\n", 1)[0].split()
+    except OSError:
+        return 0.0
+    return int(fields[8]) * _TICK_S if len(fields) > 8 else 0.0
+
+
 def broker_pid(settings: Settings) -> int | None:
     """The local stack's broker process, when this machine runs it (``linernotes up``)."""
     from streams.stack import Stack
@@ -196,11 +209,13 @@ class RunCpu:
     change that moves work off the worker's thread shows here even when the throughput is noisy.
     Start it before the worker's first message; ``read`` it while the worker still runs. ``worker``
     includes its start-up (imports, group join: the same for every run); ``worker_measured`` is the
-    worker's CPU from its first message to its last flush (from its stats), the window the rate is of."""
+    worker's CPU from its first message to its last flush (from its stats), the window the rate is of.
+    ``steal``: CPU s the host took from this machine's cores over the run (see :func:`steal_s`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.broker = broker_pid(settings)
         self.broker0 = cpu_s(self.broker) if self.broker else 0.0
+        self.steal0 = steal_s()
 
     def read(self, pid: int, stats: dict[str, Any] | None = None) -> dict[str, Any]:
         main, children = process_tree_cpu_s(pid)
@@ -209,6 +224,7 @@ class RunCpu:
             out["worker_measured"] = round(stats["last_flush_cpu_s"] - stats["first_message_cpu_s"], 2)
         if self.broker:
             out["broker"] = round(cpu_s(self.broker) - self.broker0, 2)
+        out["steal"] = round(steal_s() - self.steal0, 2)
         return out
 
 

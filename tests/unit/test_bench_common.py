@@ -1,5 +1,7 @@
 """The benches' own arithmetic: a run is only measured if it did the work, and pairs are per round."""
 
+from pathlib import Path
+
 import pytest
 
 from streams.bench.common import durable_rate, paired
@@ -57,3 +59,15 @@ def test_cpu_of_a_process_tree_counts_each_descendant_while_it_runs() -> None:
     assert cpu_summary(runs) == "worker 3.0, children 1.2, broker 1.0, all 5.2"
     runs[0]["worker_measured"], runs[1]["worker_measured"] = 1.0, 2.0
     assert cpu_summary(runs).startswith("worker 3.0 (measured 1.5), children 1.2")
+
+
+def test_steal_is_the_eighth_counter_of_the_machine_line(tmp_path: Path) -> None:
+    from streams.bench.common import _TICK_S, steal_s
+
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  1192610 237 62987 6829045 7908 0 6550 61231 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
+    assert steal_s(stat) == 61231 * _TICK_S
+    stat.write_text("cpu  1 2 3 4\n")  # an old kernel's line: no steal counter
+    assert steal_s(stat) == 0.0
+    assert steal_s(tmp_path / "missing") == 0.0
+    assert steal_s() >= 0.0
