@@ -14,7 +14,7 @@ from features.state import A_FIRST, A_NAME, A_PLAYS, UserState
 from features.update import Track
 
 
-def _reached(result: UpdateResult, artists: Mapping[str, list[Any]], watch: frozenset[int]) -> list[str]:
+def reached_in(result: UpdateResult, artists: Mapping[str, list[Any]], watch: frozenset[int]) -> list[str]:
     """The artists whose play count reached one in ``watch`` in this batch: what ``update`` notes when
     asked to watch those counts (``result.reached``), for a result it was not asked for."""
     out = []
@@ -39,32 +39,35 @@ def _plays_by_artist(
 
 
 def milestones_and_discoveries(
-    b: Before, state: UserState, result: UpdateResult, events: Sequence[Mapping[str, Any]],
+    b: Before, state: UserState, result: UpdateResult, reached: list[str], events: Sequence[Mapping[str, Any]],
     catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int], milestones: tuple[int, ...],
     want_d: bool,
 ) -> list[Trigger]:  # fmt: skip
-    """``milestones``: the enabled ones (none: milestones are off); ``want_d``: discoveries are on and
-    the listener has the history for one (``features.triggers.detect`` decides both)."""
+    """``reached``: the artists whose play count reached a watched one in this batch (``result.reached``,
+    or :func:`reached_in` when ``update`` watched other counts); ``milestones``: the enabled ones (none:
+    milestones are off); ``want_d``: discoveries are on and the listener has the history for one
+    (``features.triggers.detect`` decides all three)."""
     out: list[Trigger] = []
     counts = result.artist_plays
     artists = state.artists
-    fresh: set[str] = {a for a, _, _ in result.new_artists} if want_d and result.new_artists else set()
-    watch = cfg.watch
-    reached = result.reached if result.watched is watch else _reached(result, artists, watch)
-    if not reached and not fresh:  # what most batches find
-        return out
+    # Most calls find nothing (a second play, or a new artist of a listener without the history for a
+    # discovery): that is decided first, in native loops (no set, no bisect call).
     crossing: list[str] = []
-    second_play: list[str] = []
-    for a in dict.fromkeys(reached):  # the artists that reached a milestone or their second play
-        plays = artists[a][A_PLAYS]
-        old = plays - counts[a]
-        i = bisect.bisect_right(milestones, old)  # the first milestone above the old count
-        if i < len(milestones) and milestones[i] <= plays:
-            crossing.append(a)
-        if want_d and old == 1 and a not in fresh:
+    second_play: list[str] = []  # artists played for the second time ever (so not new in this batch)
+    for a in reached if len(reached) < 2 else list(dict.fromkeys(reached)):
+        count: int = artists[a][A_PLAYS]
+        old = count - counts[a]
+        for n in milestones:  # sorted: the first one above the old count
+            if n > old:
+                if n <= count:
+                    crossing.append(a)
+                break
+        if want_d and old == 1:
             second_play.append(a)
-    if not crossing and not fresh and not second_play:
+    new_artists = result.new_artists if want_d else []
+    if not crossing and not new_artists and not second_play:  # what most batches find
         return out
+    fresh: set[str] = {a for a, _, _ in new_artists}
     skipped = set(result.skipped_idx)
     applied = [e for i, e in enumerate(events) if i not in skipped] if skipped else events
     by_artist = _plays_by_artist(applied, catalog, {*crossing, *fresh, *second_play})

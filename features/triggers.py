@@ -68,13 +68,17 @@ class FireResult:
     suppressed: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
 class Detected:
     """What :func:`detect` found: the triggers that passed the cooldowns (fact sheets not yet
-    written, see ``features.facts.request``) and the ones the cooldowns dropped, by kind."""
+    written, see ``features.facts.request``) and the ones the cooldowns dropped, by kind. (A plain
+    class: compiled, a dataclass's ``__init__`` is generated Python, ~1,500 instructions a call.)"""
 
-    triggers: list[Trigger] = field(default_factory=list)
-    suppressed: dict[str, int] = field(default_factory=dict)
+    def __init__(self, triggers: list[Trigger], suppressed: dict[str, int]) -> None:
+        self.triggers = triggers
+        self.suppressed = suppressed
+
+    def __repr__(self) -> str:
+        return f"Detected({self.triggers!r}, {self.suppressed!r})"
 
 
 _NOTHING = Detected([], {})  # what most calls find: shared, never changed
@@ -174,12 +178,23 @@ def detect(
     suppressed: dict[str, int] = {}
     if closed and r.session:
         found += _sessions(state, result, r, suppressed)
-    # (most batches reach no watched count and play no new artist: skip the call)
-    if result.artist_plays and (result.reached or result.new_artists or result.watched is not r.watch):
-        want_d = r.discovery and b.total_plays + result.applied > r.discovery_min_history
-        if r.milestone or want_d:
+    # (most batches reach no watched count, and a new artist matters only with the history for a
+    # discovery: skip the call)
+    want_d = r.discovery and b.total_plays + result.applied > r.discovery_min_history
+    if result.artist_plays and (r.milestone or want_d):
+        reached = result.reached if result.watched is r.watch else artist.reached_in(result, state.artists, r.watch)
+        if reached or (want_d and result.new_artists):
             found += artist.milestones_and_discoveries(
-                b, state, result, events, catalog, cfg, suppressed, r.milestones if r.milestone else (), want_d
+                b,
+                state,
+                result,
+                reached,
+                events,
+                catalog,
+                cfg,
+                suppressed,
+                r.milestones if r.milestone else (),
+                want_d,
             )
     if new_day and r.streak:
         found += calendar.streaks(b, state, r.streak_days)
@@ -197,11 +212,11 @@ def detect(
     if not found:
         return Detected([], suppressed) if suppressed else _NOTHING
     out = Detected([], suppressed)
-    if len(found) > 1:
-        found.sort(key=_trigger_order)
+    if len(found) > 1:  # by (event time, kind, key): a trigger's fields in order, and (kind, key) is unique
+        found.sort()
     last, cooldown, user_cooldown = state.story_times, r.cooldown, r.user_cd
     for tr in found:
-        t, kind = tr.event_time, tr.kind
+        t, kind = tr[0], tr[1]  # (a named tuple's fields by name cost a Python attribute lookup each)
         if t - last.get(kind, NEVER) < cooldown.get(kind, 0) or t - last.get("*", NEVER) < user_cooldown:
             out.suppressed[kind] = out.suppressed.get(kind, 0) + 1
             continue
@@ -209,10 +224,6 @@ def detect(
         last["*"] = max(last.get("*", t), t)
         out.triggers.append(tr)
     return out
-
-
-def _trigger_order(t: Trigger) -> tuple[int, str, str]:
-    return t.event_time, t.kind, t.key
 
 
 def fire(

@@ -169,6 +169,9 @@ class FeatureProcessor:
                 dead.append(DeadLetter(msg, reason))
                 continue
             by_user.setdefault(event["user_id"], []).append((msg, event))
+        tcfg = self.trigger_config if self.trigger_config is not None and self.trigger_config.enabled else None
+        before, detect, watch = triggers.before, triggers.detect, tcfg.watch if tcfg is not None else frozenset()
+        config, rules, suppressed = self.config, self._rules, self.stats.suppressed
         for user, items in by_user.items():
             stored = self._get(user, items[0][0].partition)
             marks = stored.offsets
@@ -185,12 +188,12 @@ class FeatureProcessor:
             if not fresh:
                 continue
             state = stored.state
-            if self.trigger_config is None or not self.trigger_config.enabled:
-                result = update(state, fresh, tracks, self.config)
+            if tcfg is None:
+                result = update(state, fresh, tracks, config)
             else:
-                b = triggers.before(state)
-                result = update(state, fresh, tracks, self.config, self.trigger_config.watch)
-                fired = triggers.detect(b, state, result, fresh, tracks, self.trigger_config, self.config, self._rules)
+                b = before(state)
+                result = update(state, fresh, tracks, config, watch)
+                fired = detect(b, state, result, fresh, tracks, tcfg, config, rules)
                 if fired.triggers:
                     last = items[-1][0]  # the message whose batch fired the triggers
                     if self.tracer.enabled:
@@ -201,8 +204,9 @@ class FeatureProcessor:
                     counts = self.stats.triggers
                     for r in fired.triggers:
                         counts[r.kind] = counts.get(r.kind, 0) + 1
-                for kind, n in fired.suppressed.items():
-                    self.stats.suppressed[kind] = self.stats.suppressed.get(kind, 0) + n
+                if fired.suppressed:
+                    for kind, n in fired.suppressed.items():
+                        suppressed[kind] = suppressed.get(kind, 0) + n
             self.stats.applied += result.applied
             self.stats.late += result.late
             self.dirty.add(user)
