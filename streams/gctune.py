@@ -29,10 +29,14 @@ def freeze() -> None:
     gc.freeze()
 
 
-def after_flush() -> None:
-    """Called once per flush: what survived it (mostly user state) is frozen, so young-generation
-    passes never re-scan it. Every ``FULL_EVERY_S`` everything is unfrozen and collected once, so a
-    reference cycle that became garbage after being frozen is still freed."""
+def after_batch() -> None:
+    """Called after each batch a hot loop applied (and each flush): what survived it (mostly user
+    state, and the story requests fired since the last flush) is frozen, so the collector never
+    scans it: young-generation passes found nothing to free in it, and with a freeze per flush only
+    they still cost the worker's batch path ~4% of its CPU, triggers on or off (offline, 50k events,
+    30 interleaved rounds). Every ``FULL_EVERY_S`` everything is unfrozen and collected
+    once, so a reference cycle that became garbage after being frozen is still freed (replay has
+    done this per chunk since it was written; the worker, per batch since the sixteenth session)."""
     now = time.monotonic()
     if now - _last_full[0] >= FULL_EVERY_S:
         gc.unfreeze()

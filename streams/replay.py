@@ -212,7 +212,7 @@ class Replay:
             requests = self._requests()
             if requests:  # their fact sheets are written while the replay goes on
                 self._publish([], requests)
-            gctune.after_flush()
+            gctune.after_batch()
             last: dict[tuple[str, int], int] = {}
             for m in [p[0] for p in pairs] + raw:
                 last[(m.topic, m.partition)] = m.offset

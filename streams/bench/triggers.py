@@ -76,7 +76,7 @@ def _flush(proc: FeatureProcessor) -> None:
         pickle.dumps(([], requests))
     for part in proc.dirty_parts():
         pickle.dumps(([(key, state) for key, _, state in part], []))
-    gctune.after_flush()
+    gctune.after_batch()
 
 
 def work(proc: FeatureProcessor, messages: Sequence[RawMessage], batch: int, flush_every: int) -> None:
@@ -86,6 +86,7 @@ def work(proc: FeatureProcessor, messages: Sequence[RawMessage], batch: int, flu
     for i in range(0, len(messages), batch):
         chunk = messages[i : i + batch]
         proc.process(chunk)
+        gctune.after_batch()  # as the worker does after each batch
         since += len(chunk)
         if since >= flush_every:
             _flush(proc)

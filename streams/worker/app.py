@@ -104,6 +104,7 @@ class FeatureHotPath:
             if recs:
                 self._pending[tp] = self._read[tp] = recs[-1].offset + 1
         self._since_flush += len(batch)
+        gctune.after_batch()  # the batch's survivors (states, fired triggers) out of the collector's way
         self.last_handle = time.monotonic()
         self.producer.poll()
         since = time.monotonic() - self._last_flush
@@ -155,7 +156,7 @@ class FeatureHotPath:
             self.states.write(states)
             self.producer.poll()
             self._inflight = (pending, messages_so_far)
-            gctune.after_flush()
+            gctune.after_batch()
             self._since_flush = 0
             self._last_flush = time.monotonic()
         if wait:

@@ -104,7 +104,7 @@ def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], co
         for result in pending:  # every part answered, and only after the delivery that covers it
             conn.send(failure if failure is not None else result)
         pending, failure = [], None
-        gctune.after_flush()
+        gctune.after_batch()
 
 
 class FlushPublisher:
