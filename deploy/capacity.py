@@ -24,7 +24,7 @@ def measure(users: int = 500, days: int = 14, events_per_user_day: int = 30) -> 
     """State bytes per user and stories per user-day, by folding simulated listening through the code."""
     sys.path.insert(0, str(ROOT))
     from features import UserState, snapshot, update
-    from features.triggers import before, fire
+    from features.triggers import fire
     from schemas.fastpath import UserFeaturesWriter
     from streams.simulator import Simulation, SimulationConfig
     from streams.worker.processor import Stored
@@ -41,9 +41,8 @@ def measure(users: int = 500, days: int = 14, events_per_user_day: int = 30) -> 
             state = states.setdefault(user, UserState(user))
             for i in range(0, len(events), 20):
                 chunk = events[i : i + 20]
-                b = before(state)
                 r = update(state, chunk, catalog)
-                stories += len(fire(b, state, r, chunk, catalog).requests)
+                stories += len(fire(state, r, chunk, catalog).requests)
     writer = UserFeaturesWriter(1)
     state_bytes = [len(Stored(s).dumps()) for s in states.values()]
     snap_bytes = [len(writer.encode(snapshot(s))) for s in states.values()]

@@ -9,7 +9,7 @@ from typing import Any
 
 from features.config import DAY_MS, NEVER, TriggerConfig
 from features.facts import Trigger, new_trigger
-from features.result import Before, UpdateResult
+from features.result import UpdateResult
 from features.state import A_FIRST, A_NAME, A_PLAYS, UserState
 from features.update import Track
 
@@ -39,7 +39,7 @@ def _plays_by_artist(
 
 
 def milestones_and_discoveries(
-    b: Before, state: UserState, result: UpdateResult, reached: list[str], events: Sequence[Mapping[str, Any]],
+    state: UserState, result: UpdateResult, reached: list[str], events: Sequence[Mapping[str, Any]],
     catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int], milestones: tuple[int, ...],
     want_d: bool,
 ) -> list[Trigger]:  # fmt: skip
@@ -99,7 +99,7 @@ def milestones_and_discoveries(
             candidates.append(plays[i])  # replayed within a day
         # the first candidate at which the listener had enough history (everything is new at first):
         # the plays before the batch plus the batch's plays before the candidate
-        history = b.total_plays - cfg.discovery_min_history
+        history = state.total_plays - result.applied - cfg.discovery_min_history
         if history >= 0 or not candidates:
             trigger = candidates[0] if candidates else None
         else:

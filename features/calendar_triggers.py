@@ -9,19 +9,19 @@ from typing import Any
 
 from features.config import DAY_MS, HOUR_MS, WEEK_MS, TriggerConfig
 from features.facts import Trigger, new_trigger, part_of_day
-from features.result import Before, UpdateResult
+from features.result import UpdateResult
 from features.state import A_NAME, L_TIME, UserState
 
 TOD_RECENT_MS = 6 * DAY_MS  # the log keeps 7 days + grace before the latest event: 6 leave a day of batch span
 
 
-def streaks(b: Before, state: UserState, lengths: tuple[int, ...]) -> list[Trigger]:
+def streaks(state: UserState, result: UpdateResult, lengths: tuple[int, ...]) -> list[Trigger]:
     """Every run of consecutive days that reached one of ``lengths`` (sorted) on a day this batch added."""
     days = state.days
-    if len(days) == b.days:
+    if not result.new_days:
         return []
     out = []
-    for i in range(bisect.bisect_right(days, b.last_day), len(days)):  # days after the last one before the batch
+    for i in range(bisect.bisect_right(days, result.last_day), len(days)):  # days after the last one before the batch
         # The run ending on day i is >= n days iff the day n-1 entries back is n-1 days earlier (days
         # are distinct and sorted): a check per threshold (ascending), not a walk back over the run.
         day, run = days[i], 0
@@ -51,17 +51,17 @@ def _part_shares(hour_counts: Sequence[int]) -> dict[str, int]:
 
 
 def time_of_day(
-    b: Before, state: UserState, result: UpdateResult, applied: Sequence[Mapping[str, Any]], cfg: TriggerConfig
+    state: UserState, result: UpdateResult, applied: Sequence[Mapping[str, Any]], cfg: TriggerConfig
 ) -> list[Trigger]:
     """Evaluated at the first play of each new day, with the profile as it was at that play."""
     out: list[Trigger] = []
-    if len(state.days) == b.days:
+    if not result.new_days:
         return out
     times: list[int] = [e["event_time"] for e in applied]  # (typed ints: the compiled loops stay native)
     firsts: dict[int, int] = {}
     for et in times:
         day = et // DAY_MS
-        if day > b.last_day and (day not in firsts or et < firsts[day]):
+        if day > result.last_day and (day not in firsts or et < firsts[day]):
             firsts[day] = et
     log = state.log
     for day in sorted(firsts):

@@ -1,5 +1,5 @@
-"""What ``features.update`` did with a batch, and what the state held before it: the trigger modules
-read both for every listener's batch.
+"""What ``features.update`` did with a batch, including the little the triggers need of the state
+before it: the trigger modules read it for every listener's batch.
 
 Plain classes (not dataclasses or named tuples) in a module compiled with the trigger modules
 (``features.native``): compiled, their fields are C struct members, which the compiled detection
@@ -24,19 +24,8 @@ class UpdateResult:
         self.closed_weeks: list[dict[str, Any]] = []  # weeks (Mon 00:00 UTC) this batch moved past
         self.watched: frozenset[int] = frozenset()  # the play counts ``update`` was asked to watch
         self.reached: list[str] = []  # artists whose play count reached a watched one (in order)
+        self.last_day: int = -1  # the latest active day before the batch (-1: none)
+        self.new_days: int = 0  # active days the batch added
 
     def __repr__(self) -> str:
         return f"UpdateResult(applied={self.applied}, late={self.late}, closed_sessions={len(self.closed_sessions)})"
-
-
-class Before:
-    """A few numbers of a state before ``update`` (``features.triggers.before``)."""
-
-    def __init__(self, as_of: int, days: int, last_day: int, total_plays: int) -> None:
-        self.as_of = as_of
-        self.days = days  # active days kept
-        self.last_day = last_day  # the latest of them (-1: none)
-        self.total_plays = total_plays
-
-    def __repr__(self) -> str:
-        return f"Before({self.as_of}, {self.days}, {self.last_day}, {self.total_plays})"

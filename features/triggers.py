@@ -1,7 +1,8 @@
 """Triggers: pure functions of (state before, state after, the batch) that ask for stories.
 
-``before(state)`` takes a few numbers from the state before ``update``; ``fire`` compares them with
-the state after it and returns ``StoryRequest``s with their fact sheets. Every trigger is a
+``update`` notes in its result the little they need of the state before it (its latest active day,
+the days and plays it added); ``fire`` compares that with the state after it and returns
+``StoryRequest``s with their fact sheets. Every trigger is a
 *crossing* (a count passing a threshold, a session closing, a week ending), so a trigger key is
 crossed once in a listener's history, however the events were batched; the story id is derived from
 (user, kind, trigger key), so a retry or a replay asks for the same story under the same id.
@@ -41,7 +42,7 @@ from features import artist_triggers as artist
 from features import calendar_triggers as calendar
 from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, KINDS, NEVER, FeatureConfig, TriggerConfig
 from features.facts import Trigger, new_trigger, request, story_id
-from features.result import Before, UpdateResult
+from features.result import UpdateResult
 from features.state import (
     A_FIRST,
     A_NAME,
@@ -55,11 +56,6 @@ from features.state import (
 )
 from features.update import DEFAULT_CONFIG, Track
 from schemas.records import StoryRequest
-
-
-def before(state: UserState) -> Before:
-    days = state.days
-    return Before(state.as_of, len(days), days[-1] if days else -1, state.total_plays)
 
 
 @dataclass(slots=True)
@@ -156,7 +152,6 @@ def _sessions(state: UserState, result: UpdateResult, r: Rules, suppressed: dict
 
 
 def detect(
-    b: Before,
     state: UserState,
     result: UpdateResult,
     events: Sequence[Mapping[str, Any]],
@@ -173,19 +168,18 @@ def detect(
     if not result.applied and not closed:
         return _NOTHING
     r = prepared if prepared is not None and prepared.cfg is cfg and prepared.fcfg is fcfg else rules(cfg, fcfg)
-    new_day = len(state.days) != b.days
+    new_day = result.new_days > 0
     found: list[Trigger] = []
     suppressed: dict[str, int] = {}
     if closed and r.session:
         found += _sessions(state, result, r, suppressed)
     # (most batches reach no watched count, and a new artist matters only with the history for a
     # discovery: skip the call)
-    want_d = r.discovery and b.total_plays + result.applied > r.discovery_min_history
+    want_d = r.discovery and state.total_plays > r.discovery_min_history
     if result.artist_plays and (r.milestone or want_d):
         reached = result.reached if result.watched is r.watch else artist.reached_in(result, state.artists, r.watch)
         if reached or (want_d and result.new_artists):
             found += artist.milestones_and_discoveries(
-                b,
                 state,
                 result,
                 reached,
@@ -197,11 +191,11 @@ def detect(
                 want_d,
             )
     if new_day and r.streak:
-        found += calendar.streaks(b, state, r.streak_days)
+        found += calendar.streaks(state, result, r.streak_days)
     # (a shift needs tod_min_plays_lifetime plays before the day's first play; hours sum to total_plays)
     if new_day and r.tod and state.total_plays > r.tod_min_lifetime:
         skipped = set(result.skipped_idx)
-        found += calendar.time_of_day(b, state, result, [e for i, e in enumerate(events) if i not in skipped], cfg)
+        found += calendar.time_of_day(state, result, [e for i, e in enumerate(events) if i not in skipped], cfg)
     if result.closed_weeks and r.weekly:
         found += calendar.weekly(state, result, cfg)
     discovered = state.discovered
@@ -227,7 +221,6 @@ def detect(
 
 
 def fire(
-    b: Before,
     state: UserState,
     result: UpdateResult,
     events: Sequence[Mapping[str, Any]],
@@ -236,9 +229,9 @@ def fire(
     fcfg: FeatureConfig = DEFAULT_CONFIG,
 ) -> FireResult:
     """The story requests this batch triggers, after cooldowns (which it records in ``state``)."""
-    found = detect(b, state, result, events, catalog, cfg, fcfg)
+    found = detect(state, result, events, catalog, cfg, fcfg)
     return FireResult([request(t) for t in found.triggers], found.suppressed)
 
 
-__all__ = ["KINDS", "Before", "Detected", "FireResult", "Rules", "Trigger", "TriggerConfig", "before", "detect", "fire",
+__all__ = ["KINDS", "Detected", "FireResult", "Rules", "Trigger", "TriggerConfig", "detect", "fire",
            "request", "story_id"]  # fmt: skip

@@ -52,6 +52,9 @@ def update(
     if not events:
         return result
     result.watched = watch
+    days = state.days
+    result.last_day = days[-1] if days else -1
+    new_days = 0
     reached, first_watched = result.reached, 1 in watch
     grace, gap, hl = config.grace_ms, config.session_gap_ms, config.decay_half_life_ms
     artists, genres, log, hours = state.artists, state.genres, state.log, state.hours
@@ -120,8 +123,8 @@ def update(
             bisect.insort(log, entry)
         hours[(t // HOUR_MS) % 24] += 1
         day = t // DAY_MS
-        if not state.days or state.days[-1] != day:
-            streaks.add_day(state.days, day)
+        if (not days or days[-1] != day) and streaks.add_day(days, day):
+            new_days += 1
         if family:
             fam = state.genre_days.get(family)
             if fam is None:
@@ -133,6 +136,7 @@ def update(
         applied += 1
 
     result.applied = applied
+    result.new_days = new_days
     state.as_of = as_of
     if old_as_of:
         since = old_as_of

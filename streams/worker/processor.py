@@ -170,7 +170,7 @@ class FeatureProcessor:
                 continue
             by_user.setdefault(event["user_id"], []).append((msg, event))
         tcfg = self.trigger_config if self.trigger_config is not None and self.trigger_config.enabled else None
-        before, detect, watch = triggers.before, triggers.detect, tcfg.watch if tcfg is not None else frozenset()
+        detect, watch = triggers.detect, tcfg.watch if tcfg is not None else frozenset()
         config, rules, suppressed = self.config, self._rules, self.stats.suppressed
         for user, items in by_user.items():
             stored = self._get(user, items[0][0].partition)
@@ -191,9 +191,8 @@ class FeatureProcessor:
             if tcfg is None:
                 result = update(state, fresh, tracks, config)
             else:
-                b = before(state)
                 result = update(state, fresh, tracks, config, watch)
-                fired = detect(b, state, result, fresh, tracks, tcfg, config, rules)
+                fired = detect(state, result, fresh, tracks, tcfg, config, rules)
                 if fired.triggers:
                     last = items[-1][0]  # the message whose batch fired the triggers
                     if self.tracer.enabled:

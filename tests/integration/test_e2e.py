@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from features import UserState, update
-from features.triggers import before, fire
+from features.triggers import fire
 from inference.grounding import check
 from schemas.records import Fact, FactSheet, Story, StoryRequest
 from schemas.registry import Registry
@@ -50,9 +50,8 @@ def expected_requests(s: Settings) -> dict[str, StoryRequest]:
     for user, events in by_user.items():
         state = UserState(user)
         for e in events:
-            b = before(state)
             r = update(state, [e], catalog)
-            for req in fire(b, state, r, [e], catalog, tconfig).requests:
+            for req in fire(state, r, [e], catalog, tconfig).requests:
                 out[req.story_id] = req
     return out
 

@@ -10,7 +10,7 @@ import pytest
 
 from features import FeatureConfig, UserState, update
 from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, MINUTE_MS
-from features.triggers import KINDS, TriggerConfig, before, fire, story_id
+from features.triggers import KINDS, TriggerConfig, fire, story_id
 from inference.factsheet import validate
 from inference.grounding import check
 from inference.templates import render
@@ -34,9 +34,8 @@ def run(events: list[dict[str, Any]], cfg: TriggerConfig | None = None, batch: i
     out: list[StoryRequest] = []
     for i in range(0, len(events), batch):
         chunk = events[i : i + batch]
-        b = before(state)
         r = update(state, chunk, CAT)
-        out += fire(b, state, r, chunk, CAT, cfg or TriggerConfig(user_cooldown_ms=0, cooldown_ms={})).requests
+        out += fire(state, r, chunk, CAT, cfg or TriggerConfig(user_cooldown_ms=0, cooldown_ms={})).requests
     return out
 
 
@@ -85,6 +84,19 @@ def test_streaks_fire_at_each_threshold_once() -> None:
     assert s[0].event_time == days[2]["event_time"]
 
 
+def test_streaks_fire_when_the_kept_days_are_full() -> None:
+    # Once a listener has days_kept active days, each new day is added and the oldest dropped: the
+    # number of days kept stays the same, and a streak reached then must still fire.
+    fcfg, cfg = FeatureConfig(days_kept=4), TriggerConfig(user_cooldown_ms=0, cooldown_ms={}, streak_days=(3,))
+    state, keys = UserState("u1"), []
+    for d in (0, 1, 2, 4, 5, 6):  # a run of 3 (days 0-2), a missed day, another run of 3 (days 4-6)
+        chunk = [ev(MONDAY + d * DAY_MS + 9 * HOUR_MS)]
+        r = update(state, chunk, CAT, fcfg)
+        keys += [q.trigger_key for q in fire(state, r, chunk, CAT, cfg, fcfg).requests if q.kind == "STREAK"]
+    assert len(state.days) == 4
+    assert keys == [f"3:{MONDAY // DAY_MS}", f"3:{MONDAY // DAY_MS + 4}"]
+
+
 def test_weekly_digest_when_the_week_ends() -> None:
     week = [ev(MONDAY + d * DAY_MS + 8 * HOUR_MS + i * MINUTE_MS * 5, f"t{i % 3}") for d in range(7) for i in range(2)]
     reqs = run([*week, ev(MONDAY + 7 * DAY_MS + 9 * HOUR_MS)])
@@ -114,11 +126,8 @@ def test_cooldowns_drop_bursts() -> None:
     cool = run(plays, TriggerConfig(user_cooldown_ms=0, cooldown_ms={"MILESTONE": HOUR_MS}))
     assert kinds(cool).count("MILESTONE") == 1
     state = UserState("u1")
-    b = before(state)
     r = update(state, plays, CAT)
-    assert fire(b, state, r, plays, CAT, TriggerConfig(cooldown_ms={"MILESTONE": HOUR_MS})).suppressed == {
-        "MILESTONE": 1
-    }
+    assert fire(state, r, plays, CAT, TriggerConfig(cooldown_ms={"MILESTONE": HOUR_MS})).suppressed == {"MILESTONE": 1}
 
 
 def test_kinds_can_be_switched_off_and_bad_config_is_refused() -> None:
@@ -153,10 +162,9 @@ def fold(
         state = states.setdefault(user, UserState(user))
         for i in range(0, len(evs), batch):
             chunk = evs[i : i + batch]
-            b = before(state)
             r = update(state, chunk, catalog, config, DEFAULT_TRIGGERS.watch if watch else frozenset())
             assert (r.watched is DEFAULT_TRIGGERS.watch) == watch  # so fire reads r.reached, or counts
-            for req in fire(b, state, r, chunk, catalog).requests:
+            for req in fire(state, r, chunk, catalog).requests:
                 assert req.story_id not in out, "a trigger key fired twice"
                 out[req.story_id] = req
     return out
@@ -195,9 +203,8 @@ def test_the_helpers_request_bytes_are_the_requests_avro() -> None:
     for user, evs in by_user.items():
         state = UserState(user)
         for i in range(0, len(evs), 20):
-            b = before(state)
             r = update(state, evs[i : i + 20], catalog, config, DEFAULT_TRIGGERS.watch)
-            found += detect(b, state, r, evs[i : i + 20], catalog).triggers
+            found += detect(state, r, evs[i : i + 20], catalog).triggers
     assert {t.kind for t in found} >= set(KINDS) - {"TIME_OF_DAY_SHIFT"}
     fast, reference = StoryRequestWriter(3), Encoder(schema_str("StoryRequest"), 3)
     for t in found:
