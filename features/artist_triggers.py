@@ -41,12 +41,13 @@ def _plays_by_artist(
 def milestones_and_discoveries(
     state: UserState, result: UpdateResult, reached: list[str], events: Sequence[Mapping[str, Any]],
     catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int], milestones: tuple[int, ...],
-    want_d: bool,
+    want_d: bool, indexed: bool = False,
 ) -> list[Trigger]:  # fmt: skip
     """``reached``: the artists whose play count reached a watched one in this batch (``result.reached``,
     or :func:`reached_in` when ``update`` watched other counts); ``milestones``: the enabled ones (none:
-    milestones are off); ``want_d``: discoveries are on and the listener has the history for one
-    (``features.triggers.detect`` decides all three)."""
+    milestones are off); ``want_d``: discoveries are on and the listener has the history for one;
+    ``indexed``: ``update`` watched the counts these triggers look for, so its event indexes name the
+    plays that reached them (``features.triggers.detect`` decides all four)."""
     out: list[Trigger] = []
     counts = result.artist_plays
     artists = state.artists
@@ -67,36 +68,53 @@ def milestones_and_discoveries(
     new_artists = result.new_artists if want_d else []
     if not crossing and not new_artists and not second_play:  # what most batches find
         return out
-    fresh: set[str] = {a for a, _, _ in new_artists}
-    skipped = set(result.skipped_idx)
-    applied = [e for i, e in enumerate(events) if i not in skipped] if skipped else events
-    by_artist = _plays_by_artist(applied, catalog, {*crossing, *fresh, *second_play})
+    fresh: dict[str, int] = {a: i for a, _, _, i in new_artists}  # new artist -> its first play's index
+    # The plays a trigger names are an artist's Nth in (event time, track id) order. When the batch's
+    # times increase (live batches nearly always) that is the order they came in, and update noted the
+    # index of each watched count's play and each new artist's first: no pass over the batch by artist.
+    applied = events
+    by_artist: dict[str, list[Mapping[str, Any]]] | None = None
+    if not indexed or result.skipped_idx or not _increasing(events):
+        skipped = set(result.skipped_idx)
+        applied = [e for i, e in enumerate(events) if i not in skipped] if skipped else events
+        by_artist = _plays_by_artist(applied, catalog, {*crossing, *fresh, *second_play})
     user = state.user_id
     for a in crossing:
         rec = artists[a]
-        plays = _in_order(by_artist.get(a, []))
+        plays = _in_order(by_artist.get(a, [])) if by_artist is not None else None
         old = rec[A_PLAYS] - counts[a]
         for n in milestones:
-            if old < n <= rec[A_PLAYS] and n - old - 1 < len(plays):
-                e = plays[n - old - 1]
+            if old < n <= rec[A_PLAYS]:
+                if plays is None:
+                    e = events[_reached_at(result, a, n)]
+                elif n - old - 1 < len(plays):
+                    e = plays[n - old - 1]
+                else:
+                    continue
                 milestone = (n, rec[A_NAME], catalog[e["track_id"]].track_name, rec[A_FIRST])
                 out.append(new_trigger((e["event_time"], "MILESTONE", f"{a}:{n}", user, milestone)))
     times: list[int] | None = None  # the batch's applied event times, sorted (when needed)
     last = state.story_times
     d_last, any_last = last.get("DISCOVERY", NEVER), last.get("*", NEVER)
     d_cd, user_cd = cfg.cooldown_ms.get("DISCOVERY", 0), cfg.user_cooldown_ms
-    for a in sorted(fresh | set(second_play)):
+    for a in sorted({*fresh, *second_play}):
         rec = artists[a]
         if a in state.discovered:
             continue
-        plays = _in_order(by_artist.get(a, []))
-        first = rec[A_FIRST]
+        first_play: Mapping[str, Any] | None = None  # the artist's first play ever, if in this batch
+        second: Mapping[str, Any] | None = None  # and its second, if in this batch
+        if by_artist is None:
+            i = _reached_at(result, a, 2)
+            first_play, second = events[fresh[a]] if a in fresh else None, events[i] if i >= 0 else None
+        else:
+            plays = _in_order(by_artist.get(a, []))
+            i = 1 if a in fresh else 0  # where the artist's second play ever is in this batch
+            first_play, second = plays[0] if a in fresh else None, plays[i] if i < len(plays) else None
         candidates = []
-        if a in fresh and not plays[0]["skipped"] and plays[0]["ms_played"] >= cfg.discovery_min_ms:
-            candidates.append(plays[0])  # played through
-        i = 1 if a in fresh else 0  # where the artist's second play ever is in this batch
-        if i < len(plays) and plays[i]["event_time"] - first <= cfg.discovery_replay_ms:
-            candidates.append(plays[i])  # replayed within a day
+        if first_play is not None and not first_play["skipped"] and first_play["ms_played"] >= cfg.discovery_min_ms:
+            candidates.append(first_play)  # played through
+        if second is not None and second["event_time"] - rec[A_FIRST] <= cfg.discovery_replay_ms:
+            candidates.append(second)  # replayed within a day
         # the first candidate at which the listener had enough history (everything is new at first):
         # the plays before the batch plus the batch's plays before the candidate
         history = state.total_plays - result.applied - cfg.discovery_min_history
@@ -122,6 +140,27 @@ def milestones_and_discoveries(
         args = (rec[A_NAME], track.track_name, new_7d, track.genres[0] if track.genres else None)
         out.append(new_trigger((t, "DISCOVERY", a, user, args)))
     return out
+
+
+def _increasing(events: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the events' times strictly increase."""
+    last = NEVER
+    for e in events:
+        t: int = e["event_time"]
+        if t <= last:
+            return False
+        last = t
+    return True
+
+
+def _reached_at(result: UpdateResult, artist: str, n: int) -> int:
+    """The index of the event at which ``artist``'s play count reached ``n`` in this batch (``n``
+    watched), -1 if it did not."""
+    reached, counts = result.reached, result.reached_n
+    for j in range(len(reached)):
+        if counts[j] == n and reached[j] == artist:
+            return result.reached_at[j]
+    return -1
 
 
 def _order(e: Mapping[str, Any]) -> tuple[int, str]:

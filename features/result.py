@@ -17,13 +17,15 @@ class UpdateResult:
         self.applied: int = 0
         self.late: int = 0
         self.unknown_track: int = 0
-        self.new_artists: list[tuple[str, str, int]] = []  # (artist_id, name, first play time)
+        self.new_artists: list[tuple[str, str, int, int]] = []  # (artist_id, name, first play time, event index)
         self.closed_sessions: list[list[Any]] = []
         self.artist_plays: dict[str, int] = {}  # plays applied in this batch, per artist
         self.skipped_idx: list[int] = []  # indexes of events not applied (late, unknown track)
         self.closed_weeks: list[dict[str, Any]] = []  # weeks (Mon 00:00 UTC) this batch moved past
         self.watched: frozenset[int] = frozenset()  # the play counts ``update`` was asked to watch
         self.reached: list[str] = []  # artists whose play count reached a watched one (in order)
+        self.reached_n: list[int] = []  # ... the count each reached
+        self.reached_at: list[int] = []  # ... and the index in the batch of the event that reached it
         self.last_day: int = -1  # the latest active day before the batch (-1: none)
         self.new_days: int = 0  # active days the batch added
 

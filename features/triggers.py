@@ -177,7 +177,8 @@ def detect(
     # discovery: skip the call)
     want_d = r.discovery and state.total_plays > r.discovery_min_history
     if result.artist_plays and (r.milestone or want_d):
-        reached = result.reached if result.watched is r.watch else artist.reached_in(result, state.artists, r.watch)
+        indexed = result.watched is r.watch  # (what update noted is what the triggers look for)
+        reached = result.reached if indexed else artist.reached_in(result, state.artists, r.watch)
         if reached or (want_d and result.new_artists):
             found += artist.milestones_and_discoveries(
                 state,
@@ -189,6 +190,7 @@ def detect(
                 suppressed,
                 r.milestones if r.milestone else (),
                 want_d,
+                indexed,
             )
     if new_day and r.streak:
         found += calendar.streaks(state, result, r.streak_days)

@@ -95,14 +95,18 @@ def update(
         rec = artists.get(artist)
         if rec is None:
             artists[artist] = [1, ms, t, t, track.artist_name]
-            new_artists.append((artist, track.artist_name, t))
+            new_artists.append((artist, track.artist_name, t, i))
             if first_watched:
                 reached.append(artist)
+                result.reached_n.append(1)
+                result.reached_at.append(i)
         else:
             n = rec[A_PLAYS] + 1
             rec[A_PLAYS] = n
             if n in watch:
                 reached.append(artist)
+                result.reached_n.append(n)
+                result.reached_at.append(i)
             rec[A_MS] += ms
             rec[A_FIRST] = min(rec[A_FIRST], t)
             rec[A_LAST] = max(rec[A_LAST], t)

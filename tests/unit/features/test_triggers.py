@@ -77,6 +77,25 @@ def test_discovery_needs_history_and_a_real_listen() -> None:
     assert "DISCOVERY" not in kinds(run(history[:10] + through))  # too little history: everything is new
 
 
+def test_a_batch_names_plays_in_time_order_whatever_order_they_came_in() -> None:
+    # update notes the index of each watched count's play; detection uses it only for a batch whose
+    # times increase, else it orders the artist's plays itself
+    history = [ev(MONDAY + i * 10 * MINUTE_MS, "t0") for i in range(50)]
+    t = history[-1]["event_time"] + HOUR_MS
+    burst = [ev(t + i * 20_000, f"t{1 + 4 * (i % 2)}", ms=5_000, skipped=True) for i in range(12)]  # artist a1
+    cfg = TriggerConfig(user_cooldown_ms=0, cooldown_ms={})
+    for order in (burst, burst[::-1], burst[6:] + burst[:6]):  # all within grace: every play applied
+        state = UserState("u1")
+        update(state, history, CAT, watch=cfg.watch)
+        r = update(state, order, CAT, watch=cfg.watch)
+        assert r.watched is cfg.watch and r.applied == 12
+        found = {q.kind: q for q in fire(state, r, order, CAT, cfg).requests}
+        assert found["DISCOVERY"].event_time == burst[1]["event_time"]  # replayed: the second play in time
+        m = found["MILESTONE"]
+        assert m.trigger_key == "a1:10" and m.event_time == burst[9]["event_time"]
+        assert {f.name: f.value for f in m.facts.facts}["track"] == "Song 5"
+
+
 def test_streaks_fire_at_each_threshold_once() -> None:
     days = [ev(MONDAY + d * DAY_MS + 9 * HOUR_MS) for d in range(8)]
     s = [r for r in run(days, batch=1) if r.kind == "STREAK"]

@@ -23,9 +23,9 @@ def test_counts_and_milestone_counters() -> None:
 def test_discoveries_first_play_and_new_in_7d() -> None:
     s = UserState("u")
     r1 = update(s, [ev(T0, "t0")], CATALOG)
-    assert [a for a, _, _ in r1.new_artists] == ["a0"]
+    assert [a for a, *_ in r1.new_artists] == ["a0"]
     r2 = update(s, [ev(T0 + 8 * DAY, "t1"), ev(T0 + 8 * DAY + 5 * MIN, "t0")], CATALOG)
-    assert [a for a, _, _ in r2.new_artists] == ["a1"]
+    assert [a for a, *_ in r2.new_artists] == ["a1"]
     assert s.artists["a0"][A_FIRST] == T0
     assert snapshot(s)["new_artists_7d"] == 1 and snapshot(s)["distinct_artists"] == 2
 
