@@ -139,7 +139,31 @@ def paired(numerators: list[float], denominators: list[float]) -> dict[str, Any]
     (the same offline loop ran 25% slower half an hour later); a round's two runs share its moment,
     so their ratio cancels the drift that a ratio of medians over all rounds keeps."""
     ratios = [a / b for a, b in zip(numerators, denominators, strict=True) if b > 0]
-    return {"median": statistics.median(ratios) if ratios else 0.0, "runs": ratios}
+    return {"median": statistics.median(ratios) if ratios else 0.0, "runs": ratios, "ci95": mean_ci95(ratios)}
+
+
+# Student's t, two-sided 95%, by degrees of freedom (1-30; beyond, the normal's 1.96)
+_T95 = tuple(map(float, (
+    "12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 2.201 2.179 2.160 2.145 2.131 "
+    "2.120 2.110 2.101 2.093 2.086 2.080 2.074 2.069 2.064 2.060 2.056 2.052 2.048 2.045 2.042"
+).split()))  # fmt: skip
+
+
+def mean_ci95(values: list[float]) -> tuple[float, float] | None:
+    """A 95% confidence interval of the mean of ``values`` (Student's t; None for fewer than 2): what
+    a target within a single pair's scatter is judged by, since the pairs of a bench are independent
+    draws of the same difference on a machine whose speed changes from minute to minute."""
+    if len(values) < 2:
+        return None
+    mean, half = statistics.fmean(values), statistics.stdev(values) / len(values) ** 0.5
+    half *= _T95[len(values) - 2] if len(values) - 1 <= len(_T95) else 1.96
+    return mean - half, mean + half
+
+
+def overhead_pct_ci95(pair: dict[str, Any]) -> list[float] | None:
+    """``paired``'s interval of the ratio as an overhead in percent (100 * (1 - ratio)), low to high."""
+    ci = pair["ci95"]
+    return None if ci is None else [round(100 * (1 - ci[1]), 1), round(100 * (1 - ci[0]), 1)]
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -26,6 +26,7 @@ from streams.bench.common import (
     durable_rate,
     isolated,
     measured_run,
+    overhead_pct_ci95,
     paired,
     peak_rss_mb,
     wait_for,
@@ -89,7 +90,9 @@ def run(
             rate, plain_rate = statistics.median(rates[True]), statistics.median(rates[False])
             report(f"batch worker: {rate:,.0f} events/s; triggers off: {plain_rate:,.0f} (medians of {rounds})")
             pair = paired(rates[True], rates[False])
-            report(f"trigger overhead, median of each round's pair: {100 * (1 - pair['median']):.1f}%")
+            ci = overhead_pct_ci95(pair)
+            report(f"trigger overhead, median of each round's pair: {100 * (1 - pair['median']):.1f}%"
+                   + (f"; mean of the pairs, 95% interval: {ci[0]:.1f}% to {ci[1]:.1f}%" if ci else ""))  # fmt: skip
             naive_settings = s.model_copy(update={"app_id": s.app_id + "-naive"})
             n = min(naive_events, events)
             cmd = [
@@ -121,6 +124,7 @@ def run(
             "trigger_overhead_pct": round(100 * (plain_rate - rate) / plain_rate, 1),
             "trigger_overhead_pct_paired": round(100 * (1 - pair["median"]), 1),
             "trigger_overhead_pct_paired_runs": [round(100 * (1 - x), 1) for x in pair["runs"]],
+            "trigger_overhead_pct_paired_ci95": ci,
             "final_flush_s_runs": [round(x, 3) for x in tails[True]],
             "final_flush_s_triggers_off_runs": [round(x, 3) for x in tails[False]],
             "flushes_snapshots_runs": flushes[True],

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.bench.common import durable_rate, paired
+from streams.bench.common import durable_rate, mean_ci95, overhead_pct_ci95, paired
 
 
 def _stats(**kw: float) -> dict[str, float]:
@@ -28,6 +28,16 @@ def test_paired_takes_each_rounds_ratio_then_the_median() -> None:
     got = paired(on, off)
     assert got["runs"] == pytest.approx([0.9, 0.9, 0.8])
     assert got["median"] == pytest.approx(0.9)
+    lo, hi = got["ci95"]  # mean 0.8667, sd 0.0577, t(2 df) 4.303: +-0.1434
+    assert (lo, hi) == (pytest.approx(0.7233, abs=1e-4), pytest.approx(1.0101, abs=1e-4))
+    assert overhead_pct_ci95(got) == [-1.0, 27.7]
+    assert paired([1.0], [2.0])["ci95"] is None and overhead_pct_ci95(paired([1.0], [2.0])) is None
+
+
+def test_the_interval_narrows_with_more_pairs_of_the_same_scatter() -> None:
+    few, many = mean_ci95([0.9, 1.0] * 2), mean_ci95([0.9, 1.0] * 10)
+    assert few is not None and many is not None
+    assert many[0] > few[0] and many[1] < few[1] and few[0] < 0.95 < few[1]
 
 
 def test_cpu_of_a_process_tree_counts_each_descendant_while_it_runs() -> None:
