@@ -8,7 +8,7 @@ from typing import Any
 from faust.types import TP
 
 from streams.settings import load
-from streams.worker.app import FeatureHotPath
+from streams.worker.hot_path import FeatureHotPath
 from streams.worker.processor import FeatureProcessor
 from tests.unit.test_processor import CATALOG, W, ev, msg, processor
 
