@@ -21,6 +21,7 @@ from streams.worker.catalog import CatalogTable
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.faust_app import PartitionContext, declare_events_and_state, make_faust_app
 from streams.worker.hot_path import FeatureHotPath
+from streams.worker.incarnation import check_local_state
 from streams.worker.processor import FeatureProcessor
 from streams.worker.publisher import FlushPublisher
 
@@ -34,6 +35,17 @@ class Worker:
     hot: FeatureHotPath
     state_table: Any
     catalog: CatalogTable
+    settings: Settings
+
+    def check_local_state(self) -> str | None:
+        """Before faust opens the state store: wipe it if it was built from another incarnation of
+        its topics, so recovery rebuilds it from the changelog (``streams.worker.incarnation``)."""
+        return check_local_state(
+            self.state_table.data,
+            self.settings.kafka_conf(),
+            self.settings.topic_events,
+            self.state_table.changelog_topic.get_topic_name(),
+        )
 
 
 def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: Any = None) -> Worker:
@@ -123,4 +135,4 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         tracer.shutdown()
 
     hot.catalog = catalog
-    return Worker(app, hot, state_table, catalog)
+    return Worker(app, hot, state_table, catalog, settings)

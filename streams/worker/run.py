@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import faust
@@ -20,6 +21,13 @@ class _Worker(faust.Worker):
         self.spinner = None
         super().on_setup_root_logger(logger, level)
 
+    before_app: Callable[[], object] | None = None  # runs once logging is set up, before the app starts
+
+    async def on_execute(self) -> None:
+        await super().on_execute()
+        if self.before_app is not None:
+            self.before_app()
+
 
 def run(
     settings: Settings, *, web_port: int | None = None, data_dir: Path | None = None, loglevel: str = "INFO"
@@ -27,6 +35,7 @@ def run(
     """Blocks until the worker stops (SIGTERM/SIGINT)."""
     worker_state = build_worker(settings, web_port=web_port, data_dir=data_dir)
     worker = _Worker(worker_state.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.before_app = worker_state.check_local_state  # before faust opens (and recovers) the state store
     for name in ("aiokafka",):
         logging.getLogger(name).setLevel(logging.WARNING)
     gctune.tune()
