@@ -91,13 +91,14 @@ class ListeningEventWriter:
     def encode(self, e: dict[str, Any]) -> bytes:
         strings, optional = self._strings, self._optional
         ctx = e["context"]
-        user, track, country, r_start, r_end, uri = (
+        user, track, country, r_start, r_end, uri, tz = (
             e["user_id"],
             e["track_id"],
             e["country"],
             e["reason_start"],
             e["reason_end"],
             ctx["uri"],
+            e.get("tz"),  # (absent in a dict made for the schema before it: null, its default)
         )
         return b"".join(
             (
@@ -116,6 +117,7 @@ class ListeningEventWriter:
                 _BOOL[e["offline"]],
                 _CONTEXT[ctx["type"]],
                 optional.get(uri) or self._o(uri),
+                optional.get(tz) or self._o(tz),
             )
         )
 

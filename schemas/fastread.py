@@ -2,9 +2,9 @@
 
 fastavro's generic reader costs ~12 µs per event here. :func:`read_listening_event` returns the
 full record; :func:`read_listening_event_core` checks the same bytes but keeps only the fields the
-feature path reads, skipping the rest without decoding it. Both raise ``ValueError``,
-``IndexError`` or ``UnicodeDecodeError`` on corrupt input; tests/unit/test_fastpath.py checks
-them against fastavro.
+feature path reads (:data:`CORE_FIELDS`, the time zone among them), skipping the rest without
+decoding it. Both raise ``ValueError``, ``IndexError`` or ``UnicodeDecodeError`` on corrupt input;
+tests/unit/test_fastpath.py checks them against fastavro.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from schemas.records import CONTEXT_TYPES, PLATFORMS
 
 _N_PLATFORMS, _N_CONTEXT_TYPES = len(PLATFORMS), len(CONTEXT_TYPES)
-CORE_FIELDS = ("event_id", "user_id", "track_id", "event_time", "ms_played", "skipped")
+CORE_FIELDS = ("event_id", "user_id", "track_id", "event_time", "ms_played", "skipped", "tz")
 
 
 def _read_long(b: bytes, pos: int) -> tuple[int, int]:
@@ -80,9 +80,10 @@ def _parse(b: bytes, pos: int, full: bool) -> dict[str, Any]:
         raise ValueError("bad boolean")
     ctx_type, pos = _enum(b, pos + 3, CONTEXT_TYPES)
     uri, pos = _optional(b, pos, full)
+    tz, pos = _optional(b, pos, True)
     if pos != len(b):
         raise ValueError(f"{len(b) - pos} trailing bytes")
-    core = _core(event_id, user_id, track_id, event_time, ms_played, skipped)
+    core = _core(event_id, user_id, track_id, event_time, ms_played, skipped, tz)
     if not full:
         return core
     return {
@@ -97,7 +98,9 @@ def _parse(b: bytes, pos: int, full: bool) -> dict[str, Any]:
     }
 
 
-def _core(event_id: str, user_id: str, track_id: str, event_time: int, ms_played: int, skipped: int) -> dict[str, Any]:
+def _core(
+    event_id: str, user_id: str, track_id: str, event_time: int, ms_played: int, skipped: int, tz: str | None
+) -> dict[str, Any]:
     """The :data:`CORE_FIELDS` record."""
     return {
         "event_id": event_id,
@@ -106,6 +109,7 @@ def _core(event_id: str, user_id: str, track_id: str, event_time: int, ms_played
         "event_time": event_time,
         "ms_played": ms_played,
         "skipped": skipped == 1,
+        "tz": tz,
     }
 
 
@@ -164,6 +168,16 @@ def read_listening_event_core(b: bytes, pos: int = 5) -> dict[str, Any]:
     p = _skip_short_optional(b, p + 4)  # context uri
     if p < 0:
         return _parse(b, pos, False)
+    n = b[p]  # tz: null, or a zone name shorter than 64 bytes (IANA names are at most ~30)
+    if n == 0:
+        tz = None
+        p += 1
+    elif n == 2 and not b[p + 1] & 0x81:
+        q = p + 2 + (b[p + 1] >> 1)
+        tz = b[p + 2 : q].decode()
+        p = q
+    else:
+        return _parse(b, pos, False)
     if p != len(b):
         return _parse(b, pos, False)
-    return _core(event_id, user_id, track_id, event_time, ms_played, skipped)
+    return _core(event_id, user_id, track_id, event_time, ms_played, skipped, tz)

@@ -37,6 +37,8 @@ class ListeningEvent:
     skipped: bool = False
     offline: bool = False
     context: PlayContext = field(default_factory=PlayContext)
+    tz: str | None = None
+    """The listener's IANA time zone (``Europe/Berlin``) if known; local time of day comes from it."""
 
     def to_avro(self) -> dict[str, Any]:
         return asdict(self)

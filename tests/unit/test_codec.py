@@ -97,3 +97,42 @@ def test_an_unknown_schema_id_is_not_looked_up_per_message() -> None:
     assert all("unknown schema id 9" in e.reason and e.raw == unknown for _, e in errs)
     now[0] = 20.0  # past the retry interval: asked again, and now registered
     assert dec.decode(unknown) == {"id": "x", "n": 1} and calls == [9, 9]
+
+
+def _listening_event_before_tz() -> str:
+    """ListeningEvent as it was registered before the ``tz`` field (the current one without it)."""
+    from schemas import load_schema
+
+    schema = load_schema("ListeningEvent")
+    assert schema["fields"][-1]["name"] == "tz"  # appended: earlier fields keep their positions
+    schema["fields"] = schema["fields"][:-1]
+    return json.dumps(schema)
+
+
+def test_an_event_written_before_the_tz_field_decodes_with_tz_none() -> None:
+    from schemas.fastread import read_listening_event, read_listening_event_core
+
+    old = _listening_event_before_tz()
+    old_event = {k: v for k, v in event().items() if k != "tz"}
+    old_bytes = Encoder(old, 1).encode(old_event)
+    writers = {1: old, 2: schema_str("ListeningEvent")}
+    for fast in (read_listening_event, read_listening_event_core):
+        new_reader = Decoder(schema_str("ListeningEvent"), writers.__getitem__, reader_id=2, fast_reader=fast)
+        got = new_reader.decode(old_bytes)  # another writer id: Avro schema resolution fills the default
+        assert got["tz"] is None and {k: got[k] for k in old_event} == old_event
+        oks, errs = new_reader.decode_many([old_bytes, Encoder(writers[2], 2).encode({**event(), "tz": "Asia/Tokyo"})])
+        assert not errs and [e["tz"] for _, e in oks] == [None, "Asia/Tokyo"]
+    # and a reader still on the old schema reads new data, ignoring the zone
+    old_reader = Decoder(old, writers.__getitem__, reader_id=1)
+    assert old_reader.decode(Encoder(writers[2], 2).encode({**event(), "tz": "Asia/Tokyo"})) == old_event
+
+
+def test_the_tz_field_registers_as_a_backward_and_forward_compatible_version() -> None:
+    from streams.registry.store import Store, check_level
+
+    old, new = _listening_event_before_tz(), schema_str("ListeningEvent")
+    assert check_level("FULL_TRANSITIVE", new, [old]) == []
+    store = Store(lambda _entry: None)  # the local registry's rules; BACKWARD by default, as Confluent's
+    first = store.register("listening-events-value", old)
+    assert store.register("listening-events-value", new) == first + 1
+    assert store.versions("listening-events-value") == [1, 2]
