@@ -7,10 +7,11 @@ import bisect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from features.config import DAY_MS, HOUR_MS, WEEK_MS, TriggerConfig
+from features import localtime
+from features.config import DAY_MS, WEEK_MS, TriggerConfig
 from features.facts import Trigger, new_trigger, part_of_day
 from features.result import UpdateResult
-from features.state import A_NAME, L_TIME, UserState
+from features.state import A_NAME, L_TIME, UserState, local_hour_of
 
 TOD_RECENT_MS = 6 * DAY_MS  # the log keeps 7 days + grace before the latest event: 6 leave a day of batch span
 
@@ -53,11 +54,14 @@ def _part_shares(hour_counts: Sequence[int]) -> dict[str, int]:
 def time_of_day(
     state: UserState, result: UpdateResult, applied: Sequence[Mapping[str, Any]], cfg: TriggerConfig
 ) -> list[Trigger]:
-    """Evaluated at the first play of each new day, with the profile as it was at that play."""
+    """Evaluated at the first play of each new day, with the profile as it was at that play. Parts of
+    the day are by local hour (``state.local_hours``, the log's local hours): plays without a known
+    zone do not count."""
     out: list[Trigger] = []
     if not result.new_days:
         return out
     times: list[int] = [e["event_time"] for e in applied]  # (typed ints: the compiled loops stay native)
+    local: list[int] = [localtime.local_hour(e.get("tz"), e["event_time"]) for e in applied]
     firsts: dict[int, int] = {}
     for et in times:
         day = et // DAY_MS
@@ -66,16 +70,17 @@ def time_of_day(
     log = state.log
     for day in sorted(firsts):
         t = firsts[day]
-        lifetime = list(state.hours)
-        for et in times:  # plays after t were not there yet
-            if et >= t:
-                lifetime[(et // HOUR_MS) % 24] -= 1
+        lifetime = list(state.local_hours)
+        for k in range(len(times)):  # plays after t were not there yet
+            if times[k] >= t and local[k] >= 0:
+                lifetime[local[k]] -= 1
         if sum(lifetime) < cfg.tod_min_plays_lifetime:
             continue
         recent = [0] * 24
         for k in range(bisect.bisect_left(log, [t - TOD_RECENT_MS]), bisect.bisect_left(log, [t])):
-            lt: int = log[k][L_TIME]
-            recent[(lt // HOUR_MS) % 24] += 1
+            hour = local_hour_of(log[k])
+            if hour >= 0:
+                recent[hour] += 1
         n_recent = sum(recent)
         if n_recent < cfg.tod_min_plays_7d:
             continue

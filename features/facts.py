@@ -114,8 +114,10 @@ def fact_minutes(name: str, ms: int) -> FactRow:
 
 
 def _facts_session(ms: int, plays: int, start_hour: int, top: str | None, skips: int, new: int) -> list[FactRow]:
-    facts = [fact_minutes("minutes", ms), fact_count("tracks", plays, "track"),
-             ("time_of_day", "TIME_OF_DAY", _PART_OF_HOUR[start_hour], None, None)]  # fmt: skip
+    """``start_hour``: the local hour of the session's start; -1 (zone unknown): no time of day."""
+    facts = [fact_minutes("minutes", ms), fact_count("tracks", plays, "track")]
+    if start_hour >= 0:
+        facts.append(("time_of_day", "TIME_OF_DAY", _PART_OF_HOUR[start_hour], None, None))
     if top is not None:
         facts.append(("top_artist", "ARTIST", top, None, None))
     if skips:

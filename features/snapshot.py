@@ -66,6 +66,8 @@ def snapshot(state: UserState, config: FeatureConfig = DEFAULT_CONFIG) -> dict[s
     )
     total = state.total_plays
     last = state.last_session
+    hours = state.local_hours
+    located = sum(hours)  # plays with a known zone: the profile is a share of those
     return {
         "user_id": state.user_id,
         "as_of": as_of,
@@ -101,6 +103,6 @@ def snapshot(state: UserState, config: FeatureConfig = DEFAULT_CONFIG) -> dict[s
             "skips": last[S_SKIPS],
             "top_artist": names[_top(last[S_ARTISTS], 1)[0][0]][A_NAME] if last[S_ARTISTS] else None,
         },
-        "hour_profile": [h / total for h in state.hours] if total else [0.0] * 24,
+        "hour_profile": [h / located for h in hours] if located else [0.0] * 24,
         "late_events": state.late_events,
     }

@@ -11,6 +11,8 @@ Kinds and their keys:
 
 - ``SESSION_RECAP`` — a session closed (the watermark passed its end + gap) with at least
   ``session_min_plays`` plays. Key: the session's start time. Event time: the session's last play.
+  Its time of day is the local time of its start in the zone of its first play; a session whose
+  first play had no (known) zone gets no time-of-day fact.
 - ``MILESTONE`` — the Nth play of an artist, N in ``milestones``. Key: artist id and N. Event time:
   that Nth play.
 - ``DISCOVERY`` — an artist never played before is played through (``discovery_min_ms``, not
@@ -19,7 +21,8 @@ Kinds and their keys:
 - ``STREAK`` — the run of consecutive active days reaches a length in ``streak_days``. Key: the
   length and the run's first day.
 - ``TIME_OF_DAY_SHIFT`` — on a new day, the dominant part of the day of the last 6 days differs from
-  the listener's lifetime one, with enough plays. Key: the day and the new part of day (the 7-day
+  the listener's lifetime one, with enough plays. Parts of the day are by each play's local hour, and
+  plays without a (known) zone are not counted at all. Key: the day and the new part of day (the 7-day
   cooldown keeps it to one a week). It looks
   back 6 days in the window log (which keeps 7), so it is exact when one call's batch spans less than
   a day of one listener's event time (live batches span seconds; replay cuts batches at days).
@@ -40,7 +43,8 @@ from typing import Any
 
 from features import artist_triggers as artist
 from features import calendar_triggers as calendar
-from features.config import DAY_MS, DEFAULT_TRIGGERS, HOUR_MS, KINDS, NEVER, FeatureConfig, TriggerConfig
+from features import localtime
+from features.config import DAY_MS, DEFAULT_TRIGGERS, KINDS, NEVER, FeatureConfig, TriggerConfig
 from features.facts import Trigger, new_trigger, request, story_id
 from features.result import UpdateResult
 from features.state import (
@@ -53,6 +57,7 @@ from features.state import (
     S_SKIPS,
     S_START,
     UserState,
+    session_tz,
 )
 from features.update import DEFAULT_CONFIG, Track
 from schemas.records import StoryRequest
@@ -146,7 +151,8 @@ def _sessions(state: UserState, result: UpdateResult, r: Rules, suppressed: dict
             if rec is not None and start <= rec[A_FIRST] <= end:
                 new += 1
         top_rec = artists.get(top) if top is not None else None
-        args = (s[S_MS], s[S_PLAYS], (start // HOUR_MS) % 24, top_rec[A_NAME] if top_rec else None, s[S_SKIPS], new)
+        hour = localtime.local_hour(session_tz(s), start)  # -1 when its first play had no known zone
+        args = (s[S_MS], s[S_PLAYS], hour, top_rec[A_NAME] if top_rec else None, s[S_SKIPS], new)
         out.append(new_trigger((t, "SESSION_RECAP", str(start), user, args)))
     return out
 

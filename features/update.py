@@ -13,7 +13,7 @@ import operator
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from features import decay, sessions, streaks, weeks
+from features import decay, localtime, sessions, streaks, weeks
 from features.config import DAY_MS, HOUR_MS, FeatureConfig
 from features.result import UpdateResult
 from features.state import A_FIRST, A_LAST, A_MS, A_PLAYS, L_TIME, S_END, UserState
@@ -57,7 +57,7 @@ def update(
     new_days = 0
     reached, first_watched = result.reached, 1 in watch
     grace, gap, hl = config.grace_ms, config.session_gap_ms, config.decay_half_life_ms
-    artists, genres, log, hours = state.artists, state.genres, state.log, state.hours
+    artists, genres, log, hours = state.artists, state.genres, state.log, state.local_hours
     a_scores, g_scores = state.artist_scores, state.genre_scores
     first_batch = not state.total_plays and not a_scores
     if first_batch:
@@ -69,6 +69,11 @@ def update(
     batch_plays, new_artists = result.artist_plays, result.new_artists
     old_as_of = as_of
     applied = 0  # (a local: UpdateResult may be a compiled class, whose attributes cost interpreted code more)
+    # The UTC offset of the last zone seen, and the UTC times [lo, hi) it holds for: one listener's
+    # batch is nearly always one zone within one offset, so the zone is looked up once a batch.
+    span_tz: str | None = None
+    offset: int | None = None
+    lo = hi = 0
     for i, e in enumerate(events):
         t = e["event_time"]
         if t < as_of - grace:
@@ -120,12 +125,20 @@ def update(
                 g[0] += 1
                 g[1] += ms
             g_scores[genre] = g_scores.get(genre, 0.0) + w
-        entry = [t, artist, genre, ms, skipped]
+        tz = e.get("tz")
+        hour = -1  # local hour of day; -1: the event's zone is missing or unknown
+        if tz is not None:
+            if tz != span_tz or t < lo or t >= hi:
+                offset, lo, hi = localtime.span(tz, t)
+                span_tz = tz
+            if offset is not None:
+                hour = ((t + offset) // HOUR_MS) % 24
+                hours[hour] += 1
+        entry = [t, artist, genre, ms, skipped, hour]
         if not log or log[-1] <= entry:
             log.append(entry)
         else:  # out of order (within grace): same place in-order arrival would have put it
             bisect.insort(log, entry)
-        hours[(t // HOUR_MS) % 24] += 1
         day = t // DAY_MS
         if (not days or days[-1] != day) and streaks.add_day(days, day):
             new_days += 1
@@ -135,7 +148,7 @@ def update(
                 state.genre_days[family] = [day]
             elif fam[-1] != day:
                 streaks.add_day(fam, day)
-        sessions.add_play(state.open_sessions, t, ms, skipped, artist, gap)
+        sessions.add_play(state.open_sessions, t, ms, skipped, artist, gap, tz)
         as_of = max(as_of, t)
         applied += 1
 

@@ -18,7 +18,13 @@ CATALOG = {
 
 
 def ev(
-    t: int, track: str = "t0", ms: int = 180_000, skipped: bool = False, n: int = 0, user: str = "u"
+    t: int,
+    track: str = "t0",
+    ms: int = 180_000,
+    skipped: bool = False,
+    n: int = 0,
+    user: str = "u",
+    tz: str | None = None,
 ) -> dict[str, Any]:
     return {
         "event_id": f"e{t}-{track}-{n}",
@@ -34,4 +40,5 @@ def ev(
         "skipped": skipped,
         "offline": False,
         "context": {"type": "UNKNOWN", "uri": None},
+        "tz": tz,
     }

@@ -8,6 +8,8 @@ from tests.unit.features.helpers import CATALOG, MIN, T0, ev
 
 CONFIG = FeatureConfig(session_gap_ms=30 * MIN, grace_ms=20 * MIN)
 TRACKS = sorted(CATALOG)
+# no zone, an unknown one, whole-hour and half-hour offsets (New York's summer time ended the day before T0)
+ZONES = (None, "Nope/Nowhere", "America/New_York", "Europe/London", "Asia/Kolkata")
 
 
 @st.composite
@@ -27,6 +29,7 @@ def arrivals(draw):
             ms=draw(st.integers(min_value=1_000, max_value=400_000)),
             skipped=draw(st.booleans()),
             n=i,
+            tz=draw(st.sampled_from(ZONES)),
         )
         for i, tt in enumerate(times)
     ]
@@ -60,7 +63,7 @@ def test_out_of_order_within_grace_equals_in_order(case) -> None:
         "artists",
         "genres",
         "log",
-        "hours",
+        "local_hours",
         "days",
         "genre_days",
         "open_sessions",

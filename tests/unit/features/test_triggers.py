@@ -25,8 +25,10 @@ CAT = {
 }  # fmt: skip
 
 
-def ev(t: int, track: str = "t0", ms: int = 200_000, skipped: bool = False, user: str = "u1") -> dict[str, Any]:
-    return {"user_id": user, "track_id": track, "event_time": t, "ms_played": ms, "skipped": skipped}
+def ev(
+    t: int, track: str = "t0", ms: int = 200_000, skipped: bool = False, user: str = "u1", tz: str | None = "UTC"
+) -> dict[str, Any]:
+    return {"user_id": user, "track_id": track, "event_time": t, "ms_played": ms, "skipped": skipped, "tz": tz}
 
 
 def run(events: list[dict[str, Any]], cfg: TriggerConfig | None = None, batch: int = 1000) -> list[StoryRequest]:
@@ -54,6 +56,30 @@ def test_session_recap_fires_when_the_session_closes() -> None:
     start = session[0]["event_time"] - 200_000  # a play's event time is when it ended
     closed_at = session[-1]["event_time"] + 30 * MINUTE_MS + 10 * MINUTE_MS + 1  # end + gap + grace: the watermark
     assert recap.event_time == closed_at and recap.trigger_key == str(start)
+
+
+@pytest.mark.parametrize(
+    ("tz", "part"),
+    [("Europe/Berlin", "evening"), ("America/New_York", "afternoon"), ("Asia/Tokyo", "late night"),
+     ("Asia/Kolkata", "late night"), (None, None), ("Mars/Olympus_Mons", None)],
+)  # fmt: skip
+def test_a_recap_says_the_local_time_of_day_and_none_without_a_zone(tz: str | None, part: str | None) -> None:
+    # the session starts at 19:56:40 UTC (its first play ended at 20:00 after 200 s): 20:56 in Berlin,
+    # 14:56 in New York, 04:56 in Tokyo, 01:26 in Kolkata; with no (known) zone there is no time of day
+    session = [ev(MONDAY + 20 * HOUR_MS + i * 4 * MINUTE_MS, f"t{i % 2}", tz=tz) for i in range(6)]
+    recap = next(r for r in run([*session, ev(MONDAY + 23 * HOUR_MS, tz=tz)]) if r.kind == "SESSION_RECAP")
+    facts = {f.name: f.value for f in recap.facts.facts}
+    assert facts.get("time_of_day") == part
+    validate(recap.kind, recap.facts)
+    story = render(recap.kind, recap.facts, recap.seed)
+    assert check(story.text, recap.facts).grounded, story.text
+    if part is None:  # a template that needs no time of day, and says none
+        words = ("morning", "afternoon", "evening", "night", "tonight", "today")
+        assert not any(w in story.text.lower() for w in words), story.text
+        assert "time_of_day" not in story.facts_used
+    for seed in range(40):  # every variant a seed picks
+        text = render(recap.kind, recap.facts, seed).text
+        assert check(text, recap.facts).grounded, text
 
 
 def test_milestone_at_the_nth_play_with_its_event_time() -> None:
@@ -136,6 +162,25 @@ def test_time_of_day_shift() -> None:
     assert len([r for r in run(old + new, batch=10) if r.kind == "TIME_OF_DAY_SHIFT"]) > 1  # every day, uncooled
     facts = {f.name: f.value for f in shifts[0].facts.facts}
     assert facts["new_time_of_day"] == "late night" and facts["old_time_of_day"] == "morning"
+
+
+def test_time_of_day_shift_in_local_time_and_only_with_zones() -> None:
+    def days(first: int, n: int, hour: int, tz: str | None) -> list[dict[str, Any]]:
+        return [ev(MONDAY + (first + d) * DAY_MS + hour * HOUR_MS + i * 4 * MINUTE_MS, tz=tz)
+                for d in range(n) for i in range(10)]  # fmt: skip
+
+    weekly = TriggerConfig(user_cooldown_ms=0, cooldown_ms={"TIME_OF_DAY_SHIFT": 7 * DAY_MS})
+    # Tokyo is UTC+9: 08:00 UTC is 17:00 there (evening), 23:00 UTC is 08:00 the next morning
+    tokyo = [r for r in run(days(-30, 20, 8, "Asia/Tokyo") + days(0, 5, 23, "Asia/Tokyo"), weekly, batch=10)
+             if r.kind == "TIME_OF_DAY_SHIFT"]  # fmt: skip
+    assert len(tokyo) == 1
+    facts = {f.name: f.value for f in tokyo[0].facts.facts}
+    assert facts["new_time_of_day"] == "morning" and facts["old_time_of_day"] == "evening"
+    # without a zone the same plays say nothing of the time of day: no shift, and zone-less recent plays
+    # do not count against a lifetime of zoned ones
+    for old_tz, new_tz in ((None, None), ("Asia/Tokyo", None), (None, "Asia/Tokyo"), ("Nope/Zone", "Nope/Zone")):
+        found = run(days(-30, 20, 8, old_tz) + days(0, 5, 23, new_tz), weekly, batch=10)
+        assert "TIME_OF_DAY_SHIFT" not in kinds(found), (old_tz, new_tz)
 
 
 def test_cooldowns_drop_bursts() -> None:

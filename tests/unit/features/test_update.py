@@ -89,9 +89,34 @@ def test_streaks_and_genre_streaks() -> None:
 
 
 def test_time_of_day_profile() -> None:
-    s = fold([ev(T0 + 7 * HOUR + i * MIN) for i in range(3)] + [ev(T0 + 22 * HOUR)])
+    # Kolkata is UTC+5:30: 01:30 UTC is 07:00 there, 16:30 UTC is 22:00
+    morning = [ev(T0 + 90 * MIN + i * MIN, tz="Asia/Kolkata") for i in range(3)]
+    s = fold([*morning, ev(T0 + 16 * HOUR + 30 * MIN, tz="Asia/Kolkata")])
     profile = snapshot(s)["hour_profile"]
     assert profile[7] == 0.75 and profile[22] == 0.25 and sum(profile) == 1.0
+
+
+def test_the_hour_profile_counts_only_plays_with_a_known_zone() -> None:
+    zoned = [ev(T0 + 9 * HOUR + i * MIN, tz="UTC") for i in range(2)]
+    s = fold([*zoned, ev(T0 + 20 * HOUR), ev(T0 + 21 * HOUR, tz="Mars/Olympus_Mons")])
+    assert s.total_plays == 4 and sum(s.local_hours) == 2
+    assert snapshot(s)["hour_profile"][9] == 1.0
+    assert [e[-1] for e in s.log] == [9, 9, -1, -1]  # the log keeps each play's local hour (-1: unknown)
+    assert snapshot(fold([ev(T0 + 20 * HOUR)]))["hour_profile"] == [0.0] * 24
+
+
+def test_a_state_saved_before_time_zones_loads_without_its_utc_hours() -> None:
+    old = fold([ev(T0 + 9 * HOUR + i * MIN) for i in range(3)]).to_dict()
+    del old["local_hours"]
+    old["hours"] = [0] * 9 + [3] + [0] * 14  # by UTC hour: it says nothing of the listener's local time
+    for entry in old["log"]:
+        del entry[-1]  # log entries without a local hour
+    for session in old["open_sessions"]:
+        del session[-1]  # sessions without a zone
+    s = UserState.from_dict(old)
+    assert s.local_hours == [0] * 24 and snapshot(s)["hour_profile"] == [0.0] * 24
+    update(s, [ev(T0 + 9 * HOUR + 5 * MIN, tz="Europe/London")], CATALOG)  # joins the old open session
+    assert s.local_hours[9] == 1 and len(s.open_sessions) == 1
 
 
 def test_decayed_top_artists_prefer_recent_plays() -> None:
