@@ -156,14 +156,28 @@ def simulate(
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @option("--user", "user_id", required=True, help="user_id to file these plays under")
 @option("--include-incognito", is_flag=True, help="Also import plays made in incognito mode")
+@option(
+    "--tz",
+    default=None,
+    help="The listener's IANA time zone (e.g. Europe/Berlin), stamped on every play; without it, "
+    "stories say no morning or evening",
+)
 @option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts")
 @kafka_options
-def import_history(files: tuple[Path, ...], user_id: str, include_incognito: bool, as_json: bool, **kw: Any) -> None:
+def import_history(
+    files: tuple[Path, ...], user_id: str, include_incognito: bool, tz: str | None, as_json: bool, **kw: Any
+) -> None:
     """Import Spotify "Extended Streaming History" JSON files as listening events and catalog entries."""
+    from streams.history import check_zone
     from streams.history_import import run as run_import
 
+    if tz is not None:
+        try:
+            check_zone(tz)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="'--tz'") from e
     report = run_import(
-        settings_from(**kw), list(files), user_id, include_incognito=include_incognito, progress=not as_json
+        settings_from(**kw), list(files), user_id, include_incognito=include_incognito, progress=not as_json, tz=tz
     )
     counts = {
         "files": report.files,

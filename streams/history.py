@@ -10,6 +10,9 @@ track, a TrackInfo for the catalog. Decisions, also in the README:
 * A malformed entry is reported with its file and index and never stops the import.
 * Event ids are derived from (user, ts, track, ms_played), so importing a file twice produces the
   same ids and downstream consumers can deduplicate.
+* The export has no time zone (``ts`` is UTC): the importer names the listener's IANA zone
+  (``--tz Europe/Berlin``) and every imported event carries it, so stories can say "morning" in the
+  listener's own time. Without one the events carry none, and no time-of-day words are written.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from schemas.records import ListeningEvent, PlayContext, TrackInfo
 
@@ -56,6 +60,17 @@ def stable_id(prefix: str, *parts: object) -> str:
     return f"{prefix}_{digest}"
 
 
+def check_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone this machine knows (``zoneinfo``), else ``ValueError``."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError) as e:  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(
+            f"unknown time zone {name!r}: give an IANA zone name such as Europe/Berlin or America/New_York"
+        ) from e
+    return name
+
+
 def parse_ts(value: Any) -> int:
     if not isinstance(value, str) or not value:
         raise ValueError("ts missing")
@@ -85,9 +100,9 @@ class Imported:
     track: TrackInfo
 
 
-def convert(entry: Any, user_id: str) -> Imported | None:
-    """One export entry -> event + catalog entry; ``None`` for a podcast/audiobook entry.
-    Raises ``ValueError`` with the reason if the entry is malformed."""
+def convert(entry: Any, user_id: str, tz: str | None = None) -> Imported | None:
+    """One export entry -> event (in zone ``tz``) + catalog entry; ``None`` for a podcast/audiobook
+    entry. Raises ``ValueError`` with the reason if the entry is malformed."""
     if not isinstance(entry, dict):
         raise ValueError(f"entry is a {type(entry).__name__}, not an object")
     uri = entry.get("spotify_track_uri")
@@ -129,14 +144,23 @@ def convert(entry: Any, user_id: str) -> Imported | None:
         skipped=bool(entry.get("skipped")),
         offline=bool(entry.get("offline")),
         context=PlayContext(),
+        tz=tz,
     )
     return Imported(event, track)
 
 
 def read(
-    paths: list[Path], user_id: str, *, include_incognito: bool = False, report: ImportReport | None = None
+    paths: list[Path],
+    user_id: str,
+    *,
+    include_incognito: bool = False,
+    report: ImportReport | None = None,
+    tz: str | None = None,
 ) -> Iterator[Imported]:
-    """Every importable entry of every file, in file order. Problems go to ``report``."""
+    """Every importable entry of every file, in file order, stamped with time zone ``tz`` (checked
+    before any file is read: ``ValueError`` if unknown). Problems go to ``report``."""
+    if tz is not None:
+        check_zone(tz)
     report = report if report is not None else ImportReport()
     for path in paths:
         report.files += 1
@@ -154,7 +178,7 @@ def read(
                 report.incognito += 1
                 continue
             try:
-                item = convert(entry, user_id)
+                item = convert(entry, user_id, tz)
             except (ValueError, TypeError) as e:
                 report.problems.append(f"{path}[{i}]: {e}")
                 continue

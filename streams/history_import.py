@@ -10,15 +10,25 @@ from schemas.contract import schema_str
 from schemas.fastpath import ListeningEventWriter
 from schemas.registry import Registry, subject_for
 from streams import topics
-from streams.history import ImportReport, read
+from streams.history import ImportReport, check_zone, read
 from streams.producer import RecordProducer
 from streams.settings import Settings
 from streams.tracing import fresh_traceparent
 
 
 def run(
-    settings: Settings, paths: list[Path], user_id: str, *, include_incognito: bool = False, progress: bool = True
+    settings: Settings,
+    paths: list[Path],
+    user_id: str,
+    *,
+    include_incognito: bool = False,
+    progress: bool = True,
+    tz: str | None = None,
 ) -> ImportReport:
+    """Produce the plays of ``paths`` as ``user_id``'s, each with time zone ``tz`` (an unknown zone is a
+    ``ValueError`` before anything is contacted)."""
+    if tz is not None:
+        check_zone(tz)
     topics.create(settings)
     registry = Registry(settings.schema_registry_url)
     catalog = registry.encoder(settings.topic_catalog, "TrackInfo")
@@ -28,7 +38,7 @@ def run(
     seen_tracks: set[str] = set()
     key = user_id.encode()
     for item in tqdm(
-        read(paths, user_id, include_incognito=include_incognito, report=report),
+        read(paths, user_id, include_incognito=include_incognito, report=report, tz=tz),
         unit="ev",
         disable=not progress,
         desc="import",

@@ -1,6 +1,10 @@
 """Listeners with habits: daily rhythms, sessions with gaps, drifting genre taste, skips, repeats,
 discoveries, multi-day streaks and several devices. Deterministic for a given config.
 
+Each listener lives in a time zone of their country (``tz`` on every event) and listens at their
+favourite hours of *local* time: a listener in Tokyo and one in New York who both like 8 am play
+14 hours apart in UTC.
+
 Output is grouped by day (in event time): each day's events from all listeners, sorted by
 ``event_time``. Per listener, event times strictly increase across the whole run.
 """
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from features import localtime
 from streams.simulator.catalog import Catalog, build_catalog
 
 DAY_MS = 86_400_000
@@ -29,6 +34,27 @@ _PLATFORMS = ("IOS", "ANDROID", "DESKTOP", "WEB", "SPEAKER", "TV", "CAR")
 _CONTEXTS = ("PLAYLIST", "ALBUM", "ARTIST", "RADIO", "SEARCH", "COLLECTION")
 _CONTEXT_W = tuple(itertools.accumulate((40, 15, 10, 12, 6, 17)))
 _FIRST_REASONS = ("clickrow", "playbtn", "appload", "remote")
+# IANA zones per country, weighted roughly by population (the default where a country has one)
+_ZONES: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
+    "US": (("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
+            "Pacific/Honolulu"), (47, 29, 5, 2, 16, 1)),
+    "GB": (("Europe/London",), (1,)),
+    "DE": (("Europe/Berlin",), (1,)),
+    "SE": (("Europe/Stockholm",), (1,)),
+    "BR": (("America/Sao_Paulo", "America/Bahia", "America/Manaus"), (80, 12, 8)),
+    "MX": (("America/Mexico_City", "America/Monterrey", "America/Tijuana"), (70, 18, 12)),
+    "FR": (("Europe/Paris",), (1,)),
+    "JP": (("Asia/Tokyo",), (1,)),
+    "IN": (("Asia/Kolkata",), (1,)),
+    "ES": (("Europe/Madrid", "Atlantic/Canary"), (95, 5)),
+    "NL": (("Europe/Amsterdam",), (1,)),
+    "CA": (("America/Toronto", "America/Vancouver", "America/Edmonton", "America/Winnipeg", "America/Halifax",
+            "America/St_Johns"), (60, 15, 12, 6, 5, 2)),
+    "AU": (("Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane", "Australia/Perth",
+            "Australia/Adelaide"), (33, 31, 17, 11, 8)),
+    "PL": (("Europe/Warsaw",), (1,)),
+    "IT": (("Europe/Rome",), (1,)),
+}  # fmt: skip
 _by_time = operator.itemgetter("event_time")
 
 
@@ -75,6 +101,7 @@ class Listener:
     session_len: int = 10
     platforms: tuple[str, ...] = ("IOS",)
     country: str = "US"
+    tz: str = "America/New_York"
     last_end: int = 0
     seq: int = 0
 
@@ -96,7 +123,7 @@ class Simulation:
         genres = self.catalog.genres
         taste = [(g, rng.uniform(0.2, 1.0)) for g in rng.sample(genres, rng.randint(2, 5))]
         habit = rng.random()
-        return Listener(
+        listener = Listener(
             index=i,
             user_id=f"u{i:07d}",
             rng=rng,
@@ -111,6 +138,10 @@ class Simulation:
             platforms=tuple(rng.sample(_PLATFORMS, rng.randint(1, 3))),
             country=rng.choice(_COUNTRIES),
         )
+        # (a generator of its own: the listener's other draws stay what they were before zones)
+        zones, weights = _ZONES[listener.country]
+        listener.tz = random.Random(f"zone/{self.config.seed}/{i}").choices(zones, weights)[0]
+        return listener
 
     def _plan_days(self) -> list[list[int]]:
         """Events per listener per day, summing exactly to ``config.events``."""
@@ -187,9 +218,14 @@ class Simulation:
         sessions = max(1, min(n, round(n / li.session_len)))
         cuts = sorted(rng.randint(1, n - 1) for _ in range(sessions - 1)) if n > 1 else []
         sizes = [b - a for a, b in itertools.pairwise([0, *cuts, n]) if b > a]
-        starts = sorted(day_start + rng.choice(li.peak_hours) * HOUR_MS + rng.randrange(HOUR_MS) for _ in sizes)
+        # Peak hours are local: the UTC time of that local hour, kept inside this UTC day (so each day's
+        # events stay grouped by UTC day), at the zone's offset of the day's midday.
+        offset = localtime.span(li.tz, day_start + DAY_MS // 2)[0] or 0
+        starts = sorted(
+            day_start + (rng.choice(li.peak_hours) * HOUR_MS - offset) % DAY_MS + rng.randrange(HOUR_MS) for _ in sizes
+        )
         track_ids, durations, rand = self._track_ids, self._durations, rng.random
-        seed, index, user_id, country = self.config.seed, li.index, li.user_id, li.country
+        seed, index, user_id, country, tz = self.config.seed, li.index, li.user_id, li.country, li.tz
         for size, planned in zip(sizes, starts, strict=True):
             t = max(planned, li.last_end + SESSION_GAP_MS)
             platform = rng.choice(li.platforms)
@@ -247,6 +283,7 @@ class Simulation:
                         "skipped": skipped,
                         "offline": offline,
                         "context": ctx,
+                        "tz": tz,
                     }
                 )
                 reason_start = "fwdbtn" if skipped else "trackdone"

@@ -35,11 +35,12 @@ def test_simulate_publishes_catalog_and_events(kafka: Settings) -> None:
 
 
 def test_import_history_produces_the_good_entries(kafka: Settings) -> None:
-    report = history_import.run(kafka, [FIXTURE], "listener-1", progress=False)
+    report = history_import.run(kafka, [FIXTURE], "listener-1", progress=False, tz="Europe/Stockholm")
     assert report.imported == 3 and report.malformed == 3
     msgs = consume_all(kafka, kafka.topic_events, 3)
     oks, errs = Registry(kafka.schema_registry_url).decoder("ListeningEvent").decode_many([m.value() for m in msgs])
     assert not errs
+    assert {e["tz"] for _, e in oks} == {"Europe/Stockholm"}
     assert sorted(e["track_id"] for _, e in oks) == sorted(
         [
             "spotify:track:0GjEhVFGZW8afUYGChu3Rr",
@@ -47,3 +48,34 @@ def test_import_history_produces_the_good_entries(kafka: Settings) -> None:
             "spotify:track:4lBkNNCfpM9ROxSuVzTdWy",
         ]
     )
+
+
+def test_the_registry_takes_the_tz_version_and_old_events_still_decode(kafka: Settings) -> None:
+    """A topic whose subject holds ListeningEvent as it was before ``tz``: the current schema registers
+    as its next version (the registry's default BACKWARD check), and events written with the old one
+    decode with ``tz`` None, through the worker's own decoder (fast reader and all)."""
+    import json
+
+    from schemas import load_schema, schema_str
+    from schemas.codec import Encoder
+    from schemas.fastread import read_listening_event_core
+    from schemas.registry import subject_for
+
+    before = load_schema("ListeningEvent")
+    before["fields"] = [f for f in before["fields"] if f["name"] != "tz"]
+    registry = Registry(kafka.schema_registry_url)
+    subject = subject_for(kafka.topic_events)
+    old_id = registry.register(subject, json.dumps(before))
+    new_id = registry.register(subject, schema_str("ListeningEvent"))
+    assert new_id != old_id
+    event = {
+        "event_id": "e1", "user_id": "u1", "track_id": "t1", "event_time": 1_790_000_000_000, "ms_played": 1000,
+        "platform": "IOS", "country": "SE", "reason_start": "a", "reason_end": "b", "shuffle": False,
+        "skipped": False, "offline": False, "context": {"type": "ALBUM", "uri": None},
+    }  # fmt: skip
+    old_bytes = Encoder(json.dumps(before), old_id).encode(event)
+    new_bytes = Encoder(schema_str("ListeningEvent"), new_id).encode({**event, "tz": "Europe/Stockholm"})
+    decoder = registry.decoder("ListeningEvent", topic=kafka.topic_events, fast_reader=read_listening_event_core)
+    oks, errs = decoder.decode_many([old_bytes, new_bytes])
+    assert not errs
+    assert [e["tz"] for _, e in oks] == [None, "Europe/Stockholm"]

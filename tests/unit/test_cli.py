@@ -22,6 +22,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]
         ("simulate", "--start", "yesterday"),
         ("import-history",),
         ("import-history", "missing.json", "--user", "u"),
+        ("import-history", "tests/fixtures/Streaming_History_Audio_2024.json", "--user", "u", "--tz", "Mars/Base"),
         ("replay", "--from", "soon", "--to", "2026-01-01T00:00:00Z"),
         ("replay", "--from", "2026-01-01T00:00:00Z", "--to", "2026-02-01T00:00:00Z", "--source", "nowhere.avro"),
         ("features-at", "u1", "noon"),

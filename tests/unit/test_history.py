@@ -55,3 +55,16 @@ def test_platform_mapping() -> None:
     assert platform_of("Android OS 9 API 28 (samsung, SM-G960F)") == "ANDROID"
     assert platform_of("windows 10 (10.0.19045; x64)") == "DESKTOP"
     assert platform_of(None) == "OTHER"
+
+
+def test_the_listeners_zone_is_stamped_on_every_play_and_an_unknown_one_is_refused() -> None:
+    import pytest
+
+    assert {i.event.tz for i in read([FIXTURE], "me", tz="Europe/Stockholm")} == {"Europe/Stockholm"}
+    assert {i.event.tz for i in read([FIXTURE], "me")} == {None}
+    assert [i.event.event_id for i in read([FIXTURE], "me", tz="Asia/Tokyo")] == [
+        i.event.event_id for i in read([FIXTURE], "me")
+    ]  # the zone is not part of a play's identity
+    for bad in ("Mars/Olympus_Mons", "", "../etc/passwd", "Europe"):
+        with pytest.raises(ValueError, match="unknown time zone"):
+            next(read([FIXTURE], "me", tz=bad))

@@ -85,3 +85,29 @@ def test_encoded_days_matches_writer() -> None:
 def test_bad_config_is_rejected() -> None:
     with pytest.raises(ValueError):
         Simulation(SimulationConfig(users=0, events=10))
+
+
+def test_listeners_live_in_zones_of_their_country_and_listen_by_local_time() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from streams.simulator.listeners import _ZONES
+
+    sim = Simulation(CONFIG)
+    listeners = {li.user_id: li for li in sim.listeners}
+    assert [li.tz for li in Simulation(CONFIG).listeners] == [li.tz for li in listeners.values()]  # by seed
+    assert all(li.tz in _ZONES[li.country][0] for li in listeners.values())
+    assert len({li.tz for li in listeners.values()}) > 10
+    peaks = {u: set(li.peak_hours) for u, li in listeners.items()}  # before any day's drift
+    first: dict[str, dict] = {}
+    for e in (e for day in sim.days() for e in day):
+        assert e["tz"] == listeners[e["user_id"]].tz
+        first.setdefault(e["user_id"], e)
+
+    # A listener's first play starts exactly at a planned session start: one of their peak hours, local time.
+    def hour(e: dict, tz: str) -> int:
+        return datetime.fromtimestamp((e["event_time"] - e["ms_played"]) / 1000, ZoneInfo(tz)).hour
+
+    local = sum(hour(e, e["tz"]) in peaks[u] for u, e in first.items())
+    utc = sum(hour(e, "UTC") in peaks[u] for u, e in first.items())
+    assert local >= 0.9 * len(first) and utc < 0.5 * len(first), (local, utc, len(first))
