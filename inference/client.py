@@ -62,7 +62,7 @@ def translate(exc: BaseException) -> InferenceError:
         return Unavailable(f"triton: {msg}")
     if status in _BAD_STATUS or "bad request" in msg:
         return BadRequest(f"triton: {msg}")
-    if "generation failed" in msg or "judge failed" in msg or status == "StatusCode.INTERNAL":
+    if "generation failed" in msg or status == "StatusCode.INTERNAL":
         return ModelFailed(f"triton: {msg}")
     return Unavailable(f"triton: {msg}") if not status else ModelFailed(f"triton: {status} {msg}")
 
@@ -117,7 +117,6 @@ class Generated:
 class StoryClient:
     url: str = "127.0.0.1:18001"
     model: str = "story_generator"
-    judge_model: str = "story_judge"
     timeout_s: float = 60.0
     retries: int = 3
     backoff_s: float = 0.2
@@ -250,10 +249,3 @@ class StoryClient:
             completion_tokens=list(doc.get("completion_tokens", [])),
             latency_ms=(time.perf_counter() - t0) * 1000,
         )
-
-    async def judge(
-        self, kind: str, sheet: FactSheet, a: str, b: str, headers: Mapping[str, str] | None = None
-    ) -> float:
-        doc = {**json.loads(to_json(sheet, kind)), "a": a, "b": b}
-        raw = await self._call(self.judge_model, [("PAIR", json.dumps(doc).encode())], "VERDICT", headers)
-        return float(json.loads(raw)["p_a"])

@@ -24,7 +24,7 @@ from importlib import util
 from pathlib import Path
 from typing import Any
 
-from .prompt import Sampling, clean, judge_messages, story_messages
+from .prompt import Sampling, clean, story_messages
 
 MODEL_NAME = "SmolLM2-135M-Instruct"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -111,7 +111,6 @@ class StoryModel:
         self.pad_id = vocab["<|endoftext|>"]
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
         self.model.train(False)
-        self.letter_ids = [self.tok.encode(x, add_special_tokens=False)[0] for x in ("A", "B")]
 
     def _prompt(self, messages: list[dict[str, str]]) -> str:
         return str(self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
@@ -181,17 +180,6 @@ class StoryModel:
                 )
             )
         return results
-
-    def judge(self, pairs: list[tuple[Any, str, str]]) -> list[float]:
-        """(sheet, text A, text B) -> P(A preferred) from the next-token odds of "A" vs "B"."""
-        torch = self.torch
-        prompts = [self._prompt(judge_messages(sheet, a, b)) for sheet, a, b in pairs]
-        enc = self.tok(prompts, return_tensors="pt", padding=True)
-        pos = (enc.attention_mask.cumsum(-1) - 1).clamp(min=0)
-        with torch.inference_mode():
-            logits = self.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask, position_ids=pos).logits
-        two = logits[:, -1, self.letter_ids].float()
-        return [float(x) for x in torch.softmax(two, dim=-1)[:, 0]]
 
 
 def timed_json(fn: Any, *args: Any) -> tuple[Any, float]:

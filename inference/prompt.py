@@ -1,4 +1,4 @@
-"""Prompts for the story model and the judge, and the clean-up of what the model writes.
+"""Prompts for the story model, and the clean-up of what the model writes.
 
 Pure text: the Triton model imports this, and the tests check it without torch.
 """
@@ -19,7 +19,6 @@ SYSTEM = (
 REWRITE_SYSTEM = (
     "You rewrite short sentences about a listener's music. Keep every name and number exactly as written. Add nothing."
 )
-JUDGE_SYSTEM = "You compare two short texts about a listener's music and pick the better one."
 
 _KIND_HINT = {
     "SESSION_RECAP": "a listening session that just ended",
@@ -62,14 +61,6 @@ def story_messages(kind: str, sheet: FactSheet, draft: str | None) -> list[dict[
     about = _KIND_HINT.get(kind, "their listening")
     user = f"Write about {about}.\nFacts:\n{render(sheet)}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
-
-
-def judge_messages(sheet: FactSheet, first: str, second: str) -> list[dict[str, str]]:
-    user = (
-        f"Facts:\n{render(sheet)}\n\nText A: {first}\nText B: {second}\n\n"
-        "Which text states the facts correctly and reads better? Answer with one letter, A or B."
-    )
-    return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
 
 
 _PREAMBLE = re.compile(r"^(here'?s|here is|sure|rewrite|rewritten|draft|certainly|okay|ok|note)\b", re.IGNORECASE)

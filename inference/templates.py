@@ -1,8 +1,9 @@
 """Deterministic template stories: several per kind, chosen by seed. The floor the model must beat.
 
 A template only prints fact values (display text such as "47 minutes", "50 plays", "7 days", see
-``inference.factsheet``), so it states nothing the sheet does not. The grounding checker
-still checks every template story (tests run all templates over the golden set).
+``inference.factsheet``) in the words of the house style (``docs/stories.md``), so it states nothing
+the sheet does not. The truth gate still checks every template story, and the tests run every
+template over the evaluation set's sheets.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ import string
 from dataclasses import dataclass
 from functools import cache
 
-from schemas.records import FactSheet
+from schemas.records import Fact, FactSheet
 
 from .factsheet import facts_by_name
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "SESSION_RECAP": (
         "Your {time_of_day} session ran {minutes} across {tracks}, with {top_artist} leading the way.",
-        "{minutes} and {tracks} this {time_of_day}: {top_artist} set the tone.",
-        "That was {minutes} of music over {tracks}, most of it from {top_artist}.",
-        "Session wrapped: {tracks} in {minutes}, {new_artists} you had never played before.",
+        "{minutes} and {tracks}: your {time_of_day} session, with {top_artist} setting the tone.",
+        "That was {minutes} of music over {tracks}, and {top_artist} got the most plays.",
+        "Session wrapped: {tracks} in {minutes}, and you found {new_artists}.",
         "Session wrapped: {tracks} in {minutes}.",
     ),
     "MILESTONE": (
@@ -30,16 +31,16 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{artist} hit {play_count} in your library.",
     ),
     "DISCOVERY": (
-        "New to you: {artist}, and you played them through.",
+        "New to you: {artist}, found through {track}.",
         "You found {artist} through {track} and kept listening.",
         "A new {genre} voice in your rotation: {artist}.",
-        "{artist} is one of {new_artists_7d} you discovered this week.",
-        "First time with {artist}, and {plays} already.",
+        "{artist} is one of {new_artists_7d} you found in the last seven days.",
+        "First time with {artist}, and {plays} to start.",
     ),
     "STREAK": (
         "You have listened {streak_days} in a row.",
         "{streak_days} of {genre} in a row, and counting.",
-        "{streak_days} straight with music, {top_artist} along for much of it.",
+        "{streak_days} in a row with music, and counting.",
         "Streak check: {streak_days} without a silent day.",
     ),
     "TIME_OF_DAY_SHIFT": (
@@ -49,7 +50,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
     "WEEKLY_DIGEST": (
         "Your week: {minutes} of music, led by {top_artist}.",
-        "The week of {week_of}: {minutes}, {plays}, mostly {top_genre}, with {top_artist} on top.",
+        "The week of {week_of}: {minutes} and {plays}, with {top_artist} and {top_genre} on top.",
         "This week you found {new_artists} and spent {minutes} listening; {top_artist} was your top artist.",
         "{minutes} this week, and {top_artist} was the name you kept coming back to.",
     ),
@@ -68,10 +69,23 @@ def _fields(template: str) -> tuple[str, ...]:
     return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
+def _reads_well(template: str, names: dict[str, Fact]) -> bool:
+    """"one of {new_artists_7d}" needs a count of at least two ("one of 1 new artist" does not read)."""
+    for f in _fields(template):
+        number = names[f].number
+        if "one of {" + f + "}" in template and number is not None and number < 2:
+            return False
+    return True
+
+
 def usable(kind: str, sheet: FactSheet) -> list[tuple[int, str]]:
-    """(index, template) pairs of this kind whose every placeholder the sheet can fill."""
+    """(index, template) pairs of this kind whose every placeholder the sheet can fill, and fill well."""
     names = facts_by_name(sheet)
-    return [(i, t) for i, t in enumerate(TEMPLATES.get(kind, ())) if all(f in names for f in _fields(t))]
+    return [
+        (i, t)
+        for i, t in enumerate(TEMPLATES.get(kind, ()))
+        if all(f in names for f in _fields(t)) and _reads_well(t, names)
+    ]
 
 
 def render(kind: str, sheet: FactSheet, seed: int = 0) -> TemplateStory:
@@ -80,7 +94,7 @@ def render(kind: str, sheet: FactSheet, seed: int = 0) -> TemplateStory:
     options = [(i, t) for i, t in usable(kind, sheet) if sheet.key_fact in _fields(t)]
     if not options:  # no template of the kind covers the key fact: state it plainly
         key = names[sheet.key_fact]
-        text = f"{key.name.replace('_', ' ').capitalize()}: {key.value}."
+        text = f"{key.value}, from your own listening."
         return TemplateStory(text, f"template:{kind.lower()}/plain", (key.name,))
     i, template = options[seed % len(options)]
     fields = _fields(template)

@@ -8,8 +8,7 @@ derived from the request's seed only, so a retry or a replay of the same request
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from schemas.records import FactSheet, Story, StoryRequest
@@ -56,26 +55,9 @@ class Written:
         return not self.story.generator.startswith("template:")
 
 
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|I'd|me|my|mine|myself)\b")
-
-
-def style_problems(text: str) -> list[str]:
-    """What makes a grounded text still unfit to publish: the model speaking as itself, a fragment."""
-    problems = []
-    if _FIRST_PERSON.search(text):
-        problems.append("written in the first person")
-    if len(text.split()) < 5:
-        problems.append("too short")
-    return problems
-
-
-def select(sheet: FactSheet, candidates: list[str]) -> tuple[int | None, list[GroundingReport]]:
-    """Index of the first grounded, publishable candidate (or None) and every candidate's report."""
-    reports = []
-    for c in candidates:
-        r = check(c, sheet)
-        style = style_problems(c)
-        reports.append(replace(r, problems=r.problems + tuple(style)) if style else r)
+def select(kind: str, sheet: FactSheet, candidates: list[str]) -> tuple[int | None, list[GroundingReport]]:
+    """Index of the first candidate the truth gate passes (or None) and every candidate's report."""
+    reports = [check(c, sheet, kind) for c in candidates]
     return next((i for i, r in enumerate(reports) if r.grounded), None), reports
 
 
@@ -106,7 +88,7 @@ def _story(request: StoryRequest, text: str, generator: str, report: GroundingRe
 
 def template_story(request: StoryRequest, now_ms: int) -> Written:
     t = render(request.kind, request.facts, request.seed)
-    report = check(t.text, request.facts)
+    report = check(t.text, request.facts, request.kind)
     return Written(_story(request, t.text, t.template_id, report, now_ms), report)
 
 
@@ -130,7 +112,7 @@ class StoryWriter:
                 request.kind, request.facts, sampling_for(request, self.config, round_), draft, headers
             )
             generations.append(gen)
-            index, reports = select(request.facts, gen.candidates)
+            index, reports = select(request.kind, request.facts, gen.candidates)
             if index is not None:
                 story = _story(request, gen.candidates[index], gen.generator, reports[index], now_ms)
                 rejected += [

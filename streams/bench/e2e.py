@@ -22,7 +22,7 @@ from typing import Any
 
 from inference import golden
 from inference.client import StoryClient
-from inference.evaluate import percentile
+from inference.eval.metrics import percentile
 from inference.prompt import Sampling
 from inference.templates import render
 from schemas.contract import schema_str

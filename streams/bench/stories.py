@@ -20,7 +20,7 @@ from typing import Any
 
 from inference import golden
 from inference.client import StoryClient
-from inference.evaluate import percentile
+from inference.eval.metrics import percentile
 from inference.writer import StoryWriter, WriterConfig
 from schemas.records import StoryRequest
 from streams.settings import Settings

@@ -1,0 +1,127 @@
+"""The figures of ``linernotes eval``: the gate against labels and test texts, and what the pipeline
+publishes (from the labelled model candidates, or from the served model)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from inference.grounding import check
+from inference.templates import render
+
+from .metrics import distinct_n, rate, repeats_per_listener
+from .sets import EvalSet, Sheet, Text
+
+
+def _verdict(es: EvalSet, t: Text) -> bool:
+    s = es.sheets[t.sheet]
+    return check(t.text, s.sheet, s.kind).grounded
+
+
+def gate_figures(es: EvalSet) -> dict[str, Any]:
+    """Adversarial texts the gate accepts, true paraphrases it accepts, and its agreement with the
+    editors' labels; with the gate's mean time per text."""
+    texts = es.adversarial + es.paraphrases + es.labelled
+    t0 = time.perf_counter()
+    verdicts = {t.id: _verdict(es, t) for t in texts}
+    per_text_us = (time.perf_counter() - t0) / max(1, len(texts)) * 1e6
+    accepted = [t for t in es.adversarial if verdicts[t.id]]
+    recall = sum(verdicts[t.id] for t in es.paraphrases)
+    agree = sum(verdicts[t.id] == t.acceptable for t in es.labelled)
+    false_pass = sum(verdicts[t.id] and not t.acceptable for t in es.labelled)
+    refused_ok = sum(not verdicts[t.id] and t.acceptable for t in es.labelled)
+    adv_cat: Counter[str] = Counter(t.reason for t in es.adversarial)
+    par_cat: Counter[str] = Counter(t.reason for t in es.paraphrases)
+    par_ok: Counter[str] = Counter(t.reason for t in es.paraphrases if verdicts[t.id])
+    return {
+        "adversarial_total": len(es.adversarial),
+        "adversarial_false_accepted": len(accepted),
+        "adversarial_false_accepted_texts": [{"id": t.id, "category": t.reason, "text": t.text} for t in accepted],
+        "adversarial_by_category": dict(sorted(adv_cat.items())),
+        "true_paraphrase_recall": rate(recall, len(es.paraphrases)),
+        "true_paraphrase_recall_by_category": {c: f"{par_ok[c]}/{n}" for c, n in sorted(par_cat.items())},
+        "true_paraphrases_refused": [
+            {
+                "id": t.id,
+                "text": t.text,
+                "why": check(t.text, es.sheets[t.sheet].sheet, es.sheets[t.sheet].kind).summary(),
+            }
+            for t in es.paraphrases
+            if not verdicts[t.id]
+        ],
+        "gate_label_agreement": rate(agree, len(es.labelled)),
+        "gate_accepts_unacceptable": false_pass,
+        "gate_refuses_acceptable": refused_ok,
+        "gate_us_per_text": round(per_text_us, 1),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    sheet: Sheet
+    text: str
+    model_written: bool
+    acceptable: bool  # by the editors' label when the text is labelled, else by the gate
+
+
+def labels_of(es: EvalSet) -> dict[tuple[str, str], bool]:
+    return {(t.sheet, t.text): t.acceptable for t in es.labelled}
+
+
+def judge(labels: dict[tuple[str, str], bool], sheet: Sheet, text: str) -> bool:
+    """Acceptable by the editors' label of this text for this sheet; for new text, by the gate."""
+    label = labels.get((sheet.id, text))
+    return label if label is not None else check(text, sheet.sheet, sheet.kind).grounded
+
+
+def recorded_pipeline(es: EvalSet, model_source: str = "story_generator") -> list[Published]:
+    """What the story writer publishes for each sheet, from the labelled candidates of the model
+    (``model_source``), in the order it wrote them: the first the gate passes, else the template."""
+    candidates: dict[str, list[str]] = {}
+    for t in es.labelled:
+        if t.source.startswith(model_source):
+            candidates.setdefault(t.sheet, []).append(t.text)
+    labels = labels_of(es)
+    out = []
+    for sid, sheet in sorted(es.sheets.items()):
+        if sid not in candidates:
+            continue
+        text = next((c for c in candidates[sid] if check(c, sheet.sheet, sheet.kind).grounded), None)
+        if text is None:
+            text = render(sheet.kind, sheet.sheet, 0).text
+            out.append(Published(sheet, text, False, judge(labels, sheet, text)))
+        else:
+            out.append(Published(sheet, text, True, judge(labels, sheet, text)))
+    return out
+
+
+def pipeline_figures(published: list[Published]) -> dict[str, Any]:
+    model = [p for p in published if p.model_written]
+    skeletons = [
+        (p.sheet.user, p.sheet.event_time, check(p.text, p.sheet.sheet, p.sheet.kind).skeleton) for p in published
+    ]
+    repeated, total = repeats_per_listener(skeletons)
+    return {
+        "stories": len(published),
+        "model_written_share": rate(len(model), len(published)),
+        "model_acceptable_rate": rate(sum(p.acceptable for p in model), len(model)),
+        "published_acceptable_rate": rate(sum(p.acceptable for p in published), len(published)),
+        "distinct_2": round(distinct_n([p.text for p in published], 2), 4),
+        "repeat_rate_per_listener": rate(repeated, total),
+    }
+
+
+def evaluate(es: EvalSet, split: str = "heldout") -> dict[str, Any]:
+    part = es.split(split)
+    return {
+        "split": split,
+        "sheets": len(part.sheets),
+        "labelled": len(part.labelled),
+        **gate_figures(part),
+        "pipeline": {
+            "source": "the labelled candidates of the base model",
+            **pipeline_figures(recorded_pipeline(part)),
+        },
+    }

@@ -1,0 +1,136 @@
+"""The house vocabulary (``docs/stories.md``): the only words a story may use besides its facts' values.
+
+A word is allowed when it is a function word, a plain story word, or licensed by the story's kind or
+by a fact on its sheet (a streak licenses "in a row", a top artist "led by"). Phrases that would
+otherwise be refused, a negation stated by a fact ("not the morning as before") or a time span
+("in the last seven days"), are licensed as whole phrases, with ``{fact}`` standing for a bound fact.
+
+Everything else is refused; the refused lists below only name the reason a reader is given.
+The lists grow from the dev split of the evaluation set, never from the held-out split.
+"""
+
+from __future__ import annotations
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+FUNCTION = _words(
+    """a an the and or but so of in on at to by with from for into through across as that this it its 's
+    you your yours you've you're you'll they them their there here here's what which who whose
+    is are was were be been being has have had do did will would can could just now one"""
+)
+
+STORY = _words(
+    """listening listen listened listens played play playing music session track tracks song songs
+    artist artists spent ran run kept keep keeping going went came coming back along way tone set
+    filled fill rotation library pressed reached reaching mark milestone count counting heard
+    latest start started starting opened closed wrapped wrap
+    nice congrats congratulations cheers well done next
+    welcome mix company check among over got setting name own brought made marked holds falls happens
+    taking moving settled how where after out"""
+)
+
+KIND_WORDS: dict[str, frozenset[str]] = {
+    "SESSION_RECAP": _words("session ran wrapped across led leading lead"),
+    "MILESTONE": _words("milestone reached reaching hit mark since first given total all-time"),
+    "DISCOVERY": _words("new discovered discovery found find first through voice voices name names sound"),
+    "STREAK": _words("streak streaks row straight running counting daily going strong unbroken chain each"),
+    "TIME_OF_DAY_SHIFT": _words(
+        "moved shifted shift shifts now before usual used to part day listening took change transformed"
+    ),
+    "WEEKLY_DIGEST": _words("week week's weekly"),
+}
+
+FACT_WORDS: dict[str, frozenset[str]] = {
+    "top_artist": _words("led leading lead top"),
+    "top_genre": _words("led leading lead top"),
+    "new_artists": _words("new discovered found discovery"),
+    "new_artists_7d": _words("new discovered found discovery"),
+    "skips": _words("skipped"),
+    "first_played": _words("since first"),
+    "track": _words("through latest via"),
+    "play_count": _words("reached hit milestone mark"),
+    "week_of": _words("week starting"),
+    "share": _words("share"),
+    "genre": _words("new"),
+}
+
+# Phrases licensed by a kind or a fact: token sequences, ``{name}`` matching a token bound to that fact.
+FACT_PHRASES: dict[str, tuple[str, ...]] = {
+    "streak_days": (
+        "without a silent day",
+        "without a quiet day",
+        "without a day off",
+        "without missing a day",
+        "without a break",
+        "in a row",
+        "and counting",
+        "every day",
+        "one after another",
+    ),
+    "old_time_of_day": (
+        "not the {old_time_of_day}",
+        "not in the {old_time_of_day}",
+        "rather than the {old_time_of_day}",
+        "instead of the {old_time_of_day}",
+        "away from the {old_time_of_day}",
+        "than the {old_time_of_day}",
+        "no longer the {old_time_of_day}",
+        "no longer in the {old_time_of_day}",
+        "not {old_time_of_day}",
+    ),
+    "new_artists_7d": (
+        "in the last seven days",
+        "in the last 7 days",
+        "in the past seven days",
+        "in the past 7 days",
+        "over the last seven days",
+        "over the past seven days",
+        "in the past week",
+        "over the past week",
+    ),
+    "top_artist": ("most played", "most-played", "on top", "kept coming back to", "most plays"),
+    "top_genre": ("most played", "most-played", "on top"),
+}
+KIND_PHRASES: dict[str, tuple[str, ...]] = {
+    "WEEKLY_DIGEST": ("this week", "your week", "the week", "that week", "in all"),
+    "DISCOVERY": ("new to you", "kept listening", "first time"),
+    "MILESTONE": ("first pressed play", "first played", "first heard", "with you"),
+}
+
+# Why a word is refused, for the reader of a verdict. Not consulted to allow anything.
+REFUSED: dict[str, frozenset[str]] = {
+    "opinion": _words(
+        """legendary masterpiece amazing incredible iconic catchy beautiful brilliant epic stunning perfect
+        top-tier gem classic timeless unforgettable magical magic soulful haunting powerful testament genius
+        awesome fantastic wonderful great good best-ever banger bangers anthem anthems sublime gorgeous
+        lovely sweet stellar superb fine impressive remarkable unique special delightful dreamy upbeat cheerful
+        energetic mellow chill soothing haunting hypnotic infectious irresistible legend legends"""
+    ),
+    "negation": _words(
+        """not no never none nothing nobody without neither nor didn't don't doesn't wasn't weren't isn't aren't
+        won't can't couldn't haven't hasn't hadn't wouldn't shouldn't barely hardly"""
+    ),
+    "comparison": _words(
+        """more less fewer than twice double triple longer shorter bigger higher lower better worse ever yet
+        record again usual compared beat beats surpassed"""
+    ),
+    "superlative": _words("most least longest shortest biggest best highest greatest favourite favorite all-time"),
+    "relative time": _words(
+        """today tonight yesterday tomorrow recently lately ago last earlier later soon currently nowadays
+        weekend"""
+    ),
+    "feeling": _words(
+        """love loved loving loves adore adored enjoyed enjoy enjoying happy glad excited mood vibe vibes feel
+        felt feeling obsessed hooked obsession passion heart soul cherish"""
+    ),
+    "the world outside the plays": _words(
+        """tour touring concert concerts show shows gig gigs album albums single singles ep lp vinyl label
+        chart charts live festival singer singers frontman frontwoman released release debut grammy band's
+        fans fan radio city world stage career hits"""
+    ),
+    "prompt leak": _words("original sentence rephrased rewritten rewrite facts fact draft version prompt output"),
+    "first person": _words("i i'm i've i'd i'll me my mine myself we we're we've our us"),
+}
