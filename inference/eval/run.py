@@ -20,6 +20,14 @@ def _verdict(es: EvalSet, t: Text) -> bool:
     return check(t.text, s.sheet, s.kind).grounded
 
 
+def _by_file(texts: list[Text], verdicts: dict[str, bool]) -> dict[str, str]:
+    """Accepted / total per file of test texts (each file is one writer's batch)."""
+    files: dict[str, list[bool]] = {}
+    for t in texts:
+        files.setdefault(t.source, []).append(verdicts[t.id])
+    return {f: f"{sum(v)}/{len(v)}" for f, v in sorted(files.items())}
+
+
 def gate_figures(es: EvalSet) -> dict[str, Any]:
     """Adversarial texts the gate accepts, true paraphrases it accepts, and its agreement with the
     editors' labels; with the gate's mean time per text."""
@@ -40,6 +48,8 @@ def gate_figures(es: EvalSet) -> dict[str, Any]:
         "adversarial_false_accepted": len(accepted),
         "adversarial_false_accepted_texts": [{"id": t.id, "category": t.reason, "text": t.text} for t in accepted],
         "adversarial_by_category": dict(sorted(adv_cat.items())),
+        "adversarial_accepted_by_file": _by_file(es.adversarial, verdicts),
+        "true_paraphrase_recall_by_file": _by_file(es.paraphrases, verdicts),
         "true_paraphrase_recall": rate(recall, len(es.paraphrases)),
         "true_paraphrase_recall_by_category": {c: f"{par_ok[c]}/{n}" for c, n in sorted(par_cat.items())},
         "true_paraphrases_refused": [

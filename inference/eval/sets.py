@@ -4,8 +4,8 @@
   (``streams.simulator.evalset``), each with its listener, event time and split;
 - ``labels.jsonl``: stories the pipeline can publish (templates and model candidates), each labelled
   acceptable or not by an editor, with the reason (``docs/stories.md``, "How editors label");
-- ``adversarial.jsonl``: false-but-plausible texts (``truth: false``) by category;
-- ``paraphrases.jsonl``: true paraphrases (``truth: true``) by category.
+- ``adversarial*.jsonl``: false-but-plausible texts (``truth: false``) by category, one file per writer;
+- ``paraphrases*.jsonl``: true paraphrases (``truth: true``) by category, one file per writer.
 
 A sheet's split (``dev`` or ``heldout``) is fixed by its id; texts take their sheet's split. The
 vocabulary and the grammar are tuned on ``dev`` only.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,12 @@ class Text:
     source: str = ""
 
 
+def _folder(folder: Path | None) -> Traversable:
+    return resources.files("inference").joinpath("data", "eval") if folder is None else folder
+
+
 def _lines(name: str, folder: Path | None) -> list[dict[str, Any]]:
-    if folder is None:
-        text = resources.files("inference").joinpath("data", "eval", name).read_text(encoding="utf-8")
-    else:
-        text = (folder / name).read_text(encoding="utf-8")
+    text = _folder(folder).joinpath(name).read_text(encoding="utf-8")
     out = []
     for n, line in enumerate(text.splitlines(), 1):
         if line.strip():
@@ -58,6 +60,12 @@ def _lines(name: str, folder: Path | None) -> list[dict[str, Any]]:
             except ValueError as e:
                 raise ValueError(f"{name}:{n}: not JSON ({e})") from e
     return out
+
+
+def _test_files(folder: Path | None) -> list[str]:
+    """``adversarial*.jsonl`` and ``paraphrases*.jsonl``: each batch of test texts in its own file, by writer."""
+    names = sorted(p.name for p in _folder(folder).iterdir() if p.name.endswith(".jsonl"))
+    return [n for n in names if n.startswith(("adversarial", "paraphrases"))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +97,8 @@ def load(folder: Path | None = None) -> EvalSet:
         for d in _lines("labels.jsonl", folder)
     ]
     tests = [
-        Text(d["id"], d["sheet"], d["text"], bool(d["truth"]), d.get("category", ""))
-        for name in ("adversarial.jsonl", "paraphrases.jsonl")
+        Text(d["id"], d["sheet"], d["text"], bool(d["truth"]), d.get("category", ""), name.removesuffix(".jsonl"))
+        for name in _test_files(folder)
         for d in _lines(name, folder)
     ]
     for t in labelled + tests:

@@ -30,7 +30,7 @@ from schemas.records import Fact, FactSheet
 
 from .quantities import Quantity, read_date, read_quantity
 from .text import SENTENCE_END, Token, is_symbol, name_tokens, normalize, sentence_ids, tokenize
-from .vocabulary import FACT_PHRASES, FACT_WORDS, FUNCTION, KIND_PHRASES, KIND_WORDS, REFUSED, STORY
+from .vocabulary import FACT_PHRASES, FACT_WORDS, FUNCTION, KIND_PHRASES, KIND_WORDS, PHRASES, REFUSED, STORY
 
 NAME_TYPES = ("ARTIST", "TRACK", "GENRE", "ALBUM", "TEXT")
 NUMERIC_TYPES = ("NUMBER", "DURATION", "STREAK")
@@ -56,17 +56,19 @@ _URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|fm|ly|me)\b", re
 # Values in roles their facts do not have, read off the skeleton ("{minutes} of {top_artist}": the
 # session's minutes are not that artist's). Each pattern names the fact whose role it misreads.
 _COUNTS = r"\{(minutes|tracks|plays|skips|new_artists|share)\}"
-_NAMES = r"(?:the )?(?:\{(top_artist|artist|track|genre|top_genre)\}|(them))"
+_NAMES = r"(?:the )?\{(top_artist|artist|track|genre|top_genre)\}"
 _NOT_THEIRS = "the {0} are not for {1} alone"
 WRONG_ROLES = (
     (re.compile(_COUNTS + r" (?:of|with|from|by|on|playing|listening to|to) " + _NAMES), _NOT_THEIRS),
     (re.compile(_COUNTS + r" (?:[a-z]+ ){0,4}(?:spent|played) (?:on|with|to) " + _NAMES), _NOT_THEIRS),
+    (re.compile(_COUNTS + r" (?:listening to|with|on) (them)\b"), _NOT_THEIRS),
+    (re.compile(_NAMES + r" (?:with|and its|at) " + _COUNTS), "the {1} are not for {0} alone"),
     (
         re.compile(r"\{play_count\} (?:of|with|from|for|by|on) (?:the )?\{(track|genre)\}"),
         "play count is not the {0}'s",
     ),
     (
-        re.compile(r"(?:the )?\{(track|genre)\} (?:\S+ ){0,2}?(?:reached|hit|got|has|earned|made) \{play_count\}"),
+        re.compile(r"(?:the )?\{(track|genre)\} (?:[a-z']+ ){0,2}?(?:reached|hit|got|has|earned|made) \{play_count\}"),
         "play count is not the {0}'s",
     ),
     (re.compile(r"through (?:the )?\{(artist)\}"), "the listener found the artist through the track"),
@@ -218,9 +220,8 @@ class _Reader:
     # -- 3. licensed phrases ---------------------------------------------------------------------
 
     def phrases(self) -> None:
-        licensed = [p for name in self.facts for p in FACT_PHRASES.get(name, ())] + list(
-            KIND_PHRASES.get(self.kind, ())
-        )
+        licensed = [p for name in self.facts for p in FACT_PHRASES.get(name, ())]
+        licensed += [*KIND_PHRASES.get(self.kind, ()), *PHRASES]
         for phrase in sorted(licensed, key=lambda p: -len(_phrase_tokens(p))):
             want = _phrase_tokens(phrase)
             for i in range(len(self.toks)):
@@ -336,7 +337,16 @@ class _Reader:
                     i = j
                     continue
                 self.refuse(self._why(t))
+            elif t.text[0].isupper() and t.text != "I" and self._mid_sentence(i):
+                self.refuse(f"grammar: a capital letter mid-sentence: {t.text!r}")
             i += 1
+
+    def _mid_sentence(self, i: int) -> bool:
+        """Token ``i`` is neither a sentence's first word nor the first after a colon or a quote."""
+        j = i - 1
+        while j >= 0 and self.toks[j].kind == "punct" and self.toks[j].text in "\"'(":
+            j -= 1
+        return j >= 0 and not (self.toks[j].kind == "punct" and self.toks[j].text in SENTENCE_END | {":"})
 
     def _is_name(self, i: int) -> bool:
         t = self.toks[i]
@@ -435,6 +445,11 @@ class _Reader:
             m = pattern.search(skeleton)
             if m:
                 self.refuse(f"grammar: {m.group(0)!r}")
+        for sentence in re.split(r"(?<=[.!?]) ", skeleton):
+            if sentence.count(" : ") > 1:
+                self.refuse("prompt leak: a label before the story (two colons in one sentence)")
+            if "{first_played}" in sentence and not re.search(r"\b(?:since|first)\b.*\{first_played\}", sentence):
+                self.refuse("wrong role: the first-play date is not said as the date of the first play")
         m = _LABEL.search(skeleton)
         if m:
             self.refuse(f"prompt leak: a field label {m.group(1)!r}")

@@ -8,6 +8,7 @@ small: a phrase it cannot read is left to the gate, which refuses what it cannot
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .text import Token
@@ -36,7 +37,6 @@ SMALL = {
 }
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 ORDINALS = {
-    "first": 1,
     "second": 2,
     "third": 3,
     "fourth": 4,
@@ -170,6 +170,8 @@ def _widen(value: float, unit: str, how: str) -> tuple[float, float]:
         ]
     if unit == "day":
         return {"below": (value - 1, value - 1), "above": (value + 1, value + 1), "around": (value - 1, value + 1)}[how]
+    if unit == "percent":  # a share is stated exactly or not at all
+        return math.inf, -math.inf
     if how == "below":
         return max(value * 0.9, value - 2), value - 1
     if how == "above":
