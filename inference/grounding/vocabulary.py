@@ -54,7 +54,7 @@ def _words(text: str) -> frozenset[str]:
 
 
 FUNCTION = _words(
-    """a an the and or but so of in on at to by with from for into through across as that this it its 's
+    """a an the and or but so of in on at to by with from for into across as that this it its 's
     you your yours you've you're you'll they them their there here here's what which who whose
     is are was were be been being has have had do does did will would can could just now one"""
 )
@@ -71,8 +71,8 @@ STORY = _words(
 
 KIND_WORDS: dict[str, frozenset[str]] = {
     "SESSION_RECAP": _words("session ran wrapped across led leading lead"),
-    "MILESTONE": _words("milestone reached reaching hit mark since first given total all-time"),
-    "DISCOVERY": _words("new discovered discovery found find first voice voices name names sound"),
+    "MILESTONE": _words("milestone reached reaching hit mark since given total all-time"),
+    "DISCOVERY": _words("new discovered discovery found find voice voices name names sound"),
     "STREAK": _words("streak streaks row straight running counting daily going strong unbroken chain each"),
     "TIME_OF_DAY_SHIFT": _words(
         "moved shifted shift shifts now before usual used to part day listening took change transformed mostly"
@@ -87,7 +87,7 @@ FACT_WORDS: dict[str, frozenset[str]] = {
     "new_artists": _words("new discovered found discovery"),
     "new_artists_7d": _words("new discovered found discovery"),
     "skips": _words("skipped"),
-    "first_played": _words("since first"),
+    "first_played": _words("since"),
     "track": _words("latest"),
     "play_count": _words("reached hit milestone mark"),
     "week_of": _words("week starting"),
@@ -133,11 +133,22 @@ FACT_PHRASES: dict[str, tuple[str, ...]] = {
     "track": ("through {track}", "via {track}", "by way of {track}"),
     "top_genre": ("most played", "most-played", "on top"),
 }
-PHRASES = ("in all",)
+# "first" only as the first play or the first time, never as a rank ("the first of 4 new artists").
+PHRASES = (
+    "in all",
+    "first played",
+    "first playing",
+    "first pressed play",
+    "first heard",
+    "first listened",
+    "first found",
+    "first time",
+    "for the first time",
+)
 KIND_PHRASES: dict[str, tuple[str, ...]] = {
     "WEEKLY_DIGEST": ("this week", "your week", "the week", "that week", "a week of"),
-    "DISCOVERY": ("new to you", "kept listening", "first time"),
-    "MILESTONE": ("first pressed play", "first played", "first heard", "with you"),
+    "DISCOVERY": ("new to you", "kept listening"),
+    "MILESTONE": ("with you",),
 }
 
 # Why a word is refused, for the reader of a verdict. Not consulted to allow anything.
