@@ -70,7 +70,7 @@ def _fields(template: str) -> tuple[str, ...]:
 
 
 def _reads_well(template: str, names: dict[str, Fact]) -> bool:
-    """"one of {new_artists_7d}" needs a count of at least two ("one of 1 new artist" does not read)."""
+    """A template saying "one of {x}" needs x to count at least two ("one of 1 new artist" does not read)."""
     for f in _fields(template):
         number = names[f].number
         if "one of {" + f + "}" in template and number is not None and number < 2:
