@@ -26,6 +26,10 @@ UNKNOWN: Final = None
 """The offset :func:`span` gives for a missing or unknown zone."""
 
 _zones: dict[str, ZoneInfo | None] = {}
+latest: dict[str | None, tuple[int | None, int, int]] = {None: (None, -(1 << 62), 1 << 62)}
+"""The span :func:`span` last gave for each zone: a caller checks ``lo <= t < hi`` itself and calls
+:func:`span` only when ``t`` is outside (``update`` sees one listener's few events a call, and most
+listeners' plays fall in their zone's current span)."""
 # (zone, UTC day) -> (offset before the switch, switch time, offset from the switch on): the switch is
 # the day's end when the offset holds all day.
 _spans: dict[tuple[str, int], tuple[int, int, int]] = {}
@@ -44,6 +48,8 @@ def zone(name: str) -> ZoneInfo | None:
         z = None
     if len(_zones) >= MAX_ZONES:
         _zones.clear()
+        for key in [k for k in latest if k is not None]:
+            del latest[key]
     _zones[name] = z
     return z
 
@@ -79,14 +85,16 @@ def span(name: str | None, t: int) -> tuple[int | None, int, int]:
     if got is None:
         z = zone(name)
         if z is None:
+            latest[name] = (UNKNOWN, -_FOREVER, _FOREVER)
             return UNKNOWN, -_FOREVER, _FOREVER
         if len(_spans) >= MAX_SPANS:
             _spans.clear()
         got = _spans[key] = _day(z, day)
     before, switch, after = got
-    if t < switch:
-        return before, day * DAY_MS, switch
-    return after, switch, (day + 1) * DAY_MS
+    found = (before, day * DAY_MS, switch) if t < switch else (after, switch, (day + 1) * DAY_MS)
+    if name in _zones:  # (bounded with the zones: cleared with them)
+        latest[name] = found
+    return found
 
 
 def local_hour(name: str | None, t: int) -> int:

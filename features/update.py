@@ -65,6 +65,7 @@ def update(
     landmark = state.landmark
     as_of = state.as_of
     pow2 = (2.0).__pow__
+    latest = localtime.latest
 
     batch_plays, new_artists = result.artist_plays, result.new_artists
     old_as_of = as_of
@@ -129,7 +130,9 @@ def update(
         hour = -1  # local hour of day; -1: the event's zone is missing or unknown
         if tz is not None:
             if tz != span_tz or t < lo or t >= hi:
-                offset, lo, hi = localtime.span(tz, t)
+                offset, lo, hi = latest.get(tz) or localtime.span(tz, t)
+                if t < lo or t >= hi:
+                    offset, lo, hi = localtime.span(tz, t)
                 span_tz = tz
             if offset is not None:
                 hour = ((t + offset) // HOUR_MS) % 24
