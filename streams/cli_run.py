@@ -64,15 +64,17 @@ def story_agent(max_in_flight: int | None, triton_url: str | None, loglevel: str
 @option("--user", default=None, help="Only this user's stories")
 @option("--from-beginning", is_flag=True, help="Start at the oldest story, not at new ones")
 @option("--idle-exit", "idle_exit_s", type=float, default=None, help="Exit after this many seconds without a story")
+@option("--json", "as_json", is_flag=True, help="One Story record per line as JSON (what `linernotes verify` reads)")
 @kafka_options
-def tail(what: str, user: str | None, from_beginning: bool, idle_exit_s: float | None, **kw: Any) -> None:
+def tail(what: str, user: str | None, from_beginning: bool, idle_exit_s: float | None, as_json: bool,
+         **kw: Any) -> None:  # fmt: skip
     """Print stories as they arrive: kind, user, text, and whether the model or a template wrote it."""
     from streams.stories.run import line
     from streams.stories.run import tail as follow
 
     try:
         for story, _ in follow(settings_from(**kw), user=user, from_beginning=from_beginning, idle_exit_s=idle_exit_s):
-            click.echo(line(story))
+            click.echo(json.dumps(story.to_avro(), ensure_ascii=False) if as_json else line(story))
     except LookupError as e:
         raise click.ClickException(str(e)) from e
     except KeyboardInterrupt:

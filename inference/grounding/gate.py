@@ -102,6 +102,13 @@ class GroundingReport:
         return "grounded" if self.grounded else "; ".join(self.problems)
 
 
+@cache
+def _common(word: str) -> bool:
+    """A word the house vocabulary, the times of day or the refused lists know: ambiguous as a name."""
+    known = FUNCTION | STORY | TIMES_OF_DAY | frozenset().union(*KIND_WORDS.values(), *REFUSED.values())
+    return word in known or word in ("home", "time", "day", "night", "week")
+
+
 def kind_of(sheet: FactSheet) -> str:
     names = {f.name for f in sheet.facts}
     return next((kind for name, kind in _KIND_BY_FACT if name in names), "DISCOVERY" if "artist" in names else "")
@@ -150,7 +157,12 @@ class _Reader:
         low = [t.low for t in self.toks]
         for seq, fact in named:
             n = len(seq)
+            # A one-word name that is also a word a story uses otherwise ("Morning", "Home") is that name
+            # only as the sheet writes it: "one morning" is a time of day, not the track.
+            exact = [w.text for w in tokenize(normalize(fact.value))][-n:] if n == 1 and _common(seq[0]) else None
             for i in range(len(self.toks) - n + 1):
+                if exact is not None and [t.text for t in self.toks[i : i + n]] != exact:
+                    continue
                 if low[i : i + n] == seq and self.free(i, i + n):
                     start = i - 1 if i > 0 and low[i - 1] == "the" and not self.toks[i - 1].ok else i
                     self.bind(start, i + n, fact.name)

@@ -229,3 +229,20 @@ def test_grammar_slips_of_templates_are_refused() -> None:
         "grammar",
     )
     refused("Your session ran a 56 minutes.", why="grammar")
+
+
+def test_no_word_every_story_may_use_is_one_the_house_style_refuses() -> None:
+    """Verb forms are expanded from their base ("lasted" must not bring in "last", as in "last week")."""
+    from inference.grounding.vocabulary import FUNCTION, REFUSED, STORY
+
+    refused = frozenset().union(*REFUSED.values())
+    assert not (FUNCTION | STORY) & refused
+
+
+def test_one_word_names_that_are_also_plain_words_bind_only_as_written() -> None:
+    s = FactSheet("play_count", (
+        Fact("play_count", "NUMBER", "10 plays", 10.0, "play"), Fact("artist", "ARTIST", "The Silent Rivers"),
+        Fact("track", "TRACK", "Morning"),
+    ))  # fmt: skip
+    ok("The Silent Rivers reached 10 plays with you, the latest being Morning.", s)
+    refused("The Silent Rivers reached 10 plays with you one morning.", s, "time of day not in the facts")
