@@ -62,7 +62,9 @@ WRONG_ROLES = (
     (re.compile(_COUNTS + r" (?:of|with|from|by|on|playing|listening to|to) " + _NAMES), _NOT_THEIRS),
     (re.compile(_COUNTS + r" (?:[a-z]+ ){0,4}(?:spent|played) (?:on|with|to) " + _NAMES), _NOT_THEIRS),
     (re.compile(_COUNTS + r" (?:listening to|with|on) (them)\b"), _NOT_THEIRS),
-    (re.compile(_NAMES + r" (?:with|and its|at) " + _COUNTS), "the {1} are not for {0} alone"),
+    (re.compile(_COUNTS + r" (?:of|on|listening to|playing) (?:[a-z']+ ){1,3}" + _NAMES), _NOT_THEIRS),
+    (re.compile(_COUNTS + r" (?:listening to|playing) (?:[a-z']+ ){1,3}, " + _NAMES), _NOT_THEIRS),
+    (re.compile(_NAMES + r" (?:with |and its |at )?" + _COUNTS), "the {1} are not for {0} alone"),
     (
         re.compile(r"\{play_count\} (?:of|with|from|for|by|on) (?:the )?\{(track|genre)\}"),
         "play count is not the {0}'s",
@@ -460,7 +462,9 @@ class _Reader:
         for sentence in re.split(r"(?<=[.!?]) ", skeleton):
             if sentence.count(" : ") > 1:
                 self.refuse("prompt leak: a label before the story (two colons in one sentence)")
-            if "{first_played}" in sentence and not re.search(r"\b(?:since|first)\b.*\{first_played\}", sentence):
+            if "{first_played}" in sentence and not re.search(
+                r"\b(?:since|first|began|started|from)\b.*\{first_played\}", sentence
+            ):
                 self.refuse("wrong role: the first-play date is not said as the date of the first play")
         m = _LABEL.search(skeleton)
         if m:

@@ -112,7 +112,7 @@ def _number(toks: list[Token], i: int) -> tuple[float, int, bool, str] | None:
     low = t.low
     nxt = toks[i + 1].low if i + 1 < len(toks) else ""
     if t.kind == "num":
-        value = float(t.text.replace(",", ""))
+        value = _value(t)
         if t.suffix == "%":
             return value, 1, False, "%"
         if i + 2 < len(toks) and nxt == "-" and toks[i + 2].low in NOUNS:  # "47-minute"
@@ -220,8 +220,9 @@ def read_quantity(toks: list[Token], i: int) -> Quantity | None:
             if more and not more[2] and k + more[1] < len(toks) and toks[k + more[1]].low in ("minute", "minutes"):
                 minutes, j = minutes + more[0], k + more[1] + 1
     how, start = _modifier(toks, i)
-    if how == "above" and toks[start].low == "over" and unit != "minute":
-        how, start = "", i  # "47 minutes over 18 tracks": a preposition, not "more than"
+    after_a_count = start > 0 and (toks[start - 1].slot or toks[start - 1].low in NOUNS)
+    if how == "above" and toks[start].low == "over" and (unit != "minute" or after_a_count):
+        how, start = "", i  # "47 minutes over 18 tracks", "18 tracks over 47 minutes": a preposition
     lo, hi = _widen(minutes if unit == "minute" else value * mult, unit, how)
     if unit == "" and value == 1 and not ordinal and toks[i].low == "one":
         return None  # "one of", "the one": a pronoun, not a claim (a bare "1" still is)
@@ -261,6 +262,11 @@ class DateClaim:
     year: int | None
 
 
+def _value(t: Token) -> float:
+    """A number token's value ("1,690" is 1690)."""
+    return float(t.text.replace(",", ""))
+
+
 def _month(t: Token) -> int | None:
     m = _MONTH.get(t.low)
     if m == 5 and t.text == "may":  # the verb
@@ -281,19 +287,19 @@ def read_date(toks: list[Token], i: int) -> DateClaim | None:
     if j < len(toks) and _month(toks[j]) is not None:
         month = _month(toks[j])
         j += 1
-        if j < len(toks) and toks[j].kind == "num" and toks[j].suffix != "%" and 1 <= float(toks[j].text) <= 31:
-            day = int(float(toks[j].text))
+        if j < len(toks) and toks[j].kind == "num" and toks[j].suffix != "%" and 1 <= _value(toks[j]) <= 31:
+            day = int(_value(toks[j]))
             j += 1
     elif j + 1 < len(toks) and toks[j].kind == "num" and toks[j].suffix != "%" and _month(toks[j + 1]) is not None:
-        day, month = int(float(toks[j].text.replace(",", ""))), _month(toks[j + 1])
+        day, month = int(_value(toks[j])), _month(toks[j + 1])
         j += 2
     elif j + 2 < len(toks) and toks[j].kind == "num" and toks[j + 1].low == "of" and _month(toks[j + 2]):
-        day, month = int(float(toks[j].text)), _month(toks[j + 2])
+        day, month = int(_value(toks[j])), _month(toks[j + 2])
         j += 3
     if month is not None or weekday is not None:
         k = j + (j < len(toks) and toks[j].text == ",")
-        if k < len(toks) and toks[k].kind == "num" and not toks[k].suffix and 1900 <= float(toks[k].text) <= 2100:
-            year, j = int(toks[k].text), k + 1
+        if k < len(toks) and toks[k].kind == "num" and not toks[k].suffix and 1900 <= _value(toks[k]) <= 2100:
+            year, j = int(_value(toks[k])), k + 1
     elif toks[i].kind == "num" and not toks[i].suffix and toks[i].text.isdigit() and 1900 <= int(toks[i].text) <= 2100:
         nxt = toks[i + 1].low if i + 1 < len(toks) else ""
         if nxt not in NOUNS and nxt != "-":

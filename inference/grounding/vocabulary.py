@@ -51,6 +51,15 @@ VERB_FORMS = {
     "join": "joined joins joining",
     "begin": "began begins beginning begun",
     "roll": "rolled rolls rolling",
+    "give": "gave gives giving given",
+    "stand": "stood stands standing",
+    "arrive": "arrived arrives arriving",
+    "enter": "entered enters entering",
+    "pick": "picked picks picking",
+    "list": "listed lists listing",
+    "gather": "gathered gathers gathering",
+    "lead": "led leads leading",
+    "add": "added adds adding",
 }
 
 
@@ -76,17 +85,21 @@ STORY = _words(
     nice congrats congratulations cheers well done next
     welcome mix company check among over got setting name brought made marked holds falls happens
     taking moving settled how where after out up part full say hello lasted lasts became claims accounts lands
-    covered joined beginning front rolling"""
+    covered joined beginning front rolling clock finish total gave stands far alert headline review short
+    something under list listed picked arrived entered"""
 )
 
 KIND_WORDS: dict[str, frozenset[str]] = {
     "SESSION_RECAP": _words("session ran wrapped across led leading lead"),
-    "MILESTONE": _words("milestone reached reaching hit mark since given total all-time"),
+    "MILESTONE": _words("milestone milestones reached reaching hit mark since given total all-time round number add"),
     "DISCOVERY": _words("new discovered discovery found find voice voices name names sound"),
-    "STREAK": _words("streak streaks row straight running counting daily going strong unbroken chain each"),
+    "STREAK": _words(
+        "streak streaks row straight running counting daily going strong unbroken chain each day days another"
+        " consecutive"
+    ),
     "TIME_OF_DAY_SHIFT": _words(
         "moved shifted shift shifts now before usual used to part day listening took change transformed mostly"
-        " lead led once"
+        " lead led once hours time new away toward towards when main rhythm gather"
     ),
     "WEEKLY_DIGEST": _words("week week's weekly"),
 }
@@ -154,6 +167,8 @@ PHRASES = (
     "first found",
     "first time",
     "for the first time",
+    "first play",
+    "your first",
 )
 KIND_PHRASES: dict[str, tuple[str, ...]] = {
     "WEEKLY_DIGEST": ("this week", "your week", "the week", "that week", "a week of"),

@@ -99,7 +99,7 @@ def test_every_trigger_becomes_one_grounded_story_through_a_triton_outage(
         want = expected[story.story_id]
         assert (story.user_id, story.kind, story.event_time) == (want.user_id, want.kind, want.event_time)
         assert story.facts == want.facts, "the facts are the features at the triggering event"
-        report = check(story.text, story.facts)
+        report = check(story.text, story.facts, story.kind)
         assert story.grounded and report.grounded, (story.text, report.summary())
     assert not read_all(s, s.topic_requests_dlq, 1.0)
 

@@ -46,7 +46,7 @@ def test_a_grounded_story_for_every_kind(triton: Stack, stack_settings: Settings
     assert {w.story.kind for w in written} == set(firsts)
     for case, w in zip(firsts.values(), written, strict=True):
         assert w.story.grounded, (case.id, w.story.text, w.report.summary())
-        assert check(w.story.text, case.sheet).grounded  # re-checked from scratch
+        assert check(w.story.text, case.sheet, case.kind).grounded  # re-checked from scratch
         assert case.sheet.key_fact in w.story.facts_used
         assert w.story.story_id == f"t-{case.id}-0" and w.story.created_at == 5
         assert w.generations, "the model was asked"
@@ -126,20 +126,27 @@ def test_unreachable_triton_retries_then_opens_the_circuit() -> None:
     run(go())
 
 
-def test_eval_cli_reports_the_figures(triton: Stack, stack_settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    golden_file = tmp_path / "golden.jsonl"
-    shipped = (resources.files("inference") / "data" / "golden.jsonl").read_text().splitlines()
-    picked = [c for c in map(json.loads, shipped) if c["id"].endswith("-1")]
-    golden_file.write_text("\n".join(json.dumps(c) for c in picked))
+def test_eval_cli_reports_the_served_models_figures(triton: Stack, stack_settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`linernotes eval --served` writes a story for each held-out sheet through the real writer and Triton."""
+    shipped = resources.files("inference") / "data" / "eval"
+    sheets = [json.loads(x) for x in (shipped / "sheets.jsonl").read_text().splitlines()]
+    picked = {}
+    for sheet in sheets:
+        if sheet["split"] == "heldout":
+            picked.setdefault(sheet["kind"], sheet)
+    ids = {s["id"] for s in picked.values()}
+    (tmp_path / "sheets.jsonl").write_text("".join(json.dumps(s) + "\n" for s in picked.values()))
+    for name in ("labels.jsonl", "adversarial.jsonl", "paraphrases.jsonl"):
+        rows = [x for x in (shipped / name).read_text().splitlines() if json.loads(x)["sheet"] in ids]
+        (tmp_path / name).write_text("".join(x + "\n" for x in rows))
     r = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "eval", "--samples", "1", "--json", "--golden", str(golden_file),
+        [sys.executable, "-m", "streams.cli", "eval", "--served", "--json", "--data", str(tmp_path),
          "--triton-url", stack_settings.triton_url],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["stories"] == 6
-    for key in ("grounding_precision", "key_fact_recall", "model_accept_rate", "distinct_2"):
-        assert 0.0 <= out[key] <= 1.0
-    assert out["model_candidates"] >= 12  # 2 candidates per story, 2 more per regeneration
-    assert all(ex["grounded"] for ex in out["examples"])
+    assert out["sheets"] == 6 and out["served"]["stories"] == 6
+    for key in ("model_written_share", "model_acceptable_rate", "repeat_rate_per_listener"):
+        assert 0.0 <= out["served"][key]["rate"] <= 1.0
+    assert 0.0 < out["served"]["distinct_2"] <= 1.0

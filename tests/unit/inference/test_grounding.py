@@ -246,3 +246,9 @@ def test_one_word_names_that_are_also_plain_words_bind_only_as_written() -> None
     ))  # fmt: skip
     ok("The Silent Rivers reached 10 plays with you, the latest being Morning.", s)
     refused("The Silent Rivers reached 10 plays with you one morning.", s, "time of day not in the facts")
+
+
+def test_numbers_with_thousands_separators() -> None:
+    s = sheet(minutes=Fact("minutes", "DURATION", "1,690 minutes", 1690.0, "minute"))
+    ok("Your evening session ran 1,690 minutes across 13 tracks.", s)
+    refused("Your evening session ran 1,691 minutes, 2026 of them late.", s, "no fact says")
