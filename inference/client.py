@@ -111,6 +111,7 @@ class Generated:
     prompt_tokens: int
     completion_tokens: list[int]
     latency_ms: float
+    logprobs: list[float] = field(default_factory=list)  # each candidate's mean token log-probability
 
 
 @dataclass
@@ -247,5 +248,6 @@ class StoryClient:
             generator=str(doc.get("generator", self.model)),
             prompt_tokens=int(doc.get("prompt_tokens", 0)),
             completion_tokens=list(doc.get("completion_tokens", [])),
+            logprobs=[float(x) for x in doc.get("logprobs", [])],
             latency_ms=(time.perf_counter() - t0) * 1000,
         )

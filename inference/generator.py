@@ -19,12 +19,12 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import util
 from pathlib import Path
 from typing import Any
 
-from .prompt import Sampling, clean, story_messages
+from .prompt import Sampling, clean, clean_frame, frame_messages, story_messages
 
 MODEL_NAME = "SmolLM2-135M-Instruct"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -85,16 +85,35 @@ def ensure_weights(target: Path | None = None) -> Path:
     return target
 
 
+ADAPTER_DIR = Path(__file__).resolve().parent / "data" / "story-adapter"
+
+
+def shipped_adapter() -> Path | None:
+    """The trained frame-writing adapter: ``LINERNOTES_STORY_ADAPTER`` (a folder, or ``none`` for the
+    base model), else the one shipped in ``inference/data/story-adapter`` when it is there."""
+    chosen = os.environ.get("LINERNOTES_STORY_ADAPTER")
+    if chosen:
+        return None if chosen.lower() == "none" else Path(chosen)
+    return ADAPTER_DIR if (ADAPTER_DIR / "adapter_config.json").exists() else None
+
+
 @dataclass(frozen=True, slots=True)
 class Generation:
     candidates: list[str]
     raw: list[str]
     prompt_tokens: int
     completion_tokens: list[int]
+    logprobs: list[float] = field(default_factory=list)  # each candidate's mean token log-probability
 
 
 class StoryModel:
-    def __init__(self, weights: Path | None = None, threads: int | None = None) -> None:
+    """The story model on one device. With an adapter (``shipped_adapter``) it writes slot frames from
+    the facts (``inference.frames``); without one, it is the base model rewriting a template draft."""
+
+    def __init__(
+        self, weights: Path | None = None, threads: int | None = None, *, adapter: Path | str | None = "shipped",
+        device: str | None = None,
+    ) -> None:  # fmt: skip
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -102,84 +121,131 @@ class StoryModel:
             raise ModelUnavailable(f"torch/transformers missing: {e}") from e
         self.torch = torch
         torch.set_num_threads(threads or int(os.environ.get("LINERNOTES_TORCH_THREADS", "0")) or os.cpu_count() or 1)
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         path = ensure_weights(weights)
         self.tok = AutoTokenizer.from_pretrained(path)
         self.tok.padding_side = "left"
         self.tok.pad_token = "<|endoftext|>"  # noqa: S105 - a token, not a secret
         vocab: dict[str, int] = self.tok.get_vocab()
-        self.stop_ids = {vocab["<|im_end|>"], vocab["<|endoftext|>"]}
+        self.stop_ids = torch.tensor(sorted({vocab["<|im_end|>"], vocab["<|endoftext|>"]}), device=self.device)
         self.pad_id = vocab["<|endoftext|>"]
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        self.adapter = shipped_adapter() if adapter == "shipped" else (Path(adapter) if adapter else None)
+        self.generator_id = GENERATOR_ID
+        if self.adapter is not None:
+            from peft import PeftModel
+
+            # merged once: generation then costs exactly what the base model costs
+            model = PeftModel.from_pretrained(model, str(self.adapter)).merge_and_unload()
+            self.generator_id = f"story_generator/smollm2-135m-frames-{_adapter_version(self.adapter)}"
+        self.model = model.to(self.device)  # type: ignore[arg-type]  # transformers types .to() narrowly
         self.model.train(False)
+
+    @classmethod
+    def around(cls, model: Any, tok: Any, *, adapter: Path | None, generator_id: str) -> StoryModel:
+        """A StoryModel over a model already in memory (training samples from the model it trains)."""
+        import torch
+
+        self = cls.__new__(cls)
+        self.torch, self.model, self.tok, self.adapter, self.generator_id = torch, model, tok, adapter, generator_id
+        self.device = next(model.parameters()).device
+        vocab: dict[str, int] = tok.get_vocab()
+        self.stop_ids = torch.tensor(sorted({vocab["<|im_end|>"], vocab["<|endoftext|>"]}), device=self.device)
+        self.pad_id = vocab["<|endoftext|>"]
+        return self
+
+    @property
+    def writes_frames(self) -> bool:
+        return self.adapter is not None
 
     def _prompt(self, messages: list[dict[str, str]]) -> str:
         return str(self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
+    def prompt_for(self, kind: str, sheet: Any, draft: str | None) -> str:
+        messages = frame_messages(kind, sheet) if self.writes_frames else story_messages(kind, sheet, draft)
+        return self._prompt(messages)
+
     def generate(self, requests: list[tuple[str, Any, str | None, Sampling]]) -> list[Generation]:
-        """(kind, sheet, draft, sampling) per request -> its candidates. One batched decode for all."""
+        """(kind, sheet, draft, sampling) per request -> its candidates. One batched decode for all.
+
+        The decode loop stays on the device: the next tokens, the stop test and the log-probabilities are
+        tensor operations, and the host reads one flag a step (are all rows done?) and the tokens at the end.
+        """
         torch = self.torch
+        dev = self.device
         rows: list[tuple[int, str, Sampling, int]] = []  # (request index, prompt, sampling, candidate index)
         for i, (kind, sheet, draft, sampling) in enumerate(requests):
-            prompt = self._prompt(story_messages(kind, sheet, draft))
+            prompt = self.prompt_for(kind, sheet, draft)
             rows.extend((i, prompt, sampling, k) for k in range(sampling.n))
-        enc = self.tok([r[1] for r in rows], return_tensors="pt", padding=True)
-        prompt_tokens = [int(x) for x in enc.attention_mask.sum(-1)]
-        gens = [torch.Generator().manual_seed((s.seed * 1_000_003 + k) % (2**63)) for _, _, s, k in rows]
-        temps = torch.tensor([max(s.temperature, 1e-6) for _, _, s, _ in rows]).unsqueeze(-1)
-        greedy = [s.temperature == 0.0 for _, _, s, _ in rows]
-        top_p = torch.tensor([s.top_p for _, _, s, _ in rows]).unsqueeze(-1)
-        limit = [s.max_new_tokens for _, _, s, _ in rows]
-        out_ids: list[list[int]] = [[] for _ in rows]
-        done = [False] * len(rows)
+        enc = self.tok([r[1] for r in rows], return_tensors="pt", padding=True).to(dev)
+        prompt_tokens = [int(x) for x in enc.attention_mask.sum(-1).tolist()]
+        gens = [torch.Generator(device=dev).manual_seed((s.seed * 1_000_003 + k) % (2**63)) for _, _, s, k in rows]
+        temps = torch.tensor([max(s.temperature, 1e-6) for _, _, s, _ in rows], device=dev).unsqueeze(-1)
+        greedy = torch.tensor([s.temperature == 0.0 for _, _, s, _ in rows], device=dev)
+        top_p = torch.tensor([s.top_p for _, _, s, _ in rows], device=dev).unsqueeze(-1)
+        limit = torch.tensor([s.max_new_tokens for _, _, s, _ in rows], device=dev)
+        n = len(rows)
+        steps = int(limit.max().item())
+        out = torch.full((n, steps), self.pad_id, dtype=torch.long, device=dev)
+        done = torch.zeros(n, dtype=torch.bool, device=dev)
+        lengths = torch.zeros(n, dtype=torch.long, device=dev)
+        logprob_sum = torch.zeros(n, device=dev)
         ids, mask = enc.input_ids, enc.attention_mask
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         past = None
         with torch.inference_mode():
-            for step in range(max(limit)):
-                out = self.model(
+            for step in range(steps):
+                res = self.model(
                     input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=past, use_cache=True
                 )
-                past = out.past_key_values
-                logits = out.logits[:, -1, :].float()
+                past = res.past_key_values
+                logits = res.logits[:, -1, :].float()
                 probs = torch.softmax(logits / temps, dim=-1)
                 sorted_p, sorted_ix = torch.sort(probs, dim=-1, descending=True)
                 cum = sorted_p.cumsum(-1)
                 sorted_p = torch.where(cum - sorted_p > top_p, torch.zeros_like(sorted_p), sorted_p)
                 cum = sorted_p.cumsum(-1)
-                draws = torch.cat([torch.rand(1, generator=g) for g in gens]).unsqueeze(-1) * cum[:, -1:]
+                draws = torch.cat([torch.rand(1, generator=g, device=dev) for g in gens]).unsqueeze(-1) * cum[:, -1:]
                 pick = torch.searchsorted(cum, draws).clamp(max=cum.shape[-1] - 1)
-                sampled = sorted_ix.gather(-1, pick).squeeze(-1)
-                argmax = logits.argmax(-1)
-                nxt = []
-                for r in range(len(rows)):
-                    token = int(argmax[r]) if greedy[r] else int(sampled[r])
-                    if done[r]:
-                        token = self.pad_id
-                    elif token in self.stop_ids or step + 1 >= limit[r]:
-                        done[r] = True
-                        if token not in self.stop_ids:
-                            out_ids[r].append(token)
-                    else:
-                        out_ids[r].append(token)
-                    nxt.append(token)
-                if all(done):
+                token = torch.where(greedy, logits.argmax(-1), sorted_ix.gather(-1, pick).squeeze(-1))
+                stop = torch.isin(token, self.stop_ids)
+                live = ~done & ~stop
+                chosen = torch.log_softmax(logits, dim=-1).gather(-1, token.unsqueeze(-1)).squeeze(-1)
+                logprob_sum += torch.where(live, chosen, torch.zeros_like(chosen))
+                out[:, step] = torch.where(live, token, torch.full_like(token, self.pad_id))
+                lengths += live.long()
+                done |= stop | (step + 1 >= limit)
+                if bool(done.all()):
                     break
-                ids = torch.tensor(nxt).unsqueeze(-1)
-                mask = torch.cat([mask, torch.ones((len(rows), 1), dtype=mask.dtype)], dim=-1)
+                ids = torch.where(done, torch.full_like(token, self.pad_id), token).unsqueeze(-1)
+                mask = torch.cat([mask, torch.ones((n, 1), dtype=mask.dtype, device=dev)], dim=-1)
                 pos = pos[:, -1:] + 1
-        raws = [str(self.tok.decode(o, skip_special_tokens=True)) for o in out_ids]
+        lens = lengths.tolist()
+        tokens = out.tolist()
+        means = (logprob_sum / lengths.clamp(min=1)).tolist()
+        raws = [str(self.tok.decode(tokens[r][: lens[r]], skip_special_tokens=True)) for r in range(n)]
+        tidy = clean_frame if self.writes_frames else clean
         results = []
         for i in range(len(requests)):
             mine = [r for r, row in enumerate(rows) if row[0] == i]
             results.append(
                 Generation(
-                    candidates=[clean(raws[r]) for r in mine],
+                    candidates=[tidy(raws[r]) for r in mine],
                     raw=[raws[r] for r in mine],
                     prompt_tokens=prompt_tokens[mine[0]] if mine else 0,
-                    completion_tokens=[len(out_ids[r]) for r in mine],
+                    completion_tokens=[lens[r] for r in mine],
+                    logprobs=[round(means[r], 4) for r in mine],
                 )
             )
         return results
+
+
+def _adapter_version(folder: Path) -> str:
+    """A short, stable name for an adapter: the start of its weights' sha256."""
+    import hashlib
+
+    weights = folder / "adapter_model.safetensors"
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:10] if weights.exists() else "unversioned"
 
 
 def timed_json(fn: Any, *args: Any) -> tuple[Any, float]:

@@ -20,6 +20,8 @@ REWRITE_SYSTEM = (
     "You rewrite short sentences about a listener's music. Keep every name and number exactly as written. Add nothing."
 )
 
+FRAME_SYSTEM = "Write a liner note as a frame: each fact you use as its {slot}."
+
 _KIND_HINT = {
     "SESSION_RECAP": "a listening session that just ended",
     "MILESTONE": "a milestone in how often they played an artist",
@@ -47,6 +49,20 @@ class Sampling:
             raise ValueError("temperature must be in [0, 2] and top_p in (0, 1]")
         if not 4 <= self.max_new_tokens <= 256:
             raise ValueError("max_new_tokens must be 4..256")
+
+
+def frame_messages(kind: str, sheet: FactSheet) -> list[dict[str, str]]:
+    """The trained model's prompt: the kind and each fact as ``name: value``, key fact first. It
+    answers with a frame (``inference.frames``), never with the values themselves."""
+    ordered = sorted(sheet.facts, key=lambda f: f.name != sheet.key_fact)
+    facts = "\n".join(f"{f.name}: {f.value}" for f in ordered)
+    return [{"role": "system", "content": FRAME_SYSTEM}, {"role": "user", "content": f"{kind}\n{facts}"}]
+
+
+def clean_frame(raw: str) -> str:
+    """The frame in a raw completion: its first non-empty line, without quotes around it."""
+    line = next((ln.strip() for ln in raw.replace("\r", "").split("\n") if ln.strip()), "")
+    return line.strip('"').strip()
 
 
 def story_messages(kind: str, sheet: FactSheet, draft: str | None) -> list[dict[str, str]]:

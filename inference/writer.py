@@ -1,13 +1,17 @@
-"""From a story request to a publishable story: model candidates, the grounding check, the fallbacks.
+"""From a story request to a publishable story: model candidates, the truth gate, ranking, the template.
 
-Order of preference: the first grounded candidate of the model; then, ``regenerations`` times, a fresh
-set of candidates with a derived seed; then the template. The story records which path it took
-(``generator``), whether its text passed the check (``grounded``) and the facts it used. The seeds are
-derived from the request's seed only, so a retry or a replay of the same request writes the same text.
+The model writes ``candidates`` texts per request in one call: slot frames when it is the trained
+model (filled from the sheet by ``inference.frames``), stories when it is the base model. Each is read
+by the gate; of those it accepts, the writer publishes one the listener has not read lately, then the
+one the model was surest of. When none passes, a fresh set is asked for (``regenerations`` times, with
+a derived seed), then the template is published. The story records which path it took (``generator``),
+whether its text passed the gate (``grounded``) and the facts it used. Seeds derive from the request's
+seed only, so a retry or a replay of the same request writes the same text.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,6 +20,8 @@ from schemas.records import FactSheet, Story, StoryRequest
 from .client import Generated
 from .errors import BadRequest
 from .factsheet import FactSheetError, validate
+from .frames import fill
+from .frames import problems as frame_problems
 from .grounding import GroundingReport, check
 from .prompt import Sampling
 from .templates import render
@@ -30,7 +36,7 @@ class Generates(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class WriterConfig:
-    candidates: int = 2
+    candidates: int = 4
     regenerations: int = 1
     temperature: float = 0.5
     top_p: float = 0.9
@@ -55,10 +61,68 @@ class Written:
         return not self.story.generator.startswith("template:")
 
 
-def select(kind: str, sheet: FactSheet, candidates: list[str]) -> tuple[int | None, list[GroundingReport]]:
-    """Index of the first candidate the truth gate passes (or None) and every candidate's report."""
-    reports = [check(c, sheet, kind) for c in candidates]
-    return next((i for i, r in enumerate(reports) if r.grounded), None), reports
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One thing the model wrote, read: a frame is filled from the sheet first; then the gate."""
+
+    written: str
+    text: str  # the story it makes ("" when a frame cannot be filled)
+    report: GroundingReport | None
+    logprob: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self.report is not None and self.report.grounded
+
+    @property
+    def why(self) -> str:
+        return self.report.summary() if self.report is not None else "frame refused"
+
+
+def read(kind: str, sheet: FactSheet, written: str, logprob: float = 0.0) -> Candidate:
+    if "{" in written or "}" in written:  # a slot frame: names and numbers come from the sheet
+        found = frame_problems(written, sheet)
+        if found:
+            return Candidate(written, "", None, logprob)
+        text = fill(written, sheet)
+    else:
+        text = written
+    return Candidate(written, text, check(text, sheet, kind), logprob)
+
+
+class RecentStories:
+    """The skeletons of each listener's recent stories ("{artist} reached {play_count}."), so that a
+    listener is not told the same sentence twice within ``window_ms``. Bounded: the listeners least
+    recently written for are forgotten first."""
+
+    def __init__(self, max_listeners: int = 100_000, per_listener: int = 8, window_ms: int = 7 * 86_400_000) -> None:
+        self.max_listeners, self.per_listener, self.window_ms = max_listeners, per_listener, window_ms
+        self._by_user: OrderedDict[str, list[tuple[int, str]]] = OrderedDict()
+
+    def seen(self, user: str, skeleton: str, t_ms: int) -> bool:
+        return any(s == skeleton and abs(t_ms - u) <= self.window_ms for u, s in self._by_user.get(user, ()))
+
+    def add(self, user: str, skeleton: str, t_ms: int) -> None:
+        items = self._by_user.pop(user, [])
+        items = [*items, (t_ms, skeleton)][-self.per_listener :]
+        self._by_user[user] = items
+        while len(self._by_user) > self.max_listeners:
+            self._by_user.popitem(last=False)
+
+
+def rank(candidates: list[Candidate], recent: RecentStories, user: str, t_ms: int) -> int | None:
+    """The candidate to publish: accepted by the gate; of those, one the listener has not just read,
+    then the one the model was surest of (mean token log-probability). None when none is accepted."""
+    accepted = [i for i, c in enumerate(candidates) if c.accepted]
+    if not accepted:
+        return None
+
+    def key(i: int) -> tuple[bool, float]:
+        c = candidates[i]
+        assert c.report is not None
+        return (not recent.seen(user, c.report.skeleton, t_ms), c.logprob)
+
+    return max(accepted, key=key)
 
 
 def sampling_for(request: StoryRequest, config: WriterConfig, round_: int) -> Sampling:
@@ -96,6 +160,7 @@ class StoryWriter:
     def __init__(self, client: Generates, config: WriterConfig | None = None) -> None:
         self.client = client
         self.config = config or WriterConfig()
+        self.recent = RecentStories()
 
     async def write(self, request: StoryRequest, now_ms: int, headers: dict[str, str] | None = None) -> Written:
         """Raises BadRequest for an invalid fact sheet, ModelFailed when the model fails on this request,
@@ -112,13 +177,25 @@ class StoryWriter:
                 request.kind, request.facts, sampling_for(request, self.config, round_), draft, headers
             )
             generations.append(gen)
-            index, reports = select(request.kind, request.facts, gen.candidates)
-            if index is not None:
-                story = _story(request, gen.candidates[index], gen.generator, reports[index], now_ms)
-                rejected += [
-                    Rejected(c, r.summary()) for c, r in zip(gen.candidates[:index], reports[:index], strict=True)
-                ]
-                return Written(story, reports[index], tuple(rejected), tuple(generations))
-            rejected += [Rejected(c, r.summary()) for c, r in zip(gen.candidates, reports, strict=True)]
+            written = self.choose(request, gen, now_ms)
+            rejected += written.rejected
+            if written.model_written:
+                return Written(written.story, written.report, tuple(rejected), tuple(generations))
         fallback = template_story(request, now_ms)
+        self.recent.add(request.user_id, fallback.report.skeleton, request.event_time)
         return Written(fallback.story, fallback.report, tuple(rejected), tuple(generations))
+
+    def choose(self, request: StoryRequest, gen: Generated, now_ms: int) -> Written:
+        """The best of one generation's candidates (``rank``) as a story, or the template if none passes."""
+        logprobs = gen.logprobs or [0.0] * len(gen.candidates)
+        cands = [read(request.kind, request.facts, c, lp) for c, lp in zip(gen.candidates, logprobs, strict=True)]
+        best = rank(cands, self.recent, request.user_id, request.event_time)
+        rejected = tuple(Rejected(c.written, c.why) for c in cands if not c.accepted)
+        if best is None:
+            fallback = template_story(request, now_ms)
+            return Written(fallback.story, fallback.report, rejected, (gen,))
+        chosen = cands[best]
+        assert chosen.report is not None
+        self.recent.add(request.user_id, chosen.report.skeleton, request.event_time)
+        story = _story(request, chosen.text, gen.generator, chosen.report, now_ms)
+        return Written(story, chosen.report, rejected, (gen,))

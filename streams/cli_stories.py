@@ -105,3 +105,90 @@ def verify_cmd(file: Any) -> None:
     for line in verify_lines(file):
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
         sys.stdout.flush()
+
+
+def training_sheets(seeds: list[int], per_kind: int) -> list[tuple[str, Any]]:
+    """Fact sheets for training, from simulated listeners through the worker's own code (seeds other
+    than the evaluation's), balanced across kinds; none equal to an evaluation sheet."""
+    from inference.eval import sets
+    from streams.simulator.evalset import requests_of
+
+    taken = {(s.kind, json.dumps(s.sheet.to_avro(), sort_keys=True)) for s in sets.load().sheets.values()}
+    by_kind: dict[str, list[tuple[str, Any]]] = {}
+    for seed in seeds:
+        for r in requests_of(seed, users=150, events=40_000, days=21):
+            key = (r.kind, json.dumps(r.facts.to_avro(), sort_keys=True))
+            if key not in taken and len(by_kind.setdefault(r.kind, [])) < per_kind:
+                taken.add(key)
+                by_kind[r.kind].append((r.kind, r.facts))
+    return [x for rows in by_kind.values() for x in rows]
+
+
+@click.command("train")
+@option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".linernotes/train"),
+    help="Where the stages, checkpoints and the adapter go (a rerun resumes from here)",
+)
+@option("--steps", type=click.IntRange(min=1), default=None, help="Supervised steps [default: the plan's]")
+@option("--seed", type=int, default=7, help="Seeds the sheets' order, the frames drawn and the sampling")
+@option("--ship", is_flag=True, help="Copy the adapter to inference/data/story-adapter (what Triton serves)")
+@option("--quick", is_flag=True, help="A smoke-sized run of every stage (seconds): checks the code, not the model")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object at the end")
+def train_cmd(out: Path, steps: int | None, seed: int, ship: bool, quick: bool, as_json: bool) -> None:
+    """Train the story model's frame-writing adapter, then score base and trained on the held-out sheets."""
+    import shutil
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from inference.eval import sets
+    from inference.eval.local import local_pipeline
+    from inference.eval.run import pipeline_figures
+    from inference.generator import ADAPTER_DIR, StoryModel
+    from inference.training.run import Plan, train
+    from inference.training.run import quick as quick_plan
+
+    plan = Plan(seed=seed)
+    if steps:
+        plan = replace(plan, sft=replace(plan.sft, steps=steps))
+    if quick:
+        plan = quick_plan(plan)
+    sheets = training_sheets([201, 202] if quick else list(range(201, 213)), 40 if quick else 900)
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, step: int, total: int, loss: float) -> None:
+        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=stage, unit="step", leave=True))
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        bar.update(step - bar.n)
+
+    summary = train(sheets, out, plan, progress=progress, log=lambda m: click.echo(m, err=True))
+    for bar in bars.values():
+        bar.close()
+    held = sets.load().split("heldout")
+    if quick:
+        held = sets.EvalSet(dict(list(held.sheets.items())[:6]), held.labelled, held.adversarial, held.paraphrases)
+    figures = {}
+    for name, adapter in (("base", None), ("trained", out / "adapter")):
+        result = local_pipeline(StoryModel(adapter=adapter), held)
+        figures[name] = {
+            **pipeline_figures(result.published),
+            "tokens_per_s": round(result.tokens_per_s, 1),
+            "device": result.device,
+        }
+    summary["heldout"] = figures
+    (out / "train.json").write_text(json.dumps(summary, indent=2))
+    if ship:
+        shutil.rmtree(ADAPTER_DIR, ignore_errors=True)
+        shutil.copytree(out / "adapter", ADAPTER_DIR)
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"loss {summary['loss']}")
+        for name, f in figures.items():
+            click.echo(
+                f"{name:<8} model-written {_fmt(f['model_written_share'])}; "
+                f"acceptable {_fmt(f['model_acceptable_rate'])}; "
+                f"distinct-2 {f['distinct_2']}; {f['tokens_per_s']} tokens/s on {f['device']}"
+            )

@@ -36,7 +36,8 @@ def split_of(sheet_id: str, heldout_share: float = 0.4) -> str:
     return "heldout" if h < heldout_share else "dev"
 
 
-def _requests(seed: int, users: int, events: int, days: int) -> Iterator[Any]:
+def requests_of(seed: int, users: int, events: int, days: int) -> Iterator[Any]:
+    """Every story request the worker's processor fires for a simulated run."""
     from schemas.codec import Decoder
     from schemas.contract import schema_str
     from schemas.fastpath import ListeningEventWriter
@@ -76,7 +77,7 @@ def sheets(seeds: list[int], per_kind: int, users: int, events: int, days: int) 
     for seed in seeds:
         seen: set[tuple[str, str]] = set()
         found: dict[str, list[dict[str, Any]]] = {}
-        for r in _requests(seed, users, events, days):
+        for r in requests_of(seed, users, events, days):
             if (r.user_id, r.kind) in seen:
                 continue
             seen.add((r.user_id, r.kind))

@@ -177,3 +177,50 @@ def test_clean_strips_labels() -> None:
 def test_a_model_that_is_loading_is_waited_for_not_dead_lettered() -> None:
     err = translate(InferenceServerException("Request for unknown model: 'story_generator' has no available versions"))
     assert isinstance(err, Unavailable) and err.retriable
+
+
+class FrameModel:
+    """A trained model: writes slot frames, each with its mean token log-probability."""
+
+    def __init__(self, frames: list[tuple[str, float]]) -> None:
+        self.frames = frames
+
+    async def generate(self, kind: str, sheet: FactSheet, sampling: Sampling, draft: str | None = None,
+                       headers: dict[str, str] | None = None) -> Generated:  # fmt: skip
+        texts = [f for f, _ in self.frames]
+        return Generated(texts, texts, "story_generator/frames", 10, [5] * len(texts), 1.0,
+                         [lp for _, lp in self.frames])  # fmt: skip
+
+
+def test_frames_are_filled_from_the_sheet_and_the_surest_accepted_one_is_published() -> None:
+    frames = [
+        ("Your {time_of_day} session ran {minutes} with {skips}.", -0.1),  # no skips fact: refused unfilled
+        ("Your session ran 48 minutes.", -0.05),  # a number of its own
+        ("{minutes} across {tracks}, led by {top_artist}.", -0.9),
+        ("Your {time_of_day} session ran {minutes} across {tracks}.", -0.4),
+    ]
+    w = asyncio.run(StoryWriter(FrameModel(frames)).write(req(), now_ms=0))
+    assert w.model_written and w.story.text == "Your late night session ran 47 minutes across 12 tracks."
+    assert w.story.generator == "story_generator/frames" and len(w.rejected) == 2
+
+
+def test_a_listener_is_not_told_the_same_sentence_twice_in_a_week() -> None:
+    frames = [("Your {time_of_day} session ran {minutes} across {tracks}.", -0.1),
+              ("{minutes} across {tracks}, led by {top_artist}.", -0.9)]  # fmt: skip
+    writer = StoryWriter(FrameModel(frames))
+    first = asyncio.run(writer.write(req(), now_ms=0))
+    second = asyncio.run(writer.write(req(), now_ms=0))
+    assert first.story.text != second.story.text and second.story.text.startswith("47 minutes across")
+    later = StoryRequest("sid2", "u1", CASE.kind, "k2", 123 + 8 * 86_400_000, CASE.sheet, seed=4)
+    assert asyncio.run(writer.write(later, now_ms=0)).story.text == first.story.text  # a week on, fine again
+
+
+def test_recent_stories_are_bounded() -> None:
+    from inference.writer import RecentStories
+
+    recent = RecentStories(max_listeners=2, per_listener=2)
+    for user in ("a", "b", "c"):
+        for k in range(3):
+            recent.add(user, f"s{k}", 0)
+    assert not recent.seen("a", "s2", 0)  # the least recent listener was forgotten
+    assert recent.seen("c", "s2", 0) and not recent.seen("c", "s0", 0)  # two kept per listener

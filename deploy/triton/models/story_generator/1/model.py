@@ -17,7 +17,7 @@ except ImportError:  # running from a checkout: deploy/triton/models/<model>/1/m
     sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
 
 from inference.factsheet import from_json  # noqa: E402
-from inference.generator import GENERATOR_ID, StoryModel, dumps  # noqa: E402
+from inference.generator import StoryModel, dumps  # noqa: E402
 from inference.prompt import Sampling  # noqa: E402
 
 
@@ -30,7 +30,10 @@ def _one(request, name):
 
 class TritonPythonModel:
     def initialize(self, args):
-        self.model = StoryModel()
+        # The device Triton gives this instance: KIND_GPU -> cuda:<device id>, else the CPU.
+        kind = args.get("model_instance_kind", "CPU")
+        device = f"cuda:{args.get('model_instance_device_id', '0')}" if kind == "GPU" else "cpu"
+        self.model = StoryModel(device=device)
 
     def execute(self, requests):
         parsed, errors = [], {}
@@ -65,9 +68,10 @@ class TritonPythonModel:
             doc = {
                 "candidates": g.candidates,
                 "raw": g.raw,
-                "generator": GENERATOR_ID,
+                "generator": self.model.generator_id,
                 "prompt_tokens": g.prompt_tokens,
                 "completion_tokens": g.completion_tokens,
+                "logprobs": g.logprobs,
             }
             out = pb_utils.Tensor("CANDIDATES", np.array([dumps(doc)], dtype=np.object_))
             responses.append(pb_utils.InferenceResponse(output_tensors=[out]))

@@ -1,0 +1,46 @@
+"""`linernotes train` at smoke size: every stage runs, the adapter loads, a rerun resumes; and the
+story model on CUDA where there is a GPU."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from inference.generator import StoryModel  # noqa: E402
+from inference.prompt import Sampling  # noqa: E402
+from inference.training.run import Plan, quick, train  # noqa: E402
+from streams.cli_stories import training_sheets  # noqa: E402
+
+
+def test_every_stage_runs_the_adapter_loads_and_a_rerun_resumes(tmp_path: Path) -> None:
+    sheets = training_sheets([201], per_kind=12)
+    assert {k for k, _ in sheets} >= {"SESSION_RECAP", "MILESTONE", "DISCOVERY", "WEEKLY_DIGEST"}
+    summary = train(sheets, tmp_path, quick(Plan()), log=lambda _m: None)
+    assert summary["loss"]["supervised"]["steps"] == 2
+    weights = tmp_path / "adapter" / "adapter_model.safetensors"
+    assert weights.exists() and weights.stat().st_size < 8_000_000
+    assert json.loads((tmp_path / "stage1" / "checkpoint" / "state.json").read_text())["step"] == 2
+
+    again = train(sheets, tmp_path, quick(Plan()), log=lambda _m: None)  # stage 1 is done: nothing to redo
+    assert again["loss"]["supervised"] == {}
+
+    model = StoryModel(adapter=tmp_path / "adapter")
+    assert model.writes_frames and model.generator_id.startswith("story_generator/smollm2-135m-frames-")
+    kind, sheet = sheets[0]
+    gen = model.generate([(kind, sheet, None, Sampling(n=2, seed=1, max_new_tokens=24))])[0]
+    assert len(gen.candidates) == 2 and len(gen.logprobs) == 2 and all(lp <= 0 for lp in gen.logprobs)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
+def test_the_story_model_generates_on_cuda() -> None:
+    sheets = training_sheets([201], per_kind=2)
+    model = StoryModel(device="cuda:0")
+    assert model.device.type == "cuda" and next(model.model.parameters()).is_cuda
+    gens = model.generate([(k, s, None, Sampling(n=2, seed=i)) for i, (k, s) in enumerate(sheets)])
+    cpu = StoryModel(device="cpu").generate([(k, s, None, Sampling(n=2, seed=i, temperature=0.0))
+                                             for i, (k, s) in enumerate(sheets[:1])])  # fmt: skip
+    assert all(len(g.candidates) == 2 for g in gens) and cpu[0].candidates
