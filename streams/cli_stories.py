@@ -107,19 +107,24 @@ def verify_cmd(file: Any) -> None:
         sys.stdout.flush()
 
 
-def training_sheets(seeds: list[int], per_kind: int) -> list[tuple[str, Any]]:
-    """Fact sheets for training, from simulated listeners through the worker's own code (seeds other
-    than the evaluation's), balanced across kinds; none equal to an evaluation sheet."""
-    from inference.eval import sets
-    from streams.simulator.evalset import requests_of
+def training_sheets(seeds: list[int], per_kind: int, same_at_most: int = 25) -> list[tuple[str, Any]]:
+    """Fact sheets for training, from simulated listeners through the worker's own code, balanced across
+    kinds. The seeds are not the evaluation's, so no evaluation listener is trained on; a kind with few
+    possible sheets (a streak of 3 days) has the same facts as some evaluation sheets, and any one
+    set of facts is kept at most ``same_at_most`` times."""
+    from collections import Counter
 
-    taken = {(s.kind, json.dumps(s.sheet.to_avro(), sort_keys=True)) for s in sets.load().sheets.values()}
+    from streams.simulator.evalset import EVAL_SEEDS, requests_of
+
+    if set(seeds) & set(EVAL_SEEDS):
+        raise click.UsageError(f"seeds {sorted(set(seeds) & set(EVAL_SEEDS))} made the evaluation's sheets")
+    copies: Counter[tuple[str, str]] = Counter()
     by_kind: dict[str, list[tuple[str, Any]]] = {}
     for seed in seeds:
         for r in requests_of(seed, users=150, events=40_000, days=21):
             key = (r.kind, json.dumps(r.facts.to_avro(), sort_keys=True))
-            if key not in taken and len(by_kind.setdefault(r.kind, [])) < per_kind:
-                taken.add(key)
+            if copies[key] < same_at_most and len(by_kind.setdefault(r.kind, [])) < per_kind:
+                copies[key] += 1
                 by_kind[r.kind].append((r.kind, r.facts))
     return [x for rows in by_kind.values() for x in rows]
 

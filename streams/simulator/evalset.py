@@ -28,6 +28,7 @@ from streams.simulator import Simulation, SimulationConfig
 from streams.worker.processor import FeatureProcessor, RawMessage
 
 WRITER_ID = 1
+EVAL_SEEDS = (11, 23, 37, 51, 79)  # the simulations the evaluation's sheets come from
 
 
 def split_of(sheet_id: str, heldout_share: float = 0.4) -> str:
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m streams.simulator.evalset")
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("sheets")
-    s.add_argument("--seeds", default="11,23,37,51,79")
+    s.add_argument("--seeds", default=",".join(map(str, EVAL_SEEDS)))
     s.add_argument("--per-kind", type=int, default=45)
     s.add_argument("--users", type=int, default=120)
     s.add_argument("--events", type=int, default=30000)
