@@ -78,7 +78,10 @@ WRONG_ROLES = (
     (re.compile(r"from (?:the )?\{(new_time_of_day)\}"), "listening moved to the new time of day, not from it"),
     (re.compile(r"(?:to|into) (?:the )?\{(old_time_of_day)\}"), "listening moved from the old time of day, not to it"),
 )
-GRAMMAR = (re.compile(r"listen(?:ed)? to \{streak_days\}"),)
+GRAMMAR = (
+    re.compile(r"listen(?:ed)? to \{streak_days\}"),
+    re.compile(r"\{(?:tracks|minutes|plays|skips|streak_days)\} (?:now )?led \{"),  # "9 tracks led 25 minutes"
+)
 _LABEL = re.compile(
     r"(?:^|[.!?] )(session|sessions|facts|minutes|tracks|plays|skips|artist|top artist|genre|share|streak days"
     r"|streak|play count|time of day|week of|first played|new artists) :"
@@ -167,6 +170,8 @@ class _Reader:
                     continue
                 if low[i : i + n] == seq and self.free(i, i + n):
                     start = i - 1 if i > 0 and low[i - 1] == "the" and not self.toks[i - 1].ok else i
+                    if start < i and start > 0 and low[start - 1] == "the":  # "in the The Velvet Poets"
+                        self.refuse(f"grammar: {self.span(start - 1, i)!r}")
                     self.bind(start, i + n, fact.name)
                     self.quoted(start, i + n)
 

@@ -252,3 +252,10 @@ def test_numbers_with_thousands_separators() -> None:
     s = sheet(minutes=Fact("minutes", "DURATION", "1,690 minutes", 1690.0, "minute"))
     ok("Your evening session ran 1,690 minutes across 13 tracks.", s)
     refused("Your evening session ran 1,691 minutes, 2026 of them late.", s, "no fact says")
+
+
+def test_slips_the_trained_model_makes_are_refused_as_grammar() -> None:
+    s = sheet(top_artist=Fact("top_artist", "ARTIST", "The Velvet Poets"))
+    refused("13 tracks led 56 minutes, with The Velvet Poets on top.", s, "grammar")
+    refused("56 minutes in the The Velvet Poets session.", s, "grammar: 'the The'")
+    ok("13 tracks in 56 minutes, led by The Velvet Poets.", s)
