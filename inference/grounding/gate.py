@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
+from inference.factsheet import KIND_FACTS
 from schemas.records import Fact, FactSheet
 
 from .quantities import Quantity, read_date, read_quantity
@@ -36,16 +37,6 @@ NAME_TYPES = ("ARTIST", "TRACK", "GENRE", "ALBUM", "TEXT")
 NUMERIC_TYPES = ("NUMBER", "DURATION", "STREAK")
 # What a story of each kind must name besides its key fact (``docs/stories.md``, per kind).
 MUST_NAME = {"MILESTONE": ("artist",), "TIME_OF_DAY_SHIFT": ("old_time_of_day",), "WEEKLY_DIGEST": ("top_artist",)}
-# Sheets carry no kind; the facts a kind requires tell it (``inference.factsheet.KIND_FACTS``).
-_KIND_BY_FACT = (
-    ("play_count", "MILESTONE"),
-    ("streak_days", "STREAK"),
-    ("new_time_of_day", "TIME_OF_DAY_SHIFT"),
-    ("week_of", "WEEKLY_DIGEST"),
-    ("plays", "WEEKLY_DIGEST"),
-    ("tracks", "SESSION_RECAP"),
-    ("new_artists_7d", "DISCOVERY"),
-)
 TIMES_OF_DAY = frozenset(
     "morning mornings afternoon afternoons evening evenings night nights late-night midnight noon dawn dusk "
     "daytime nighttime night-time overnight am pm sunrise sunset".split()
@@ -115,8 +106,10 @@ def _common(word: str) -> bool:
 
 
 def kind_of(sheet: FactSheet) -> str:
+    """The kind whose required facts the sheet has (``inference.factsheet.KIND_FACTS``), most required first."""
     names = {f.name for f in sheet.facts}
-    return next((kind for name, kind in _KIND_BY_FACT if name in names), "DISCOVERY" if "artist" in names else "")
+    kinds = sorted(KIND_FACTS.items(), key=lambda kv: -len(kv[1][0]))
+    return next((kind for kind, (required, _) in kinds if set(required) <= names), "")
 
 
 @cache

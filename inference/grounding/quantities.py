@@ -307,8 +307,3 @@ def read_date(toks: list[Token], i: int) -> DateClaim | None:
     if weekday is None and month is None and year is None:
         return None
     return DateClaim(i, j, weekday, month, day, year)
-
-
-def date_of_value(value: str, toks: list[Token]) -> DateClaim | None:
-    """A DATE fact's value read as a date claim (facts are written "Monday, November 2, 2026")."""
-    return read_date(toks, 0) if toks else None
