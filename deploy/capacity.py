@@ -26,8 +26,8 @@ def measure(users: int = 500, days: int = 14, events_per_user_day: int = 30) -> 
     from features import UserState, snapshot, update
     from features.triggers import fire
     from schemas.fastpath import UserFeaturesWriter
-    from streams.simulator import Simulation, SimulationConfig
-    from streams.worker.processor import Stored
+    from streams.ingest.simulator import Simulation, SimulationConfig
+    from streams.pipeline.processor import Stored
 
     sim = Simulation(SimulationConfig(users=users, events=users * days * events_per_user_day, days=days, seed=99))
     catalog = {t.track_id: t for t in sim.catalog.tracks}

@@ -1,7 +1,7 @@
 """The trigger modules, compiled with mypyc when they were built from the sources beside them.
 
 Trigger detection runs for every listener's batch on the feature worker's thread. Compiled with
-mypyc (``python -m streams.native_build``, which ``scripts/setup`` runs) the same source takes
+mypyc (``python -m streams.devstack.native_build``, which ``scripts/setup`` runs) the same source takes
 about a third less of that thread's time (``linernotes bench triggers`` measures it). The compiled
 modules are extension files next to the sources (``features/*.so``, not in git); without them the
 pure-Python modules run, with the same results.
@@ -24,7 +24,7 @@ from pathlib import Path
 MODULES = ("features.result", "features.artist_triggers", "features.calendar_triggers", "features.triggers")
 GROUP = "features.native_triggers"  # the shared library of the compiled group: features/native_triggers__mypyc*.so
 HERE = Path(__file__).resolve().parent
-MANIFEST = HERE / "native.json"  # {"sources": {module: sha256}, "python": "3.11.7"}: streams.native_build writes it
+MANIFEST = HERE / "native.json"  # {"sources": {module: sha256}, "python": "3.11.7"}, written by the native build
 
 _chosen: list[bool] = []  # what select() chose: [True] compiled, [False] pure Python
 

@@ -1,1 +1,3 @@
-"""The composition root: settings, faust app, agents, local stack, CLI. Imports every other package."""
+"""The composition root: configuration, Kafka plumbing, the feature pipeline, the feature worker, the
+story agent, history and replay, ingestion, tracing and the CLI. Imports every other package.
+"""

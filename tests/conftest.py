@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from streams import topics
-from streams.settings import Settings, load
-from streams.stack import Stack
-from streams.stack.base import free_port
+from streams.config.settings import Settings, load
+from streams.devstack.stack import Stack
+from streams.devstack.stack.base import free_port
+from streams.kafka import topics
 
 
 @pytest.fixture(scope="session")

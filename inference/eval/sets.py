@@ -1,7 +1,7 @@
 """The evaluation set as shipped in ``inference/data/eval``: fact sheets, and texts about them.
 
 - ``sheets.jsonl``: fact sheets written by the feature worker's own code from simulated listeners
-  (``streams.simulator.evalset``), each with its listener, event time and split;
+  (``streams.ingest.simulator.evalset``), each with its listener, event time and split;
 - ``labels.jsonl``: stories the pipeline can publish (templates and model candidates), each labelled
   acceptable or not by an editor, with the reason (``docs/stories.md``, "How editors label");
 - ``adversarial*.jsonl``: false-but-plausible texts (``truth: false``) by category, one file per writer;

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 
 from features import native
-from streams import topics
-from streams.settings import Settings
-from streams.stack.base import free_port
+from streams.config.settings import Settings
+from streams.devstack.stack.base import free_port
+from streams.kafka import topics
 
 
 def isolated(settings: Settings, label: str) -> Settings:
@@ -222,7 +222,7 @@ def steal_s(stat: Path = PROC_STAT) -> float:
 
 def broker_pid(settings: Settings) -> int | None:
     """The local stack's broker process, when this machine runs it (``linernotes up``)."""
-    from streams.stack import Stack
+    from streams.devstack.stack import Stack
 
     return Stack(settings).services["broker"].pid()
 

@@ -28,11 +28,11 @@ from inference.templates import render
 from schemas.contract import schema_str
 from schemas.fastpath import ListeningEventWriter
 from schemas.registry import Registry, subject_for
-from streams import topics
 from streams.bench.common import cleanup, isolated, story_agent_process, wait_for, worker_process
-from streams.producer import RecordProducer
-from streams.settings import Settings
-from streams.simulator import Simulation, SimulationConfig
+from streams.config.settings import Settings
+from streams.ingest.simulator import Simulation, SimulationConfig
+from streams.kafka import topics
+from streams.kafka.producer import RecordProducer
 from streams.stories.run import tail
 
 

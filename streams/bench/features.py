@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from features import native
-from streams import simulate, topics
 from streams.bench.common import (
     RunCpu,
     cleanup,
@@ -32,8 +31,10 @@ from streams.bench.common import (
     wait_for,
     worker_process,
 )
-from streams.settings import Settings
-from streams.simulator import SimulationConfig
+from streams.config.settings import Settings
+from streams.ingest import simulate
+from streams.ingest.simulator import SimulationConfig
+from streams.kafka import topics
 
 
 def _flushed(events: int) -> Any:

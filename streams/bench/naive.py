@@ -19,11 +19,11 @@ import faust
 from features import UserState, snapshot, update
 from schemas.errors import DecodeError
 from schemas.registry import Registry
-from streams.producer import RecordProducer
-from streams.settings import load
+from streams.config.settings import load
+from streams.kafka.producer import RecordProducer
+from streams.pipeline.processor import Stored
 from streams.worker.catalog import CatalogTable
 from streams.worker.faust_app import declare_events_and_state, make_faust_app
-from streams.worker.processor import Stored
 
 
 def main() -> None:

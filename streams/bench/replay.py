@@ -2,7 +2,7 @@
 
 Both read the same Avro events from the real broker. Live: one batch-path feature worker (state,
 changelog, snapshots per flush, triggers), events/s from its first message to its last durable flush.
-Replay: ``streams.replay`` over the whole topic into ``.backfill`` topics, in ``--workers`` processes
+Replay: ``streams.history.replay`` over the whole topic into ``.backfill`` topics, in ``--workers`` processes
 (default: one per core, at most two), each replaying its share of the partitions and writing its own
 snapshots and requests. ``ratio`` (the figure the target is judged on) takes the replay's events/s
 over its whole run: starting its processes and clients, reading, the same update and triggers,
@@ -19,13 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from streams import simulate, topics
 from streams.bench.common import cleanup, durable_rate, isolated, measured_run, paired, wait_for, worker_process
-from streams.replay import ReplayOptions, target
-from streams.replay_parallel import default_workers, run_replay, warm
-from streams.settings import Settings
-from streams.simulator import SimulationConfig
-from streams.sources import load_catalog
+from streams.config.settings import Settings
+from streams.history.parallel import default_workers, run_replay, warm
+from streams.history.replay import ReplayOptions, target
+from streams.history.sources import load_catalog
+from streams.ingest import simulate
+from streams.ingest.simulator import SimulationConfig
+from streams.kafka import topics
 
 
 def run(

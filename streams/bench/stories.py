@@ -23,9 +23,9 @@ from inference.client import StoryClient
 from inference.eval.metrics import percentile
 from inference.writer import StoryWriter, WriterConfig
 from schemas.records import StoryRequest
-from streams.settings import Settings
-from streams.stack.base import free_port
-from streams.stack.services import TritonService
+from streams.config.settings import Settings
+from streams.devstack.stack.base import free_port
+from streams.devstack.stack.services import TritonService
 
 UNBATCHED = "story_generator_nobatch"
 

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from streams import simulate, topics
 from streams.bench.common import (
     RunCpu,
     cleanup,
@@ -34,8 +33,10 @@ from streams.bench.common import (
     wait_for,
     worker_process,
 )
-from streams.settings import Settings
-from streams.simulator import SimulationConfig
+from streams.config.settings import Settings
+from streams.ingest import simulate
+from streams.ingest.simulator import SimulationConfig
+from streams.kafka import topics
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):

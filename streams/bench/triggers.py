@@ -32,17 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from features import native
-from streams import gctune
-from streams.settings import Settings
-from streams.simulator import Simulation, SimulationConfig
-from streams.worker.processor import FeatureProcessor, RawMessage
+from streams.config import gc as gctune
+from streams.config.settings import Settings
+from streams.ingest.simulator import Simulation, SimulationConfig
+from streams.pipeline.processor import FeatureProcessor, RawMessage
 
 WRITER_ID = 1  # the events' schema id in their Confluent framing (no registry here)
 
 
 def _messages(events: int, users: int, seed: int, partitions: int) -> tuple[list[RawMessage], dict[str, Any]]:
     from schemas.fastpath import ListeningEventWriter
-    from streams.simulate import encoded_days
+    from streams.ingest.simulate import encoded_days
 
     sim = Simulation(SimulationConfig(users=users, events=events, days=7, seed=seed))
     offsets = [0] * partitions

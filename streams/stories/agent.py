@@ -34,11 +34,11 @@ from inference.errors import BadRequest, InferenceError, ModelFailed
 from inference.writer import StoryWriter
 from schemas.codec import Decoder, Encoder
 from schemas.records import StoryRequest
-from streams.settings import Settings
-from streams.span_records import messaging
+from streams.config.settings import Settings
 from streams.stories.offsets import PartitionOffsets, headers_of
 from streams.stories.spans import trace_generation
-from streams.tracing import Tracer, disabled, parse
+from streams.tracing.records import messaging
+from streams.tracing.tracer import Tracer, disabled, parse
 
 log = logging.getLogger("linernotes.stories")
 DEDUPE_IDS = 200_000
@@ -144,7 +144,7 @@ class StoryAgent:
                 ),
                 "linernotes.story_id": req.story_id,
                 "enduser.id": req.user_id,
-            }  # the user id is hashed on export (streams.tracing)
+            }  # the user id is hashed on export (streams.tracing.tracer)
             process = tracer.start(f"process {msg.topic()}", parent=parent, kind=SpanKind.CONSUMER, attributes=attrs)
         headers = {"traceparent": process.header.decode()} if process is not None else {}
         failures = 0

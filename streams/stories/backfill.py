@@ -8,8 +8,8 @@ import contextlib
 import time
 
 from schemas.records import StoryRequest
-from streams.producer import RecordProducer
-from streams.settings import Settings
+from streams.config.settings import Settings
+from streams.kafka.producer import RecordProducer
 
 
 async def write_stories(out: Settings, requests: list[StoryRequest], producer: RecordProducer) -> int:

@@ -15,9 +15,10 @@ from inference.client import CircuitBreaker, StoryClient
 from inference.writer import StoryWriter, WriterConfig
 from schemas.records import Story
 from schemas.registry import Registry
-from streams.settings import Settings
+from streams.config.settings import Settings
 from streams.stories.agent import StoryAgent
-from streams.tracing import make_tracer
+from streams.tracing.records import Privacy
+from streams.tracing.tracer import make_tracer
 
 
 def build_agent(settings: Settings, *, on_story: Callable[[Any], None] | None = None) -> tuple[StoryAgent, StoryClient]:
@@ -41,7 +42,7 @@ def build_agent(settings: Settings, *, on_story: Callable[[Any], None] | None = 
         registry.encoder(settings.topic_stories, "Story"),
         on_story=on_story,
         tracer=make_tracer(
-            "linernotes-stories", settings.otlp_endpoint, settings.trace_ratio, privacy=settings.privacy()
+            "linernotes-stories", settings.otlp_endpoint, settings.trace_ratio, privacy=Privacy.of(settings)
         ),
     )
     return agent, client

@@ -9,7 +9,7 @@ from opentelemetry.trace import SpanKind
 
 from inference.generator import MODEL_NAME
 from inference.writer import WriterConfig, Written
-from streams.tracing import Tracer
+from streams.tracing.tracer import Tracer
 
 
 def trace_generation(

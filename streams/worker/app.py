@@ -14,16 +14,17 @@ from features import native
 from schemas.contract import schema_str
 from schemas.fastread import read_listening_event_core
 from schemas.registry import Registry, subject_for
-from streams.producer import RecordProducer
-from streams.settings import Settings
-from streams.tracing import make_tracer
+from streams.config.settings import Settings
+from streams.kafka.producer import RecordProducer
+from streams.pipeline.processor import FeatureProcessor
+from streams.pipeline.publisher import FlushPublisher
+from streams.tracing.records import Privacy
+from streams.tracing.tracer import make_tracer
 from streams.worker.catalog import CatalogTable
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.faust_app import PartitionContext, declare_events_and_state, make_faust_app
 from streams.worker.hot_path import FeatureHotPath
 from streams.worker.incarnation import check_local_state
-from streams.worker.processor import FeatureProcessor
-from streams.worker.publisher import FlushPublisher
 
 log = logging.getLogger("linernotes.worker")
 IDLE_S = 0.1  # the stream counts as quiet after this long without a batch
@@ -73,7 +74,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     if trigger_config.enabled:
         log.info("trigger detection: %s", "compiled (mypyc)" if native.active() else "pure Python (not compiled)")
     tracer = make_tracer(
-        "linernotes-features", settings.otlp_endpoint, settings.trace_ratio, privacy=settings.privacy()
+        "linernotes-features", settings.otlp_endpoint, settings.trace_ratio, privacy=Privacy.of(settings)
     )
     processor = FeatureProcessor(
         registry.decoder("ListeningEvent", topic=settings.topic_events, fast_reader=read_listening_event_core),

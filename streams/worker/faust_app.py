@@ -3,14 +3,16 @@ and the state table, and the partition context table writes need outside a faust
 
 from __future__ import annotations
 
+import ssl
 import weakref
 from types import SimpleNamespace
 from typing import Any
 
 import faust
 from faust.streams import _current_event
+from faust.types.auth import CredentialsT
 
-from streams.settings import Settings
+from streams.config.settings import Settings
 
 STATE_TABLE = "user-state"
 
@@ -34,6 +36,25 @@ class PartitionContext:
         _current_event.set(weakref.ref(event))  # type: ignore[arg-type]  # duck-typed: faust reads .message
 
 
+def broker_credentials(settings: Settings) -> CredentialsT | None:
+    """The security settings of faust's Kafka clients (consumer, producer, topic admin): the same
+    protocol, mechanism, user and CA as ``Settings.kafka_conf`` gives the confluent-kafka clients.
+    None for PLAINTEXT. ValueError for SASL without a mechanism: librdkafka would then try GSSAPI
+    and faust PLAIN, and the two kinds of client would disagree."""
+    protocol = settings.security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = ssl.create_default_context(cafile=settings.ssl_ca_location) if protocol.endswith("SSL") else None
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    if not settings.sasl_mechanism:
+        raise ValueError(f"security_protocol {protocol} needs sasl_mechanism (e.g. SCRAM-SHA-512)")
+    password = settings.sasl_password.get_secret_value() if settings.sasl_password else None
+    return faust.SASLCredentials(
+        username=settings.sasl_username, password=password, ssl_context=context, mechanism=settings.sasl_mechanism
+    )
+
+
 def make_faust_app(
     settings: Settings, *, data_dir: Any = None, web_port: int | None = None, max_poll_records: int | None = None
 ) -> faust.App:
@@ -42,6 +63,7 @@ def make_faust_app(
     return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
+        broker_credentials=broker_credentials(settings),
         store="rocksdb://",
         key_serializer="raw",  # keys and values are bytes everywhere (Avro, msgpack state)
         value_serializer="raw",

@@ -14,15 +14,15 @@ import faust
 from faust.streams import _current_event
 from faust.types import TP
 
-from streams import gctune
-from streams.producer import RecordProducer
-from streams.settings import Settings
+from streams.config import gc as gctune
+from streams.config.settings import Settings
+from streams.kafka.producer import RecordProducer
+from streams.pipeline.changelog import StateWriter
+from streams.pipeline.processor import FeatureProcessor, RawMessage, dead_letter_headers
+from streams.pipeline.publisher import FlushPublisher, Request
 from streams.worker.catalog import CatalogTable
-from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer
 from streams.worker.faust_app import PartitionContext
-from streams.worker.processor import FeatureProcessor, RawMessage, dead_letter_headers
-from streams.worker.publisher import FlushPublisher, Request
 
 log = logging.getLogger("linernotes.worker")
 MIN_FLUSH_INTERVAL_S = 0.5

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import faust
 
-from streams import gctune
-from streams.settings import Settings
+from streams.config import gc as gctune
+from streams.config.settings import Settings
 from streams.worker.app import build_worker
 
 

@@ -8,8 +8,8 @@ import faust
 from faust.web import Request, Response, View
 
 from features import snapshot
-from streams.settings import Settings
-from streams.worker.processor import Stored
+from streams.config.settings import Settings
+from streams.pipeline.processor import Stored
 
 
 def install_routes(app: faust.App, table: Any, hot: Any, settings: Settings) -> None:
@@ -86,7 +86,7 @@ class StatsCollector:
 def _histogram(st: Any) -> Any:
     from prometheus_client.core import HistogramMetricFamily
 
-    from streams.worker.processor import BATCH_BUCKETS
+    from streams.pipeline.processor import BATCH_BUCKETS
 
     buckets = [
         ("+Inf" if b == float("inf") else str(b), n) for b, n in zip(BATCH_BUCKETS, st.batch_buckets, strict=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from schemas.registry import Registry
-from streams import history_import
-from streams import simulate as sim
-from streams.settings import Settings
-from streams.simulator import SimulationConfig
+from streams.config.settings import Settings
+from streams.ingest import simulate as sim
+from streams.ingest import spotify_import as history_import
+from streams.ingest.simulator import SimulationConfig
 from tests.integration.test_registry_service import consume_all
 
 pytestmark = pytest.mark.integration

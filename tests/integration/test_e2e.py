@@ -14,12 +14,13 @@ from features.triggers import fire
 from inference.grounding import check
 from schemas.records import Fact, FactSheet, Story, StoryRequest
 from schemas.registry import Registry
-from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, story_agent_process, wait_for, worker_process
-from streams.producer import RecordProducer
-from streams.settings import Settings
-from streams.simulator import Simulation, SimulationConfig
-from streams.stack import Stack
+from streams.config.settings import Settings
+from streams.devstack.stack import Stack
+from streams.ingest import simulate
+from streams.ingest.simulator import Simulation, SimulationConfig
+from streams.kafka import topics
+from streams.kafka.producer import RecordProducer
 from tests.integration.test_worker import read_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

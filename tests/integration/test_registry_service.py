@@ -14,9 +14,9 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from schemas import schema_str
 from schemas.registry import Registry
-from streams import topics
-from streams.settings import Settings
-from streams.stack import Stack
+from streams.config.settings import Settings
+from streams.devstack.stack import Stack
+from streams.kafka import topics
 
 pytestmark = pytest.mark.integration
 

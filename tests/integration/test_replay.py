@@ -10,16 +10,17 @@ import pytest
 
 from features import UserState, snapshot, update
 from schemas.registry import Registry
-from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, story_agent_process, wait_for, worker_process
-from streams.parity import verify_parity
-from streams.pointintime import features_at, training_rows, user_events
-from streams.replay import Replay, ReplayOptions
-from streams.replay_parallel import run_replay
-from streams.settings import Settings
-from streams.simulator import Simulation, SimulationConfig
-from streams.sources import latest, load_catalog, story_ids
-from streams.stack import Stack
+from streams.config.settings import Settings
+from streams.devstack.stack import Stack
+from streams.history.parallel import run_replay
+from streams.history.parity import verify_parity
+from streams.history.pointintime import features_at, training_rows, user_events
+from streams.history.replay import Replay, ReplayOptions
+from streams.history.sources import latest, load_catalog, story_ids
+from streams.ingest import simulate
+from streams.ingest.simulator import Simulation, SimulationConfig
+from streams.kafka import topics
 from tests.integration.test_worker import read_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import tritonclient.http as triton_http
 
-from streams.settings import Settings
-from streams.stack import Stack, StackError
-from streams.stack.base import pid_alive
+from streams.config.settings import Settings
+from streams.devstack.stack import Stack, StackError
+from streams.devstack.stack.base import pid_alive
 
 pytestmark = pytest.mark.integration
 

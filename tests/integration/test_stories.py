@@ -17,9 +17,9 @@ from inference.grounding import check
 from inference.prompt import Sampling
 from inference.writer import StoryWriter, WriterConfig
 from schemas.records import Fact, FactSheet, StoryRequest
-from streams.settings import Settings
-from streams.stack import Stack
-from streams.stack.base import free_port
+from streams.config.settings import Settings
+from streams.devstack.stack import Stack
+from streams.devstack.stack.base import free_port
 
 pytestmark = pytest.mark.integration
 CASES = golden.load()

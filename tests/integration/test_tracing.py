@@ -12,13 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streams import simulate, topics
 from streams.bench.common import cleanup, env_for, isolated, story_agent_process, wait_for, worker_process
-from streams.settings import Settings
-from streams.simulator import SimulationConfig
-from streams.span_records import PROJECT
-from streams.stack import Stack
-from streams.tracing import header, parse
+from streams.config.settings import Settings
+from streams.devstack.stack import Stack
+from streams.ingest import simulate
+from streams.ingest.simulator import SimulationConfig
+from streams.kafka import topics
+from streams.tracing.records import PROJECT
+from streams.tracing.tracer import header, parse
 from tests.integration.test_worker import read_all
 
 pytestmark = [

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from inference.generator import StoryModel  # noqa: E402
 from inference.prompt import Sampling  # noqa: E402
 from inference.training.run import Plan, quick, train  # noqa: E402
-from streams.cli_stories import training_sheets  # noqa: E402
+from streams.cli.stories import training_sheets  # noqa: E402
 
 
 def test_every_stage_runs_the_adapter_loads_and_a_rerun_resumes(tmp_path: Path) -> None:

@@ -16,12 +16,13 @@ from features import FeatureConfig, UserState, snapshot, update
 from schemas.contract import schema_str
 from schemas.fastpath import ListeningEventWriter
 from schemas.registry import Registry, subject_for
-from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, stats, wait_for, worker_process
-from streams.producer import RecordProducer
-from streams.settings import Settings
-from streams.simulator import Simulation, SimulationConfig
-from streams.worker.processor import Stored
+from streams.config.settings import Settings
+from streams.ingest import simulate
+from streams.ingest.simulator import Simulation, SimulationConfig
+from streams.kafka import topics
+from streams.kafka.producer import RecordProducer
+from streams.pipeline.processor import Stored
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CONFIG = SimulationConfig(users=60, events=4000, days=4, seed=5)

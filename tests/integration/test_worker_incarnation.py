@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from streams import simulate, topics
 from streams.bench.common import cleanup, isolated, wait_for, worker_process
-from streams.settings import Settings
-from streams.simulator import SimulationConfig
+from streams.config.settings import Settings
+from streams.ingest import simulate
+from streams.ingest.simulator import SimulationConfig
+from streams.kafka import topics
 from tests.integration.test_worker import CONFIG, assert_equal_to_truth, produce_more
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -1,5 +1,5 @@
 """deploy/: every manifest renders and validates; CRDs are structurally sound; settings, topics and
-environment variables agree with streams/settings.py."""
+environment variables agree with streams/config/settings.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from streams.settings import Settings, known_env
+from streams.config.settings import Settings, known_env
 from tests.unit.deploy.render import containers, render
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -18,7 +18,7 @@ _FIRED = """
 import hashlib, pickle, sys
 import features
 from streams.bench import triggers
-from streams.settings import load
+from streams.config.settings import load
 messages, catalog = triggers._messages(6000, 300, 3, 6)
 proc = triggers._processor(load(), catalog, True)
 fired = []

@@ -15,7 +15,7 @@ from inference.factsheet import validate
 from inference.grounding import check
 from inference.templates import render
 from schemas.records import StoryRequest, TrackInfo
-from streams.simulator import Simulation, SimulationConfig
+from streams.ingest.simulator import Simulation, SimulationConfig
 
 MONDAY = 1_762_732_800_000  # 2025-11-10T00:00:00Z, a Monday
 CAT = {

@@ -1,0 +1,1 @@
+"""Configuration: the settings every process reads (each field also a ``LINERNOTES_*`` variable)."""

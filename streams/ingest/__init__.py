@@ -1,0 +1,1 @@
+"""Getting listening events in: the listener simulator and the Spotify streaming-history import."""

@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by every process: the producer, topic admin, reading a topic to its end."""

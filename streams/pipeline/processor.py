@@ -1,0 +1,283 @@
+"""Batch processing of listening events, free of faust so it can be tested on its own.
+
+decode (batch) -> validate -> group by user -> ``features.update`` -> mark dirty. A flush writes
+each dirty user's state once and publishes one snapshot per dirty user: changelog writes and
+snapshots are coalesced per flush, not per event.
+
+Exactly-once effect on replay: each stored state carries, per source partition, the offset of
+the last event applied to it. After a crash, events re-read from the last committed offset
+whose offset is not above that mark are skipped, so nothing is counted twice; and since a state
+is only marked done (and offsets committed) after its changelog write and snapshot were
+delivered, nothing is lost either.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import msgpack
+
+from features import FeatureConfig, UserState, snapshot, triggers, update
+from features.update import Track
+from schemas.codec import Decoder
+from schemas.errors import DecodeError
+from streams.pipeline.event_spans import EventSpans, TraceRef
+from streams.tracing.tracer import Tracer, disabled
+
+BATCH_BUCKETS = (1, 10, 100, 1000, 5000, 20000, float("inf"))
+MAX_FUTURE_MS = 24 * 3_600_000  # events more than a day in the future are rejected
+FLUSH_PART_USERS = 1000  # states handed to the flush helpers at a time (FeatureHotPath.flush)
+
+
+class RawMessage(NamedTuple):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int
+    """Record timestamp, epoch millis (the field names match aiokafka's ConsumerRecord, which the
+    worker passes in as is)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    message: RawMessage
+    reason: str
+    schema_id: int | None = None
+
+
+@dataclass
+class Stored:
+    """A user's state plus the per-partition offset of the last event applied to it."""
+
+    state: UserState
+    offsets: dict[int, int] = field(default_factory=dict)
+
+    def dumps(self) -> bytes:
+        packed: bytes = msgpack.packb({"s": self.state.to_dict(), "o": self.offsets}, use_bin_type=True)
+        return packed
+
+    @classmethod
+    def loads(cls, raw: bytes) -> Stored:
+        d = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+        return cls(UserState.from_dict(d["s"]), {int(k): v for k, v in d["o"].items()})
+
+
+@dataclass
+class BatchStats:
+    messages: int = 0
+    applied: int = 0
+    skipped_replayed: int = 0
+    late: int = 0
+    dead: int = 0
+    batches: int = 0
+    flushes: int = 0
+    snapshots: int = 0
+    first_message_s: float = 0.0  # monotonic clock of this process
+    last_flush_s: float = 0.0
+    first_message_cpu_s: float = 0.0  # this process's CPU time (all its threads) at the first message
+    last_flush_cpu_s: float = 0.0  # and at the last flush: the CPU a measured run took, without start-up
+    last_batch_s: float = 0.0  # when the last batch was applied (its effects may not be durable yet)
+    flushed_messages: int = 0  # messages whose effects were durable at the last flush
+    batch_buckets: list[int] = field(default_factory=lambda: [0] * len(BATCH_BUCKETS))  # batch sizes, cumulative
+    triggers: dict[str, int] = field(default_factory=dict)  # story requests by kind
+    suppressed: dict[str, int] = field(default_factory=dict)  # triggers dropped by cooldowns, by kind
+
+
+class FeatureProcessor:
+    """Owns the in-memory working set of user states for the partitions this worker holds."""
+
+    def __init__(
+        self,
+        decoder: Decoder,
+        catalog: Callable[[str], Track | None],
+        load: Callable[[str, int], bytes | None],
+        *,
+        config: FeatureConfig | None = None,
+        trigger_config: triggers.TriggerConfig | None = None,
+        tracer: Tracer | None = None,
+        group: str | None = None,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        self.decoder = decoder
+        self.catalog = catalog
+        self.load = load
+        self.config = config or FeatureConfig()
+        self.trigger_config = trigger_config  # None: no story requests
+        self._rules = triggers.rules(trigger_config, self.config) if trigger_config is not None else None
+        # Fired triggers (fact sheets not yet written: ``features.facts.request``), each with the firing
+        # message's append time and its trace context.
+        self.requests: list[tuple[triggers.Trigger, int, TraceRef | None]] = []
+        self.tracer = tracer or disabled("linernotes-features")
+        self.spans = EventSpans(self.tracer, group)
+        self._batch_start_ns = 0
+        self.clock_ms = clock_ms  # only to reject absurd future timestamps; features never see it
+        self.cache: dict[str, Stored] = {}
+        self.partition_of: dict[str, int] = {}
+        self.dirty: set[str] = set()
+        self.stats = BatchStats()
+
+    # -- processing --------------------------------------------------------------------------
+    def process(self, batch: Sequence[RawMessage]) -> list[DeadLetter]:
+        """Decode a fetched batch (Confluent-framed Avro values) and apply it."""
+        self._count(len(batch))
+        self.spans.sample(batch, self._batch_start_ns)
+        oks, errs = self.decoder.decode_many([m.value for m in batch])
+        dead = [DeadLetter(batch[i], e.reason, e.schema_id) for i, e in errs]
+        return self._apply([(batch[i], event) for i, event in oks], dead)
+
+    def process_decoded(self, items: Sequence[tuple[RawMessage, dict[str, Any]]]) -> list[DeadLetter]:
+        """Apply already-decoded events (replay from files): the same validation and update."""
+        self._count(len(items))
+        return self._apply(items, [])
+
+    def _count(self, n: int) -> None:
+        self._batch_start_ns = time.time_ns()
+        if not self.stats.first_message_s:
+            self.stats.first_message_s = time.monotonic()
+            self.stats.first_message_cpu_s = time.process_time()
+        self.stats.batches += 1
+        self.stats.messages += n
+        buckets = self.stats.batch_buckets
+        for i, bound in enumerate(BATCH_BUCKETS):
+            if n <= bound:
+                buckets[i] += 1
+
+    def _apply(self, pairs: Sequence[tuple[RawMessage, dict[str, Any]]], dead: list[DeadLetter]) -> list[DeadLetter]:
+        horizon = self.clock_ms() + MAX_FUTURE_MS
+        by_user: dict[str, list[tuple[RawMessage, dict[str, Any]]]] = {}
+        catalog = self.catalog
+        tracks: dict[str, Track] = {}  # this batch's catalog lookups, handed to update as a plain dict
+        for msg, event in pairs:
+            reason = None
+            track_id = event["track_id"]
+            if event["ms_played"] < 0:
+                reason = f"invalid field ms_played={event['ms_played']} (negative)"
+            elif event["event_time"] > horizon:
+                reason = f"invalid field event_time={event['event_time']} (more than a day in the future)"
+            elif track_id not in tracks:
+                track = catalog(track_id)
+                if track is None:
+                    reason = f"unknown track {track_id!r} (not in the catalog)"
+                else:
+                    tracks[track_id] = track
+            if reason is not None:
+                dead.append(DeadLetter(msg, reason))
+                continue
+            by_user.setdefault(event["user_id"], []).append((msg, event))
+        tcfg = self.trigger_config if self.trigger_config is not None and self.trigger_config.enabled else None
+        detect, watch = triggers.detect, tcfg.watch if tcfg is not None else frozenset()
+        config, rules, suppressed = self.config, self._rules, self.stats.suppressed
+        for user, items in by_user.items():
+            stored = self._get(user, items[0][0].partition)
+            marks = stored.offsets
+            fresh = []
+            for msg, ev in items:  # skip what the stored state already contains; advance the marks
+                if msg.offset > marks.get(msg.partition, -1):
+                    marks[msg.partition] = msg.offset
+                    fresh.append(ev)
+            if len(fresh) < len(items):
+                # Its state already holds these events (written at a flush the crash cut short): their
+                # snapshot may never have gone out, so it goes out again (it is keyed by user: harmless).
+                self.stats.skipped_replayed += len(items) - len(fresh)
+                self.dirty.add(user)
+            if not fresh:
+                continue
+            state = stored.state
+            if tcfg is None:
+                result = update(state, fresh, tracks, config)
+            else:
+                result = update(state, fresh, tracks, config, watch)
+                fired = detect(state, result, fresh, tracks, tcfg, config, rules)
+                if fired.triggers:
+                    last = items[-1][0]  # the message whose batch fired the triggers
+                    if self.tracer.enabled:
+                        refs = self.spans.triggered(last, fired.triggers, self._batch_start_ns)
+                        self.requests += [(r, last.timestamp, ref) for r, ref in zip(fired.triggers, refs, strict=True)]
+                    else:
+                        self.requests += [(r, last.timestamp, None) for r in fired.triggers]
+                    counts = self.stats.triggers
+                    for r in fired.triggers:
+                        counts[r.kind] = counts.get(r.kind, 0) + 1
+                if fired.suppressed:
+                    for kind, n in fired.suppressed.items():
+                        suppressed[kind] = suppressed.get(kind, 0) + n
+            self.stats.applied += result.applied
+            self.stats.late += result.late
+            self.dirty.add(user)
+        self.stats.dead += len(dead)
+        self.stats.last_batch_s = time.monotonic()
+        return dead
+
+    def _get(self, user: str, partition: int) -> Stored:
+        stored = self.cache.get(user)
+        if stored is None:
+            raw = self.load(user, partition)
+            stored = Stored.loads(raw) if raw is not None else Stored(UserState(user))
+            self.cache[user] = stored
+            self.partition_of[user] = partition
+        return stored
+
+    # -- flushing ----------------------------------------------------------------------------
+    def take_dirty(
+        self, *, snapshots: bool = True, states: bool = True
+    ) -> list[tuple[str, int, bytes, dict[str, Any]]]:
+        """``(user, partition, state bytes, snapshot)`` for every user changed since the last call
+        (with ``snapshots=False`` the snapshot is an empty dict, with ``states=False`` the state bytes
+        are empty: the caller writes them later from :meth:`dumps`, or never)."""
+        out = []
+        for user in self.dirty:
+            stored = self.cache[user]
+            snap = snapshot(stored.state, self.config) if snapshots else {}
+            out.append((user, self.partition_of[user], stored.dumps() if states else b"", snap))
+        self.dirty.clear()
+        self.stats.flushes += 1
+        self.stats.snapshots += len(out)
+        return out
+
+    def dumps(self, user: str) -> bytes:
+        """A cached user's state bytes."""
+        return self.cache[user].dumps()
+
+    def dirty_parts(self, size: int = FLUSH_PART_USERS) -> Iterator[list[tuple[bytes, int, bytes]]]:
+        """Every user changed since the last call as ``(key, partition, state bytes)``, in parts of
+        ``size`` users, each serialized as it is asked for (the worker hands a part to the flush
+        helpers before it serializes the next)."""
+        dirty = self.take_dirty(snapshots=False, states=False)
+        dumps = self.dumps
+        for i in range(0, len(dirty), size):
+            yield [(user.encode(), p, dumps(user)) for user, p, _, _ in dirty[i : i + size]]
+
+    def take_requests(self) -> list[tuple[triggers.Trigger, int, TraceRef | None]]:
+        """Triggers fired since the last call, with append time and trace context (publish their
+        requests with the same flush as the states)."""
+        out, self.requests = self.requests, []
+        return out
+
+    def forget_partitions(self, partitions: set[int]) -> None:
+        """Drop cached states of partitions this worker no longer owns (after a final flush)."""
+        for user in [u for u, p in self.partition_of.items() if p in partitions]:
+            self.cache.pop(user, None)
+            self.partition_of.pop(user, None)
+            self.dirty.discard(user)
+
+
+def dead_letter_headers(d: DeadLetter) -> list[tuple[str, bytes]]:
+    m = d.message
+    headers = [
+        ("dlq.reason", d.reason.encode()),
+        ("dlq.source.topic", m.topic.encode()),
+        ("dlq.source.partition", str(m.partition).encode()),
+        ("dlq.source.offset", str(m.offset).encode()),
+        ("dlq.source.timestamp", str(m.timestamp).encode()),
+    ]
+    if d.schema_id is not None:
+        headers.append(("dlq.schema.id", str(d.schema_id).encode()))
+    return headers
+
+
+__all__ = ["BatchStats", "DeadLetter", "DecodeError", "FeatureProcessor", "RawMessage", "Stored", "dead_letter_headers"]

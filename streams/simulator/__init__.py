@@ -1,6 +1,0 @@
-"""Deterministic synthetic listening: a catalog and listeners whose habits look like real ones."""
-
-from streams.simulator.catalog import Catalog, build_catalog
-from streams.simulator.listeners import Simulation, SimulationConfig
-
-__all__ = ["Catalog", "Simulation", "SimulationConfig", "build_catalog"]

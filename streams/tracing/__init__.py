@@ -1,0 +1,1 @@
+"""OpenTelemetry tracing: the tracer, span records, their OTLP encoding and the exporter process."""

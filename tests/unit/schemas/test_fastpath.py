@@ -1,0 +1,175 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas import schema_str
+from schemas.codec import Encoder
+from schemas.fastpath import ListeningEventWriter, varint_long
+from schemas.records import CONTEXT_TYPES, FACT_TYPES, PLATFORMS, STORY_KINDS, Fact, FactSheet, StoryRequest
+
+text = st.text(max_size=30)
+events = st.fixed_dictionaries(
+    {
+        "event_id": text,
+        "user_id": text,
+        "track_id": text,
+        "event_time": st.integers(min_value=-(2**62), max_value=2**62),
+        "ms_played": st.integers(min_value=-(2**40), max_value=2**40),
+        "platform": st.sampled_from(PLATFORMS),
+        "country": st.none() | text,
+        "reason_start": text,
+        "reason_end": text,
+        "shuffle": st.booleans(),
+        "skipped": st.booleans(),
+        "offline": st.booleans(),
+        "context": st.fixed_dictionaries({"type": st.sampled_from(CONTEXT_TYPES), "uri": st.none() | text}),
+        "tz": st.none() | st.sampled_from(("Europe/London", "America/New_York", "Asia/Kolkata")) | text,
+    }
+)
+
+
+@settings(max_examples=300)
+@given(events)
+def test_fast_writer_matches_fastavro_byte_for_byte(event: dict) -> None:
+    assert ListeningEventWriter(42).encode(event) == Encoder(schema_str("ListeningEvent"), 42).encode(event)
+
+
+def test_varint_edges() -> None:
+    assert varint_long(0) == b"\x00"
+    assert varint_long(-1) == b"\x01"
+    assert varint_long(1) == b"\x02"
+    assert varint_long(64) == b"\x80\x01"
+
+
+def test_user_features_writer_matches_fastavro_on_real_snapshots() -> None:
+    from features import UserState, snapshot, update
+    from schemas.fastpath import UserFeaturesWriter
+    from streams.ingest.simulator import Simulation, SimulationConfig
+
+    sim = Simulation(SimulationConfig(users=40, events=3000, days=9, seed=3))
+    catalog = {t.track_id: t for t in sim.catalog.tracks}
+    states: dict[str, UserState] = {}
+    fast, slow = UserFeaturesWriter(9), Encoder(schema_str("UserFeatures"), 9)
+    checked = 0
+    for day in sim.days():
+        for i in range(0, len(day), 300):
+            by_user: dict[str, list[dict]] = {}
+            for e in day[i : i + 300]:
+                by_user.setdefault(e["user_id"], []).append(e)
+            for user, events in by_user.items():
+                state = states.setdefault(user, UserState(user))
+                update(state, events, catalog)
+                snap = snapshot(state)
+                assert fast.encode(snap) == slow.encode(snap)
+                checked += 1
+    assert checked > 100
+    empty = snapshot(UserState("nobody"))
+    assert fast.encode(empty) == slow.encode(empty)
+
+
+@settings(max_examples=300)
+@given(events)
+def test_readers_match_fastavro(event: dict) -> None:
+    from schemas.fastread import read_listening_event, read_listening_event_core
+
+    raw = ListeningEventWriter(42).encode(event)
+    assert read_listening_event(raw) == event
+    core = read_listening_event_core(raw)
+    assert core == {
+        k: event[k] for k in ("event_id", "user_id", "track_id", "event_time", "ms_played", "skipped", "tz")
+    }
+
+
+def test_an_event_without_a_zone_is_written_as_fastavro_writes_its_default() -> None:
+    """A dict made before the tz field (no "tz" key) is written with tz null, as fastavro writes a
+    missing field that has a default; the readers give the zone back as None or as the name."""
+    from schemas.fastread import read_listening_event, read_listening_event_core
+
+    event = {
+        "event_id": "e", "user_id": "u", "track_id": "t", "event_time": 1, "ms_played": 2, "platform": "IOS",
+        "country": None, "reason_start": "a", "reason_end": "b", "shuffle": False, "skipped": False,
+        "offline": False, "context": {"type": "ALBUM", "uri": None},
+    }  # fmt: skip
+    raw = ListeningEventWriter(42).encode(event)
+    assert raw == Encoder(schema_str("ListeningEvent"), 42).encode({**event, "tz": None})
+    assert read_listening_event(raw)["tz"] is None and read_listening_event_core(raw)["tz"] is None
+    zoned = ListeningEventWriter(42).encode({**event, "tz": "America/Argentina/ComodRivadavia"})
+    assert read_listening_event_core(zoned)["tz"] == "America/Argentina/ComodRivadavia"
+    long_name = "X" * 70  # a length of two varint bytes: the core reader's general path
+    assert read_listening_event_core(ListeningEventWriter(42).encode({**event, "tz": long_name}))["tz"] == long_name
+
+
+def test_readers_reject_corrupt_bodies() -> None:
+    import pytest
+
+    from schemas.fastread import read_listening_event, read_listening_event_core
+
+    good = ListeningEventWriter(1).encode(
+        {
+            "event_id": "e",
+            "user_id": "u",
+            "track_id": "t",
+            "event_time": 1,
+            "ms_played": 2,
+            "platform": "IOS",
+            "country": "SE",
+            "reason_start": "a",
+            "reason_end": "b",
+            "shuffle": False,
+            "skipped": True,
+            "offline": False,
+            "context": {"type": "ALBUM", "uri": "x"},
+            "tz": "Europe/Stockholm",
+        }
+    )
+    for bad in (good[:-1], good + b"\x00", good[:5] + b"\xff" * 3 + good[8:], good[:13] + b"\x7f" + good[14:]):
+        for reader in (read_listening_event, read_listening_event_core):
+            with pytest.raises((ValueError, IndexError, UnicodeDecodeError)):
+                reader(bad)
+
+
+@settings(max_examples=200)
+@given(
+    st.builds(
+        StoryRequest,
+        text,
+        text,
+        st.sampled_from(STORY_KINDS),
+        text,
+        st.integers(min_value=-(2**62), max_value=2**62),
+        st.builds(
+            FactSheet,
+            text,
+            st.lists(
+                st.builds(
+                    Fact,
+                    text,
+                    st.sampled_from(FACT_TYPES),
+                    text,
+                    st.none() | st.floats(allow_nan=False),
+                    st.none() | text,
+                ),
+                max_size=6,
+            ).map(tuple),
+        ),
+        st.integers(min_value=0, max_value=2**62),
+    )
+)
+def test_story_request_writer_matches_fastavro(req: StoryRequest) -> None:
+    from schemas.fastrequest import StoryRequestWriter
+
+    assert StoryRequestWriter(7).encode(req) == Encoder(schema_str("StoryRequest"), 7).encode(req.to_avro())
+
+
+def test_story_request_writer_keeps_whole_facts_and_tells_zeros_apart() -> None:
+    """A fact is encoded once and kept; 0.0 and -0.0 are equal as dict keys but not as Avro bytes,
+    so a zero is never taken from the cache."""
+    from schemas.fastrequest import StoryRequestWriter
+
+    reference = Encoder(schema_str("StoryRequest"), 7)
+    writer = StoryRequestWriter(7)
+    for number in (3.0, 0.0, -0.0, 3.0, -0.0, 0.0, float("nan")):
+        facts = (Fact("tracks", "NUMBER", "3 tracks", number, "track"), Fact("artist", "ARTIST", "Ada", None, None))
+        req = StoryRequest("st-1", "u1", "MILESTONE", "a:10", 1_700_000_000_000, FactSheet("tracks", facts), seed=5)
+        assert writer.encode(req) == reference.encode(req.to_avro())
+    assert ("tracks", "NUMBER", "3 tracks", 3.0, "track") in writer._facts
+    assert all(f[3] is None or f[3] != 0.0 for f in writer._facts)
