@@ -57,8 +57,10 @@ def measure(users: int = 500, days: int = 14, events_per_user_day: int = 30) -> 
 def plan(inp: dict[str, Any]) -> str:
     m, a = inp["measured"], inp["assumptions"]
     worker_eps = m["feature_worker_events_per_s"] * a["worker_core_speedup"]
-    lines = ["| load | event partitions | feature workers (1 core each) | broker write MB/s (x3 replication) | brokers |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| load | event partitions | feature workers (1 core each) | broker write MB/s (x3 replication) | brokers |",
+        "|---|---|---|---|---|",
+    ]
     for eps in (1_000, 100_000, 1_000_000):
         workers = max(2, math.ceil(eps / (worker_eps * a["worker_headroom"])))
         partitions = max(6, 2 ** math.ceil(math.log2(workers * a["partitions_per_worker"])))
@@ -66,8 +68,11 @@ def plan(inp: dict[str, Any]) -> str:
         write_mb = event_mb * 3
         brokers = max(3, math.ceil(write_mb / a["broker_write_mb_s"]))
         lines.append(f"| {eps:,} events/s | {partitions} | {workers} | {write_mb:,.0f} | {brokers} |")
-    lines += ["", "| users | state on disk (x (1 + standby)) | stories/day | stories/s at peak | Triton GPUs |",
-              "|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "| users | state on disk (x (1 + standby)) | stories/day | stories/s at peak | Triton GPUs |",
+        "|---|---|---|---|---|",
+    ]
     for users in (10_000_000, 500_000_000):
         state_gb = users * m["state_bytes_per_user"] * (1 + a["standby_replicas"]) / 1e9
         per_day = users * a["active_share"] * m["stories_per_user_day"]

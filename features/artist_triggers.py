@@ -39,10 +39,17 @@ def _plays_by_artist(
 
 
 def milestones_and_discoveries(
-    state: UserState, result: UpdateResult, reached: list[str], events: Sequence[Mapping[str, Any]],
-    catalog: Mapping[str, Track], cfg: TriggerConfig, suppressed: dict[str, int], milestones: tuple[int, ...],
-    want_d: bool, indexed: bool = False,
-) -> list[Trigger]:  # fmt: skip
+    state: UserState,
+    result: UpdateResult,
+    reached: list[str],
+    events: Sequence[Mapping[str, Any]],
+    catalog: Mapping[str, Track],
+    cfg: TriggerConfig,
+    suppressed: dict[str, int],
+    milestones: tuple[int, ...],
+    want_d: bool,
+    indexed: bool = False,
+) -> list[Trigger]:
     """``reached``: the artists whose play count reached a watched one in this batch (``result.reached``,
     or :func:`reached_in` when ``update`` watched other counts); ``milestones``: the enabled ones (none:
     milestones are off); ``want_d``: discoveries are on and the listener has the history for one;

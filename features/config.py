@@ -61,10 +61,14 @@ class TriggerConfig:
     weekly_min_plays: int = 5
     cooldown_ms: Mapping[str, int] = field(
         default_factory=lambda: {
-            "SESSION_RECAP": 6 * HOUR_MS, "MILESTONE": HOUR_MS, "DISCOVERY": 6 * HOUR_MS, "STREAK": 0,
-            "TIME_OF_DAY_SHIFT": WEEK_MS, "WEEKLY_DIGEST": 0,
+            "SESSION_RECAP": 6 * HOUR_MS,
+            "MILESTONE": HOUR_MS,
+            "DISCOVERY": 6 * HOUR_MS,
+            "STREAK": 0,
+            "TIME_OF_DAY_SHIFT": WEEK_MS,
+            "WEEKLY_DIGEST": 0,
         }
-    )  # fmt: skip
+    )
     user_cooldown_ms: int = 10 * MINUTE_MS
     watch: frozenset[int] = field(init=False, repr=False, compare=False)
     """The play counts of an artist the triggers look for (milestones, and 2 for a discovery by

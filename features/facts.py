@@ -19,12 +19,29 @@ from typing import Any, NamedTuple
 from features.config import DAY_MS, MINUTE_MS
 from schemas.records import Fact, FactSheet, StoryRequest
 
-PARTS_OF_DAY = (("late night", 0, 5), ("morning", 5, 12), ("afternoon", 12, 17), ("evening", 17, 22),
-                ("late night", 22, 24))  # fmt: skip
+PARTS_OF_DAY = (
+    ("late night", 0, 5),
+    ("morning", 5, 12),
+    ("afternoon", 12, 17),
+    ("evening", 17, 22),
+    ("late night", 22, 24),
+)
 _PART_OF_HOUR = tuple(next(name for name, lo, hi in PARTS_OF_DAY if lo <= h < hi) for h in range(24))
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")  # fmt: skip
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 class Trigger(NamedTuple):
@@ -128,14 +145,20 @@ def _facts_session(ms: int, plays: int, start_hour: int, top: str | None, skips:
 
 
 def _facts_milestone(n: int, artist: str, track: str, first_played: int) -> list[FactRow]:
-    return [fact_count("play_count", n, "play"), ("artist", "ARTIST", artist, None, None),
-            ("track", "TRACK", track, None, None),
-            ("first_played", "DATE", date_text(first_played), None, None)]  # fmt: skip
+    return [
+        fact_count("play_count", n, "play"),
+        ("artist", "ARTIST", artist, None, None),
+        ("track", "TRACK", track, None, None),
+        ("first_played", "DATE", date_text(first_played), None, None),
+    ]
 
 
 def _facts_discovery(artist: str, track: str, new_7d: int, genre: str | None) -> list[FactRow]:
-    facts = [_f("artist", "ARTIST", artist), _f("track", "TRACK", track),
-             fact_count("new_artists_7d", new_7d, "new artist", "artist")]  # fmt: skip
+    facts = [
+        _f("artist", "ARTIST", artist),
+        _f("track", "TRACK", track),
+        fact_count("new_artists_7d", new_7d, "new artist", "artist"),
+    ]
     if genre is not None:
         facts.append(_f("genre", "GENRE", genre))
     return facts
@@ -146,14 +169,21 @@ def _facts_streak(run: int) -> list[FactRow]:
 
 
 def _facts_time_of_day(new_part: str, old_part: str, pct: int) -> list[FactRow]:
-    return [_f("new_time_of_day", "TIME_OF_DAY", new_part), _f("old_time_of_day", "TIME_OF_DAY", old_part),
-            ("share", "NUMBER", f"{pct}%", float(pct), "percent")]  # fmt: skip
+    return [
+        _f("new_time_of_day", "TIME_OF_DAY", new_part),
+        _f("old_time_of_day", "TIME_OF_DAY", old_part),
+        ("share", "NUMBER", f"{pct}%", float(pct), "percent"),
+    ]
 
 
 def _facts_weekly(ms: int, top: str, plays: int, week_start: int, genre: str | None, new: int) -> list[FactRow]:
     d = dt.datetime.fromtimestamp(week_start / 1000, tz=dt.UTC)
-    facts = [fact_minutes("minutes", ms), _f("top_artist", "ARTIST", top), fact_count("plays", plays, "play"),
-             _f("week_of", "DATE", f"{MONTHS[d.month - 1]} {d.day}")]  # fmt: skip
+    facts = [
+        fact_minutes("minutes", ms),
+        _f("top_artist", "ARTIST", top),
+        fact_count("plays", plays, "play"),
+        _f("week_of", "DATE", f"{MONTHS[d.month - 1]} {d.day}"),
+    ]
     if genre:
         facts.append(_f("top_genre", "GENRE", genre))
     if new:

@@ -241,5 +241,15 @@ def fire(
     return FireResult([request(t) for t in found.triggers], found.suppressed)
 
 
-__all__ = ["KINDS", "Detected", "FireResult", "Rules", "Trigger", "TriggerConfig", "detect", "fire",
-           "request", "story_id"]  # fmt: skip
+__all__ = [
+    "KINDS",
+    "Detected",
+    "FireResult",
+    "Rules",
+    "Trigger",
+    "TriggerConfig",
+    "detect",
+    "fire",
+    "request",
+    "story_id",
+]

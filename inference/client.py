@@ -231,9 +231,13 @@ class StoryClient:
         headers: Mapping[str, str] | None = None,
     ) -> Generated:
         params = {
-            "n": sampling.n, "temperature": sampling.temperature, "top_p": sampling.top_p,
-            "max_new_tokens": sampling.max_new_tokens, "seed": sampling.seed, "draft": draft,
-        }  # fmt: skip
+            "n": sampling.n,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "max_new_tokens": sampling.max_new_tokens,
+            "seed": sampling.seed,
+            "draft": draft,
+        }
         t0 = time.perf_counter()
         raw = await self._call(
             self.model,

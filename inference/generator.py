@@ -112,9 +112,13 @@ class StoryModel:
     the facts (``inference.frames``); without one, it is the base model rewriting a template draft."""
 
     def __init__(
-        self, weights: Path | None = None, threads: int | None = None, *, adapter: Path | str | None = "shipped",
+        self,
+        weights: Path | None = None,
+        threads: int | None = None,
+        *,
+        adapter: Path | str | None = "shipped",
         device: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -29,9 +29,13 @@ from .templates import render
 
 class Generates(Protocol):
     async def generate(
-        self, kind: str, sheet: FactSheet, sampling: Sampling, draft: str | None = None,
+        self,
+        kind: str,
+        sheet: FactSheet,
+        sampling: Sampling,
+        draft: str | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Generated: ...  # fmt: skip
+    ) -> Generated: ...
 
 
 @dataclass(frozen=True, slots=True)

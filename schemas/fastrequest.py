@@ -25,9 +25,15 @@ _FACT_TYPE = {t: _long(i) for i, t in enumerate(FACT_TYPES)}
 
 def _fact(fact: FactFields) -> bytes:
     name, type_, value, number, unit = fact
-    return b"".join((_name(name), _FACT_TYPE[type_], _name(value),
-                     b"\x00" if number is None else b"\x02" + _double(number),
-                     b"\x00" if unit is None else b"\x02" + _name(unit)))  # fmt: skip
+    return b"".join(
+        (
+            _name(name),
+            _FACT_TYPE[type_],
+            _name(value),
+            b"\x00" if number is None else b"\x02" + _double(number),
+            b"\x00" if unit is None else b"\x02" + _name(unit),
+        )
+    )
 
 
 class StoryRequestWriter:
@@ -39,24 +45,49 @@ class StoryRequestWriter:
 
     def encode(self, r: StoryRequest) -> bytes:
         rows = [(f.name, f.type, f.value, f.number, f.unit) for f in r.facts.facts]
-        return self.encode_fields(r.story_id, r.user_id, r.kind, r.trigger_key, r.event_time, r.facts.key_fact, rows,
-                                  r.seed)  # fmt: skip
+        return self.encode_fields(
+            r.story_id, r.user_id, r.kind, r.trigger_key, r.event_time, r.facts.key_fact, rows, r.seed
+        )
 
     def encode_fields(
-        self, story_id: str, user_id: str, kind: str, trigger_key: str, event_time: int, key_fact: str,
-        facts: Sequence[FactFields], seed: int,
-    ) -> bytes:  # fmt: skip
+        self,
+        story_id: str,
+        user_id: str,
+        kind: str,
+        trigger_key: str,
+        event_time: int,
+        key_fact: str,
+        facts: Sequence[FactFields],
+        seed: int,
+    ) -> bytes:
         # (avro_string and _name spelled out for the usual short strings: a Python call is ~1,500
         # instructions, about what all of this takes)
         sid, uid, key = story_id.encode(), user_id.encode(), trigger_key.encode()
         n_sid, n_uid, n_key = len(sid) << 1, len(uid) << 1, len(key) << 1
         if n_sid < 0x4000 and n_uid < 0x4000 and n_key < 0x4000:
             final = _FINAL14
-            parts = [self.header, final[n_sid], sid, final[n_uid], uid, _STORY_KIND[kind], final[n_key], key,
-                     _long(event_time), _names.get(key_fact) or _name(key_fact)]  # fmt: skip
+            parts = [
+                self.header,
+                final[n_sid],
+                sid,
+                final[n_uid],
+                uid,
+                _STORY_KIND[kind],
+                final[n_key],
+                key,
+                _long(event_time),
+                _names.get(key_fact) or _name(key_fact),
+            ]
         else:
-            parts = [self.header, avro_string(story_id), avro_string(user_id), _STORY_KIND[kind],
-                     avro_string(trigger_key), _long(event_time), _name(key_fact)]  # fmt: skip
+            parts = [
+                self.header,
+                avro_string(story_id),
+                avro_string(user_id),
+                _STORY_KIND[kind],
+                avro_string(trigger_key),
+                _long(event_time),
+                _name(key_fact),
+            ]
         if facts:  # an Avro array: a block of len(facts) items, then an empty block
             parts.append(_long(len(facts)))
             cache = self._facts

@@ -99,8 +99,9 @@ def worker_process(
 def story_agent_process(settings: Settings, workdir: Path) -> contextlib.AbstractContextManager[Any]:
     """``linernotes story-agent`` in a subprocess (log: workdir/agent.log)."""
     cmd = [sys.executable, "-m", "streams.cli", "story-agent", "--loglevel", "INFO"]
-    return worker_process(settings.model_copy(update={"story_agent_metrics_port": free_port()}), workdir, command=cmd,
-                          log_name="agent")  # fmt: skip
+    return worker_process(
+        settings.model_copy(update={"story_agent_metrics_port": free_port()}), workdir, command=cmd, log_name="agent"
+    )
 
 
 def stats(url: str) -> dict[str, Any] | None:
@@ -143,10 +144,15 @@ def paired(numerators: list[float], denominators: list[float]) -> dict[str, Any]
 
 
 # Student's t, two-sided 95%, by degrees of freedom (1-30; beyond, the normal's 1.96)
-_T95 = tuple(map(float, (
-    "12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 2.201 2.179 2.160 2.145 2.131 "
-    "2.120 2.110 2.101 2.093 2.086 2.080 2.074 2.069 2.064 2.060 2.056 2.052 2.048 2.045 2.042"
-).split()))  # fmt: skip
+_T95 = tuple(
+    map(
+        float,
+        (
+            "12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 2.201 2.179 2.160 2.145 2.131 "
+            "2.120 2.110 2.101 2.093 2.086 2.080 2.074 2.069 2.064 2.060 2.056 2.052 2.048 2.045 2.042"
+        ).split(),
+    )
+)
 
 
 def mean_ci95(values: list[float]) -> tuple[float, float] | None:
@@ -254,8 +260,11 @@ class RunCpu:
 
 def cpu_summary(runs: list[dict[str, Any]]) -> str:
     """``worker 7.3 (measured 4.9), children 3.4, broker 0.8, all 11.5``: medians of the runs' CPU s."""
-    parts = {"worker": [r["worker"] for r in runs], "children": [sum(r["children"]) for r in runs],
-             "broker": [r.get("broker", 0.0) for r in runs]}  # fmt: skip
+    parts = {
+        "worker": [r["worker"] for r in runs],
+        "children": [sum(r["children"]) for r in runs],
+        "broker": [r.get("broker", 0.0) for r in runs],
+    }
     parts["all"] = [w + c + b for w, c, b in zip(parts["worker"], parts["children"], parts["broker"], strict=True)]
     text = [f"{k} {statistics.median(v):.1f}" for k, v in parts.items() if v]
     measured = [r["worker_measured"] for r in runs if "worker_measured" in r]

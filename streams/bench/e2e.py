@@ -83,8 +83,10 @@ def run(
             work = Path(tmp)
             with worker_process(s, work / "w") as (wproc, url), story_agent_process(s, work / "a") as (aproc, _):
                 wait_for(url, wproc, lambda x: x is not None, timeout_s=120, what="feature worker")
-                report(f"producing {len(events):,} events for {users} listeners over {duration_s:.0f}s "
-                       f"({events_per_s:.0f}/s, event time x{speedup:.0f})...")  # fmt: skip
+                report(
+                    f"producing {len(events):,} events for {users} listeners over {duration_s:.0f}s "
+                    f"({events_per_s:.0f}/s, event time x{speedup:.0f})..."
+                )
                 t0 = time.monotonic()
                 for e in events:
                     due = t0 + (e["event_time"] - start_t) / speedup / 1000

@@ -92,8 +92,10 @@ def run(
             report(f"batch worker: {rate:,.0f} events/s; triggers off: {plain_rate:,.0f} (medians of {rounds})")
             pair = paired(rates[True], rates[False])
             ci = overhead_pct_ci95(pair)
-            report(f"trigger overhead, median of each round's pair: {100 * (1 - pair['median']):.1f}%"
-                   + (f"; mean of the pairs, 95% interval: {ci[0]:.1f}% to {ci[1]:.1f}%" if ci else ""))  # fmt: skip
+            report(
+                f"trigger overhead, median of each round's pair: {100 * (1 - pair['median']):.1f}%"
+                + (f"; mean of the pairs, 95% interval: {ci[0]:.1f}% to {ci[1]:.1f}%" if ci else "")
+            )
             naive_settings = s.model_copy(update={"app_id": s.app_id + "-naive"})
             n = min(naive_events, events)
             cmd = [

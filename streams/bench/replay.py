@@ -30,9 +30,14 @@ from streams.kafka import topics
 
 
 def run(
-    settings: Settings, *, events: int, users: int, report: Callable[[str], None], workers: int | None = None,
+    settings: Settings,
+    *,
+    events: int,
+    users: int,
+    report: Callable[[str], None],
+    workers: int | None = None,
     rounds: int = 2,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     workers = workers or default_workers()
     with tempfile.TemporaryDirectory(prefix="ln-bench-replay-") as tmp:
         s = isolated(settings, "bench-replay").model_copy(update={"run_dir": Path(tmp) / "run"})
@@ -52,9 +57,13 @@ def run(
             for r in range(rounds):
                 for which in ("live", "replay") if r % 2 == 0 else ("replay", "live"):
                     if which == "live":
-                        with measured_run(s, f"live{r}") as live_s, worker_process(live_s, Path(tmp) / f"live{r}") as (
-                            proc, url,
-                        ):  # fmt: skip
+                        with (
+                            measured_run(s, f"live{r}") as live_s,
+                            worker_process(live_s, Path(tmp) / f"live{r}") as (
+                                proc,
+                                url,
+                            ),
+                        ):
                             st = wait_for(
                                 url, proc, lambda x: x["flushed_messages"] >= events, timeout_s=900, what="live worker"
                             )

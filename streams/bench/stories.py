@@ -81,9 +81,15 @@ def run(settings: Settings, *, stories: int, concurrency: int, report: Callable[
         make_repository(settings.model_repository.resolve(), repo)
         ports = [free_port(), free_port(), free_port()]
         triton = TritonService(
-            "triton", Path(tmp) / "run", ports, model_repository=repo,
-            http_port=ports[0], grpc_port=ports[1], metrics_port=ports[2], shm_prefix=f"linernotes_bench_{ports[0]}_",
-        )  # fmt: skip
+            "triton",
+            Path(tmp) / "run",
+            ports,
+            model_repository=repo,
+            http_port=ports[0],
+            grpc_port=ports[1],
+            metrics_port=ports[2],
+            shm_prefix=f"linernotes_bench_{ports[0]}_",
+        )
         report("bench stories: starting a private Triton with the batched and unbatched model...")
         triton.start(settings.stack_timeout_s + 120)
         try:

@@ -115,8 +115,10 @@ def _run(
             report(f"CPU s a run, tracing {mode} (medians): {cpu_summary(cpu[mode])}")
         off, on = statistics.median(runs["off"]), statistics.median(runs["on"])
         pair = paired(runs["on"], runs["off"])
-        report(f"tracing overhead: {100 * (off - on) / off:.1f}% of the medians, "
-               f"{100 * (1 - pair['median']):.1f}% the median of each round's pair")  # fmt: skip
+        report(
+            f"tracing overhead: {100 * (off - on) / off:.1f}% of the medians, "
+            f"{100 * (1 - pair['median']):.1f}% the median of each round's pair"
+        )
         return {
             "events": events,
             "users": users,

@@ -64,8 +64,14 @@ def _processor(settings: Settings, catalog: dict[str, Any], triggers: bool) -> F
     decoder = Decoder(schema, lambda _id: schema, reader_id=WRITER_ID, fast_reader=read_listening_event_core)
     config = settings.feature_config()
     trigger_config = settings.trigger_config() if triggers else None
-    return FeatureProcessor(decoder, catalog.get, lambda _user, _p: None, config=config,
-                            trigger_config=trigger_config, clock_ms=lambda: 1 << 62)  # fmt: skip
+    return FeatureProcessor(
+        decoder,
+        catalog.get,
+        lambda _user, _p: None,
+        config=config,
+        trigger_config=trigger_config,
+        clock_ms=lambda: 1 << 62,
+    )
 
 
 def _flush(proc: FeatureProcessor) -> None:
@@ -95,8 +101,9 @@ def work(proc: FeatureProcessor, messages: Sequence[RawMessage], batch: int, flu
         _flush(proc)
 
 
-def _cpu_rounds(settings: Settings, messages: list[RawMessage], catalog: dict[str, Any], rounds: int,
-                report: Any) -> tuple[dict[bool, list[float]], int]:  # fmt: skip
+def _cpu_rounds(
+    settings: Settings, messages: list[RawMessage], catalog: dict[str, Any], rounds: int, report: Any
+) -> tuple[dict[bool, list[float]], int]:
     spent: dict[bool, list[float]] = {True: [], False: []}
     fired = 0
     for r in range(rounds):
@@ -121,8 +128,17 @@ def _callgrind(data: Path, report: Any) -> dict[str, int]:
         raise RuntimeError("--callgrind needs valgrind (apt-get install valgrind), or run without it")
     procs = {}
     for mode in ("on", "off", "setup"):  # in parallel: counts do not depend on what else runs
-        cmd = [valgrind, "--tool=callgrind", f"--callgrind-out-file={data.parent / ('cg.' + mode)}",
-               sys.executable, *native.python_flags(), "-m", "streams.bench.triggers", mode, str(data)]  # fmt: skip
+        cmd = [
+            valgrind,
+            "--tool=callgrind",
+            f"--callgrind-out-file={data.parent / ('cg.' + mode)}",
+            sys.executable,
+            *native.python_flags(),
+            "-m",
+            "streams.bench.triggers",
+            mode,
+            str(data),
+        ]
         env = {**os.environ, "PYTHONHASHSEED": "0"}  # str hashes order sets and dicts: the same counts each time
         procs[mode] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     counts = {}
@@ -138,9 +154,15 @@ def _callgrind(data: Path, report: Any) -> dict[str, int]:
 
 
 def run(
-    settings: Settings, *, events: int, users: int, rounds: int = 5, callgrind: bool = False, seed: int = 1,
+    settings: Settings,
+    *,
+    events: int,
+    users: int,
+    rounds: int = 5,
+    callgrind: bool = False,
+    seed: int = 1,
     report: Any = print,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     messages, catalog = _messages(events, users, seed, settings.events_partitions)
     report(f"simulated {len(messages):,} events for {users:,} listeners")
     gctune.tune()
@@ -171,8 +193,10 @@ def run(
         "cpu_overhead_pct": round(100 * (on_s / off_s - 1), 1),
         "cpu_overhead_pct_paired": round(100 * statistics.median(pairs), 1),
     }
-    report(f"triggers on {on_s:.2f} CPU s, off {off_s:.2f} (medians of {rounds}): {out['cpu_overhead_pct']:+.1f}%; "
-           f"{fired:,} story requests")  # fmt: skip
+    report(
+        f"triggers on {on_s:.2f} CPU s, off {off_s:.2f} (medians of {rounds}): {out['cpu_overhead_pct']:+.1f}%; "
+        f"{fired:,} story requests"
+    )
     return out
 
 

@@ -257,5 +257,3 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"linernotes: {type(e).__name__}: {_one_line(e)}", err=True)
         return 1
     return 0
-
-

@@ -45,12 +45,26 @@ def _files(source: str) -> tuple[Path, ...]:
 @option("--features-only/--with-stories", default=True, help="Also write the stories (needs Triton)")
 @option("--target-suffix", default=".backfill", help="Appended to every output topic and the app id")
 @option("--fresh", is_flag=True, help="Ignore a checkpoint of an earlier run with the same suffix")
-@option("--workers", type=click.IntRange(min=1), default=None,
-        help="Processes, each replaying its share of partitions [default: min(2, cores)]")  # fmt: skip
+@option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes, each replaying its share of partitions [default: min(2, cores)]",
+)
 @option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
 @kafka_options
-def replay(start: str, end: str, source: str, users: str, features_only: bool, target_suffix: str, fresh: bool,
-           workers: int | None, as_json: bool, **kw: Any) -> None:  # fmt: skip
+def replay(
+    start: str,
+    end: str,
+    source: str,
+    users: str,
+    features_only: bool,
+    target_suffix: str,
+    fresh: bool,
+    workers: int | None,
+    as_json: bool,
+    **kw: Any,
+) -> None:
     """Re-run the live feature and trigger code over history into suffixed topics (resumable)."""
     from streams.history.parallel import default_workers, run_replay, warm
     from streams.history.replay import ReplayOptions
@@ -59,10 +73,15 @@ def replay(start: str, end: str, source: str, users: str, features_only: bool, t
     settings = settings_from(**kw)
     workers = workers or default_workers()
     opts = ReplayOptions(
-        start_ms=_time(start, "--from"), end_ms=_time(end, "--to"), files=_files(source),
-        users=frozenset(u for u in users.split(",") if u), with_stories=not features_only,
-        suffix=target_suffix, progress=not as_json, fresh=fresh,
-    )  # fmt: skip
+        start_ms=_time(start, "--from"),
+        end_ms=_time(end, "--to"),
+        files=_files(source),
+        users=frozenset(u for u in users.split(",") if u),
+        with_stories=not features_only,
+        suffix=target_suffix,
+        progress=not as_json,
+        fresh=fresh,
+    )
     if workers > 1 and not opts.files:
         warm()  # the shards' fork server imports the replay's modules while the catalog loads
     try:
@@ -127,8 +146,11 @@ def training_set(source: str, out: Path, users: str, **kw: Any) -> None:
     if ".." in source:
         lo, hi = (_time(x, "--events") for x in source.split("..", 1))
         decoder = Registry(settings.schema_registry_url).decoder("ListeningEvent")
-        events = [decoder.decode(m.value()) for m in read_topic(settings, settings.topic_events, idle_s=1.5)
-                  if lo <= m.timestamp()[1] < hi]  # fmt: skip
+        events = [
+            decoder.decode(m.value())
+            for m in read_topic(settings, settings.topic_events, idle_s=1.5)
+            if lo <= m.timestamp()[1] < hi
+        ]
     else:
         events = [ev for _, ev in file_events(_files(source), wanted)]
     if wanted:

@@ -66,8 +66,9 @@ def story_agent(max_in_flight: int | None, triton_url: str | None, loglevel: str
 @option("--idle-exit", "idle_exit_s", type=float, default=None, help="Exit after this many seconds without a story")
 @option("--json", "as_json", is_flag=True, help="One Story record per line as JSON (what `linernotes verify` reads)")
 @kafka_options
-def tail(what: str, user: str | None, from_beginning: bool, idle_exit_s: float | None, as_json: bool,
-         **kw: Any) -> None:  # fmt: skip
+def tail(
+    what: str, user: str | None, from_beginning: bool, idle_exit_s: float | None, as_json: bool, **kw: Any
+) -> None:
     """Print stories as they arrive: kind, user, text, and whether the model or a template wrote it."""
     from streams.stories.run import line
     from streams.stories.run import tail as follow
@@ -173,17 +174,25 @@ def bench_e2e(users: int, events_per_s: float, duration_s: float, speedup: float
     from streams.bench.e2e import run as run_bench
 
     figures = run_bench(
-        settings_from(**kw), users=users, events_per_s=events_per_s, duration_s=duration_s, speedup=speedup,
+        settings_from(**kw),
+        users=users,
+        events_per_s=events_per_s,
+        duration_s=duration_s,
+        speedup=speedup,
         report=reporter(as_json),
-    )  # fmt: skip
+    )
     echo_figures(figures, as_json)
 
 
 @bench.command("replay")
 @option("--events", type=click.IntRange(min=1000), default=200_000, help="Events to produce")
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
-@option("--workers", type=click.IntRange(min=1), default=None,
-        help="Replay processes (see linernotes replay --workers) [default: min(2, cores)]")  # fmt: skip
+@option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Replay processes (see linernotes replay --workers) [default: min(2, cores)]",
+)
 @option("--rounds", type=click.IntRange(min=1), default=5, help="Alternating live/replay pairs (medians)")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @kafka_options
@@ -192,9 +201,13 @@ def bench_replay(events: int, users: int, workers: int | None, rounds: int, as_j
     from streams.bench.replay import run as run_bench
 
     figures = run_bench(
-        settings_from(**kw), events=events, users=users, workers=workers, rounds=rounds,
+        settings_from(**kw),
+        events=events,
+        users=users,
+        workers=workers,
+        rounds=rounds,
         report=reporter(as_json),
-    )  # fmt: skip
+    )
     echo_figures(figures, as_json)
 
 
@@ -202,8 +215,12 @@ def bench_replay(events: int, users: int, workers: int | None, rounds: int, as_j
 @option("--events", type=click.IntRange(min=1000), default=200_000, help="Events to produce")
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")
 @option("--rounds", type=click.IntRange(min=1), default=5, help="Interleaved off/on pairs (medians)")
-@option("--receiver", type=click.Choice(["null", "phoenix"]), default="null",
-        help="Where spans go: an OTLP receiver that only counts, or the stack's Phoenix")  # fmt: skip
+@option(
+    "--receiver",
+    type=click.Choice(["null", "phoenix"]),
+    default="null",
+    help="Where spans go: an OTLP receiver that only counts, or the stack's Phoenix",
+)
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @kafka_options
 def bench_tracing(events: int, users: int, rounds: int, receiver: str, as_json: bool, **kw: Any) -> None:
@@ -211,9 +228,13 @@ def bench_tracing(events: int, users: int, rounds: int, receiver: str, as_json: 
     from streams.bench.tracing import run as run_bench
 
     figures = run_bench(
-        settings_from(**kw), events=events, users=users, rounds=rounds,
-        report=reporter(as_json), receiver=receiver,
-    )  # fmt: skip
+        settings_from(**kw),
+        events=events,
+        users=users,
+        rounds=rounds,
+        report=reporter(as_json),
+        receiver=receiver,
+    )
     echo_figures(figures, as_json)
 
 

@@ -65,9 +65,13 @@ def default_workers() -> int:
 
 
 def run_replay(
-    settings: Settings, options: ReplayOptions, catalog: dict[str, TrackInfo], *, workers: int = 1,
+    settings: Settings,
+    options: ReplayOptions,
+    catalog: dict[str, TrackInfo],
+    *,
+    workers: int = 1,
     report: Callable[[str], None] = print,
-) -> ReplayResult:  # fmt: skip
+) -> ReplayResult:
     """``Replay(...).run``, split over ``workers`` processes by partition of the events topic.
 
     Users never span partitions (events are keyed by user), so each process replays its own users

@@ -30,8 +30,9 @@ def user_events(settings: Settings, user: str, *, files: Sequence[Path] = ()) ->
     ]
 
 
-def features_at(events: Sequence[dict[str, Any]], at_ms: int, catalog: dict[str, TrackInfo],
-                config: FeatureConfig) -> dict[str, Any] | None:  # fmt: skip
+def features_at(
+    events: Sequence[dict[str, Any]], at_ms: int, catalog: dict[str, TrackInfo], config: FeatureConfig
+) -> dict[str, Any] | None:
     """The user's features exactly as of event time ``at_ms``: every event with ``event_time <= at_ms``,
     applied in event-time order (as if none had arrived late), nothing after it."""
     before_t = sorted((e for e in events if e["event_time"] <= at_ms), key=lambda e: (e["event_time"], e["track_id"]))
@@ -68,13 +69,15 @@ def training_rows(
 
 def training_schema() -> dict[str, Any]:
     return {
-        "type": "record", "name": "TrainingRow", "namespace": "linernotes.v1",
+        "type": "record",
+        "name": "TrainingRow",
+        "namespace": "linernotes.v1",
         "doc": "One listening event and the listener's features just before it (point in time).",
         "fields": [
             {"name": "event", "type": load_schema("ListeningEvent")},
             {"name": "features_before", "type": ["null", load_schema("UserFeatures")], "default": None},
         ],
-    }  # fmt: skip
+    }
 
 
 def export(settings: Settings, start_ms: int, end_ms: int, out: Path, *, progress: bool = True) -> dict[str, Any]:

@@ -37,9 +37,13 @@ EOF_CONFIRM_S = 0.25
 
 
 def read_batches(
-    settings: Settings, topic: str, *, idle_s: float, starts: dict[int, int] | None = None,
+    settings: Settings,
+    topic: str,
+    *,
+    idle_s: float,
+    starts: dict[int, int] | None = None,
     partitions: frozenset[int] = frozenset(),
-) -> Iterator[list[Any]]:  # fmt: skip
+) -> Iterator[list[Any]]:
     """The records of ``topic`` (or of ``partitions``) from ``starts`` to the end, in the batches the
     consumer returns them.
 
@@ -92,9 +96,13 @@ def read_batches(
 
 
 def read_topic(
-    settings: Settings, topic: str, *, idle_s: float, starts: dict[int, int] | None = None,
+    settings: Settings,
+    topic: str,
+    *,
+    idle_s: float,
+    starts: dict[int, int] | None = None,
     partitions: frozenset[int] = frozenset(),
-) -> Iterator[Any]:  # fmt: skip
+) -> Iterator[Any]:
     """Every record of ``topic`` (or of ``partitions``) from ``starts`` to the end (see ``read_batches``)."""
     for batch in read_batches(settings, topic, idle_s=idle_s, starts=starts, partitions=partitions):
         yield from batch

@@ -35,8 +35,23 @@ class EventSpans:
             spans: tuple[tuple[int, str, str, str], ...] = ((new_span_id(), r.user, r.kind, r.key),)
         else:
             spans = tuple([(new_span_id(), r.user, r.kind, r.key) for r in fired])
-        self._emit((EVENT, trace_id, send_id, msg.topic, msg.partition, msg.offset, msg.timestamp, new_span_id(),
-                    batch_start_ns, time.time_ns(), self.tracer.service, self.group, spans))  # fmt: skip
+        self._emit(
+            (
+                EVENT,
+                trace_id,
+                send_id,
+                msg.topic,
+                msg.partition,
+                msg.offset,
+                msg.timestamp,
+                new_span_id(),
+                batch_start_ns,
+                time.time_ns(),
+                self.tracer.service,
+                self.group,
+                spans,
+            )
+        )
         self.tracer.emitted += (2 if send_id else 1) + len(spans)
         return [(trace_id, s[0]) for s in spans]
 
@@ -49,8 +64,23 @@ class EventSpans:
         for i in tracer.sampled_indexes(len(batch)):
             msg = batch[i]
             trace_id, send_id = self._ids(msg)
-            emit((EVENT, trace_id, send_id, msg.topic, msg.partition, msg.offset, msg.timestamp, new_span_id(),
-                  batch_start_ns, now, service, group, ()))  # fmt: skip
+            emit(
+                (
+                    EVENT,
+                    trace_id,
+                    send_id,
+                    msg.topic,
+                    msg.partition,
+                    msg.offset,
+                    msg.timestamp,
+                    new_span_id(),
+                    batch_start_ns,
+                    now,
+                    service,
+                    group,
+                    (),
+                )
+            )
             n += 2 if send_id else 1
         tracer.emitted += n
 
@@ -59,8 +89,20 @@ class EventSpans:
         the ``traceparent`` the request carries."""
         span_id = new_span_id()
         trace_id, parent_id = ref
-        self._emit((REQUEST_SEND, trace_id, span_id, parent_id, time.time_ns(), self.tracer.service, topic,
-                    trigger.user, trigger.kind, trigger.key))  # fmt: skip
+        self._emit(
+            (
+                REQUEST_SEND,
+                trace_id,
+                span_id,
+                parent_id,
+                time.time_ns(),
+                self.tracer.service,
+                topic,
+                trigger.user,
+                trigger.kind,
+                trigger.key,
+            )
+        )
         self.tracer.emitted += 1
         return traceparent(trace_id, span_id)
 

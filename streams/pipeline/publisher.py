@@ -112,9 +112,14 @@ class FlushPublisher:
     user, so a listener's requests keep their order, and a flush is delivered when all report."""
 
     def __init__(
-        self, settings: Settings, snapshot_schema_id: int, config: FeatureConfig, request_schema_id: int | None = None,
-        *, processes: int = 1,
-    ) -> None:  # fmt: skip
+        self,
+        settings: Settings,
+        snapshot_schema_id: int,
+        config: FeatureConfig,
+        request_schema_id: int | None = None,
+        *,
+        processes: int = 1,
+    ) -> None:
         ctx = mp.get_context("spawn")  # the worker has threads and sockets: no fork
         self._conns: list[Any] = []
         self._procs: list[Any] = []

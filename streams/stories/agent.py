@@ -189,8 +189,9 @@ class StoryAgent:
                 "linernotes.grounded": story.grounded,
                 "linernotes.story.text": story.text,
             }  # the text is exported only with trace_debug
-            send = tracer.start(f"send {self.settings.topic_stories}", parent=process.context, kind=SpanKind.PRODUCER,
-                                attributes=attrs)  # fmt: skip
+            send = tracer.start(
+                f"send {self.settings.topic_stories}", parent=process.context, kind=SpanKind.PRODUCER, attributes=attrs
+            )
             out_headers.append(("traceparent", send.header))
         if "linernotes.trigger.append_ms" in in_headers:
             out_headers.append(("linernotes.trigger.append_ms", in_headers["linernotes.trigger.append_ms"]))

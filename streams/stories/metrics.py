@@ -36,9 +36,10 @@ class AgentCollector:
         yield kinds
         yield GaugeMetricFamily("linernotes_stories_in_flight", "Stories being written", value=st.in_flight)
         yield GaugeMetricFamily(
-            "linernotes_triton_circuit_state", "Circuit breaker: 0 closed, 1 half-open, 2 open",
+            "linernotes_triton_circuit_state",
+            "Circuit breaker: 0 closed, 1 half-open, 2 open",
             value=BREAKER_STATES.get(self.breaker.state, 0),
-        )  # fmt: skip
+        )
 
 
 def serve(agent: Any, breaker: Any, port: int) -> Histogram:
@@ -46,9 +47,11 @@ def serve(agent: Any, breaker: Any, port: int) -> Histogram:
     registry = CollectorRegistry()
     registry.register(AgentCollector(agent, breaker))
     latency = Histogram(
-        "linernotes_story_write_seconds", "Time to write one story through Triton (all rounds and checks)",
-        buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128), registry=registry,
-    )  # fmt: skip
+        "linernotes_story_write_seconds",
+        "Time to write one story through Triton (all rounds and checks)",
+        buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128),
+        registry=registry,
+    )
     if port:
         try:
             start_http_server(port, addr="0.0.0.0", registry=registry)  # scraped from other pods

@@ -24,9 +24,11 @@ from streams.tracing.tracer import make_tracer
 def build_agent(settings: Settings, *, on_story: Callable[[Any], None] | None = None) -> tuple[StoryAgent, StoryClient]:
     registry = Registry(settings.schema_registry_url)
     client = StoryClient(
-        url=settings.triton_url, model=settings.triton_model, timeout_s=settings.triton_timeout_s,
+        url=settings.triton_url,
+        model=settings.triton_model,
+        timeout_s=settings.triton_timeout_s,
         breaker=CircuitBreaker(failures_to_open=5, reset_s=5.0),
-    )  # fmt: skip
+    )
     writer = StoryWriter(
         client,
         WriterConfig(

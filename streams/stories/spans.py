@@ -20,21 +20,36 @@ def trace_generation(
     for gen in written.generations:
         end = cursor + int(gen.latency_ms * 1_000_000)
         chat = tracer.start(
-            f"chat {MODEL_NAME}", parent=process.context, kind=SpanKind.CLIENT, start_ns=cursor,
+            f"chat {MODEL_NAME}",
+            parent=process.context,
+            kind=SpanKind.CLIENT,
+            start_ns=cursor,
             attributes={
-                "gen_ai.operation.name": "chat", "gen_ai.provider.name": "triton", "gen_ai.system": "triton",
-                "gen_ai.request.model": MODEL_NAME, "gen_ai.response.model": gen.generator,
-                "gen_ai.request.temperature": cfg.temperature, "gen_ai.request.top_p": cfg.top_p,
-                "gen_ai.request.max_tokens": cfg.max_new_tokens, "gen_ai.request.choice.count": len(gen.candidates),
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "triton",
+                "gen_ai.system": "triton",
+                "gen_ai.request.model": MODEL_NAME,
+                "gen_ai.response.model": gen.generator,
+                "gen_ai.request.temperature": cfg.temperature,
+                "gen_ai.request.top_p": cfg.top_p,
+                "gen_ai.request.max_tokens": cfg.max_new_tokens,
+                "gen_ai.request.choice.count": len(gen.candidates),
                 "gen_ai.usage.input_tokens": gen.prompt_tokens * max(1, len(gen.candidates)),
                 "gen_ai.usage.output_tokens": sum(gen.completion_tokens),
                 "server.address": server,
             },
-        )  # fmt: skip
+        )
         accepted = written.model_written and written.story.text in gen.candidates
-        check = tracer.start("grounding check", parent=chat.context, start_ns=end, attributes={
-            "linernotes.candidates": len(gen.candidates), "linernotes.accepted": accepted,
-            "linernotes.grounded": written.story.grounded})  # fmt: skip
+        check = tracer.start(
+            "grounding check",
+            parent=chat.context,
+            start_ns=end,
+            attributes={
+                "linernotes.candidates": len(gen.candidates),
+                "linernotes.accepted": accepted,
+                "linernotes.grounded": written.story.grounded,
+            },
+        )
         check.end(end + 200_000)
         chat.end(end)
         cursor = end + 200_000

@@ -131,9 +131,16 @@ def _span(rec: tuple[Any, ...], privacy: Privacy) -> bytes:
     )
     for t, s in links:  # remote contexts (see span_records.readable)
         parts.append(
-            _len(13, b"\x0a\x10" + t.to_bytes(16, "big") + b"\x12\x08" + s.to_bytes(8, "big")
-                 + b"\x35" + _FIXED32.pack(_HAS_IS_REMOTE | _IS_REMOTE))
-        )  # fmt: skip
+            _len(
+                13,
+                b"\x0a\x10"
+                + t.to_bytes(16, "big")
+                + b"\x12\x08"
+                + s.to_bytes(8, "big")
+                + b"\x35"
+                + _FIXED32.pack(_HAS_IS_REMOTE | _IS_REMOTE),
+            )
+        )
     parts.append(_len(15, (_str(2, error) + b"\x18\x02") if error else b""))  # Status: ERROR=2, UNSET=0
     parts.append(b"\x85\x01" + _FIXED32.pack(flags))  # field 16, fixed32
     return b"".join(parts)

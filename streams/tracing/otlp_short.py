@@ -31,7 +31,7 @@ from streams.tracing.records import (
     _story_id,
     messaging,
     split,
-)  # fmt: skip
+)
 
 _Q = struct.Struct("<Q")
 _FLAGS_LOCAL = b"\x85\x01" + struct.pack("<I", 0x100)  # SpanFlags: HAS_IS_REMOTE
@@ -115,37 +115,89 @@ def encode_short(rec: tuple[Any, ...], privacy: Privacy) -> bytes:
     if tag == EVENT_PROCESS:
         _, trace_id, span_id, parent, start, end, service, topic, partition, offset, group = rec
         name_kind, before, after = _event_process_parts(topic, partition, group, service)
-        body = b"".join((
-            b"\x0a\x10", trace_id.to_bytes(16, "big"), b"\x12\x08", span_id.to_bytes(8, "big"),
-            b"" if parent is None else b"\x22\x08" + parent[1].to_bytes(8, "big"), name_kind,
-            b"\x39", q(start), b"\x41", q(end if end > start else start), before, _offset(offset), after,
-            _TAIL_REMOTE if parent is not None and parent[2] else _TAIL_LOCAL,
-        ))  # fmt: skip
+        body = b"".join(
+            (
+                b"\x0a\x10",
+                trace_id.to_bytes(16, "big"),
+                b"\x12\x08",
+                span_id.to_bytes(8, "big"),
+                b"" if parent is None else b"\x22\x08" + parent[1].to_bytes(8, "big"),
+                name_kind,
+                b"\x39",
+                q(start),
+                b"\x41",
+                q(end if end > start else start),
+                before,
+                _offset(offset),
+                after,
+                _TAIL_REMOTE if parent is not None and parent[2] else _TAIL_LOCAL,
+            )
+        )
     elif tag == EVENT_SEND:
         _, trace_id, span_id, topic, partition, offset, ts_ms = rec
         name_kind, attrs = _event_send_parts(topic, partition)
         start = ts_ms * 1_000_000
-        body = b"".join((
-            b"\x0a\x10", trace_id.to_bytes(16, "big"), b"\x12\x08", span_id.to_bytes(8, "big"), name_kind,
-            b"\x39", q(start), b"\x41", q(start + 1000), attrs, _offset(offset), _TAIL_LOCAL,
-        ))  # fmt: skip
+        body = b"".join(
+            (
+                b"\x0a\x10",
+                trace_id.to_bytes(16, "big"),
+                b"\x12\x08",
+                span_id.to_bytes(8, "big"),
+                name_kind,
+                b"\x39",
+                q(start),
+                b"\x41",
+                q(start + 1000),
+                attrs,
+                _offset(offset),
+                _TAIL_LOCAL,
+            )
+        )
     elif tag == TRIGGER:
         _, trace_id, span_id, parent_id, t, service, user, kind, key = rec
         name_kind, service_attr, kind_attr = _trigger_parts(service, kind)
-        body = b"".join((
-            b"\x0a\x10", trace_id.to_bytes(16, "big"), b"\x12\x08", span_id.to_bytes(8, "big"),
-            b"\x22\x08", parent_id.to_bytes(8, "big"), name_kind, b"\x39", q(t), b"\x41", q(t), service_attr,
-            _story(_story_id(user, kind, key)), kind_attr, _trigger_key(key), _pseudo(privacy.pseudonym(user)),
-            _TAIL_LOCAL,
-        ))  # fmt: skip
+        body = b"".join(
+            (
+                b"\x0a\x10",
+                trace_id.to_bytes(16, "big"),
+                b"\x12\x08",
+                span_id.to_bytes(8, "big"),
+                b"\x22\x08",
+                parent_id.to_bytes(8, "big"),
+                name_kind,
+                b"\x39",
+                q(t),
+                b"\x41",
+                q(t),
+                service_attr,
+                _story(_story_id(user, kind, key)),
+                kind_attr,
+                _trigger_key(key),
+                _pseudo(privacy.pseudonym(user)),
+                _TAIL_LOCAL,
+            )
+        )
     elif tag == REQUEST_SEND:
         _, trace_id, span_id, parent_id, t, service, topic, user, kind, key = rec
         name_kind, attrs = _request_parts(service, topic)
-        body = b"".join((
-            b"\x0a\x10", trace_id.to_bytes(16, "big"), b"\x12\x08", span_id.to_bytes(8, "big"),
-            b"\x22\x08", parent_id.to_bytes(8, "big"), name_kind, b"\x39", q(t), b"\x41", q(t + 1000), attrs,
-            _story(_story_id(user, kind, key)), _TAIL_LOCAL,
-        ))  # fmt: skip
+        body = b"".join(
+            (
+                b"\x0a\x10",
+                trace_id.to_bytes(16, "big"),
+                b"\x12\x08",
+                span_id.to_bytes(8, "big"),
+                b"\x22\x08",
+                parent_id.to_bytes(8, "big"),
+                name_kind,
+                b"\x39",
+                q(t),
+                b"\x41",
+                q(t + 1000),
+                attrs,
+                _story(_story_id(user, kind, key)),
+                _TAIL_LOCAL,
+            )
+        )
     else:
         raise ValueError(f"unknown short span record {tag!r}")
     return _SPAN + _varint(len(body)) + body

@@ -78,8 +78,15 @@ class Privacy:
         return out
 
 
-def messaging(topic: str, operation: str, *, partition: int | None = None, offset: int | None = None,
-              group: str | None = None, count: int | None = None) -> dict[str, Any]:  # fmt: skip
+def messaging(
+    topic: str,
+    operation: str,
+    *,
+    partition: int | None = None,
+    offset: int | None = None,
+    group: str | None = None,
+    count: int | None = None,
+) -> dict[str, Any]:
     """Attributes of the OpenTelemetry messaging semantic conventions for Kafka."""
     attrs: dict[str, Any] = {
         "messaging.system": "kafka",
@@ -165,8 +172,13 @@ def expand(rec: tuple[Any, ...]) -> SpanRecord:
         return f"process {topic}", trace_id, span_id, parent, _CONSUMER, start, end, attrs, (), None
     if tag == TRIGGER:
         _, trace_id, span_id, parent_id, t, service, user, kind, key = rec
-        attrs = {"service.name": service, "linernotes.story_id": _story_id(user, kind, key),
-                 "linernotes.trigger.kind": kind, "linernotes.trigger.key": key, USER_ATTR: user}  # fmt: skip
+        attrs = {
+            "service.name": service,
+            "linernotes.story_id": _story_id(user, kind, key),
+            "linernotes.trigger.kind": kind,
+            "linernotes.trigger.key": key,
+            USER_ATTR: user,
+        }
         return f"trigger {kind}", trace_id, span_id, (trace_id, parent_id, False), _INTERNAL, t, t, attrs, (), None
     if tag == REQUEST_SEND:
         _, trace_id, span_id, parent_id, t, service, topic, user, kind, key = rec
@@ -184,12 +196,18 @@ def readable(rec: tuple[Any, ...], res: Resource, privacy: Privacy) -> ReadableS
     attributes = privacy.scrub(attributes)
     status = Status(StatusCode.ERROR, error) if error else Status(StatusCode.UNSET)
     return ReadableSpan(
-        name=name, context=SpanContext(trace_id, span_id, False, TraceFlags(1)),
-        parent=SpanContext(parent[0], parent[1], parent[2], TraceFlags(1)) if parent else None, resource=res,
-        attributes=attributes, links=[Link(SpanContext(t, s, True, TraceFlags(1))) for t, s in links],
-        kind=SpanKind(kind), status=status, start_time=start_ns, end_time=max(end_ns, start_ns),
+        name=name,
+        context=SpanContext(trace_id, span_id, False, TraceFlags(1)),
+        parent=SpanContext(parent[0], parent[1], parent[2], TraceFlags(1)) if parent else None,
+        resource=res,
+        attributes=attributes,
+        links=[Link(SpanContext(t, s, True, TraceFlags(1))) for t, s in links],
+        kind=SpanKind(kind),
+        status=status,
+        start_time=start_ns,
+        end_time=max(end_ns, start_ns),
         instrumentation_scope=SCOPE,
-    )  # fmt: skip
+    )
 
 
 class SpanSink:

@@ -147,10 +147,16 @@ class Tracer:
         return out
 
     def start(
-        self, name: str, *, parent: SpanContext | None = None, kind: SpanKind = SpanKind.INTERNAL,
-        start_ns: int | None = None, attributes: Mapping[str, Any] | None = None, span_id: int | None = None,
+        self,
+        name: str,
+        *,
+        parent: SpanContext | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        start_ns: int | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        span_id: int | None = None,
         links: Sequence[SpanContext] = (),
-    ) -> Span:  # fmt: skip
+    ) -> Span:
         trace_id = parent.trace_id if parent is not None else new_ids()[0]
         ctx = SpanContext(trace_id, span_id or new_ids()[1], is_remote=False, trace_flags=TraceFlags(1))
         attrs = {"service.name": self.service, **(attributes or {})}  # Phoenix drops resource attributes
@@ -160,11 +166,20 @@ class Tracer:
         if self.sink is None:
             return
         ctx, p = span.context, span.parent
-        self.sink.emit((
-            span.name, ctx.trace_id, ctx.span_id, (p.trace_id, p.span_id, p.is_remote) if p is not None else None,
-            span.kind.value, span.start_ns, end_ns, span.attributes,
-            [(lk.context.trace_id, lk.context.span_id) for lk in span.links], span.error,
-        ))  # fmt: skip
+        self.sink.emit(
+            (
+                span.name,
+                ctx.trace_id,
+                ctx.span_id,
+                (p.trace_id, p.span_id, p.is_remote) if p is not None else None,
+                span.kind.value,
+                span.start_ns,
+                end_ns,
+                span.attributes,
+                [(lk.context.trace_id, lk.context.span_id) for lk in span.links],
+                span.error,
+            )
+        )
         self.emitted += 1
 
     def emit_record(self, rec: tuple[Any, ...]) -> None:
@@ -190,9 +205,12 @@ class Tracer:
 
 
 def make_tracer(
-    service: str, endpoint: str | None, ratio: float, exporter: SpanExporter | None = None,
+    service: str,
+    endpoint: str | None,
+    ratio: float,
+    exporter: SpanExporter | None = None,
     privacy: Privacy | None = None,
-) -> Tracer:  # fmt: skip
+) -> Tracer:
     """A tracer exporting over OTLP/HTTP to ``endpoint`` from an exporter process, or in process to
     ``exporter``; disabled without either."""
     privacy = privacy or Privacy()

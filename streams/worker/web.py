@@ -64,8 +64,9 @@ class StatsCollector:
             yield CounterMetricFamily(name, doc, value=value)
         yield GaugeMetricFamily("linernotes_cached_users", "User states in memory", value=len(self.hot.processor.cache))
         yield _histogram(st)
-        lag = GaugeMetricFamily("linernotes_consumer_lag", "Records behind the end, per hot partition",
-                                labels=["topic", "partition"])  # fmt: skip
+        lag = GaugeMetricFamily(
+            "linernotes_consumer_lag", "Records behind the end, per hot partition", labels=["topic", "partition"]
+        )
         consumer = self.hot.consumer
         for tp in sorted(consumer.assignment(), key=lambda t: (t.topic, t.partition)):
             if tp.topic in self.hot.topics:
@@ -91,5 +92,6 @@ def _histogram(st: Any) -> Any:
     buckets = [
         ("+Inf" if b == float("inf") else str(b), n) for b, n in zip(BATCH_BUCKETS, st.batch_buckets, strict=True)
     ]
-    return HistogramMetricFamily("linernotes_batch_size", "Events per processed batch", buckets=buckets,
-                                 sum_value=st.messages)  # fmt: skip
+    return HistogramMetricFamily(
+        "linernotes_batch_size", "Events per processed batch", buckets=buckets, sum_value=st.messages
+    )

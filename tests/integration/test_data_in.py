@@ -69,10 +69,20 @@ def test_the_registry_takes_the_tz_version_and_old_events_still_decode(kafka: Se
     new_id = registry.register(subject, schema_str("ListeningEvent"))
     assert new_id != old_id
     event = {
-        "event_id": "e1", "user_id": "u1", "track_id": "t1", "event_time": 1_790_000_000_000, "ms_played": 1000,
-        "platform": "IOS", "country": "SE", "reason_start": "a", "reason_end": "b", "shuffle": False,
-        "skipped": False, "offline": False, "context": {"type": "ALBUM", "uri": None},
-    }  # fmt: skip
+        "event_id": "e1",
+        "user_id": "u1",
+        "track_id": "t1",
+        "event_time": 1_790_000_000_000,
+        "ms_played": 1000,
+        "platform": "IOS",
+        "country": "SE",
+        "reason_start": "a",
+        "reason_end": "b",
+        "shuffle": False,
+        "skipped": False,
+        "offline": False,
+        "context": {"type": "ALBUM", "uri": None},
+    }
     old_bytes = Encoder(json.dumps(before), old_id).encode(event)
     new_bytes = Encoder(schema_str("ListeningEvent"), new_id).encode({**event, "tz": "Europe/Stockholm"})
     decoder = registry.decoder("ListeningEvent", topic=kafka.topic_events, fast_reader=read_listening_event_core)

@@ -30,9 +30,16 @@ CONFIG = SimulationConfig(users=200, events=3000, days=8, seed=11)
 @pytest.fixture
 def esettings(triton: Stack, stack_settings: Settings) -> Iterator[Settings]:
     s = isolated(stack_settings, "e2e").model_copy(
-        update={"events_partitions": 3, "requests_partitions": 3, "stories_partitions": 3, "flush_interval_s": 0.5,
-                "story_candidates": 1, "story_regenerations": 0, "story_max_new_tokens": 24}
-    )  # fmt: skip
+        update={
+            "events_partitions": 3,
+            "requests_partitions": 3,
+            "stories_partitions": 3,
+            "flush_interval_s": 0.5,
+            "story_candidates": 1,
+            "story_regenerations": 0,
+            "story_max_new_tokens": 24,
+        }
+    )
     topics.create(s)
     yield s
     cleanup(s)

@@ -31,9 +31,15 @@ ALL = (0, 2**62)
 @pytest.fixture
 def rsettings(stack: Stack, stack_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     s = isolated(stack_settings, "replay").model_copy(
-        update={"events_partitions": 3, "flush_interval_s": 0.5, "run_dir": tmp_path / "run",
-                "story_candidates": 1, "story_regenerations": 0, "story_max_new_tokens": 24}
-    )  # fmt: skip
+        update={
+            "events_partitions": 3,
+            "flush_interval_s": 0.5,
+            "run_dir": tmp_path / "run",
+            "story_candidates": 1,
+            "story_regenerations": 0,
+            "story_max_new_tokens": 24,
+        }
+    )
     topics.create(s)
     yield s
     cleanup(s)

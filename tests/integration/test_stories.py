@@ -58,8 +58,10 @@ def test_a_grounded_story_for_every_kind(triton: Stack, stack_settings: Settings
 
 def test_fallback_when_the_model_gets_it_wrong(triton: Stack, stack_settings: Settings) -> None:
     # A sheet with names and numbers the model has no reason to copy, sampled hot: the model's texts fail.
-    sheet = FactSheet("play_count", (Fact("play_count", "NUMBER", "1,337 plays", 1337.0, "play"),
-                                     Fact("artist", "ARTIST", "Zqx Vortal")))  # fmt: skip
+    sheet = FactSheet(
+        "play_count",
+        (Fact("play_count", "NUMBER", "1,337 plays", 1337.0, "play"), Fact("artist", "ARTIST", "Zqx Vortal")),
+    )
     req = StoryRequest("t-fallback", "u1", "MILESTONE", "k", 0, sheet, seed=3)
     cfg = WriterConfig(candidates=3, regenerations=1, temperature=2.0, top_p=1.0, max_new_tokens=24)
 
@@ -82,10 +84,12 @@ def test_same_seed_same_text_whatever_the_batch(triton: Stack, stack_settings: S
             s = Sampling(n=1, seed=11, max_new_tokens=16)
             alone = await client.generate(case.kind, case.sheet, s, draft="A draft.")
             crowd = await asyncio.gather(
-                *(client.generate(case.kind, case.sheet, Sampling(n=1, seed=i, max_new_tokens=16), draft="A draft.")
-                  for i in range(6)),
+                *(
+                    client.generate(case.kind, case.sheet, Sampling(n=1, seed=i, max_new_tokens=16), draft="A draft.")
+                    for i in range(6)
+                ),
                 client.generate(case.kind, case.sheet, s, draft="A draft."),
-            )  # fmt: skip
+            )
             return alone, crowd[-1]
 
     alone, batched = run(go())
@@ -111,8 +115,9 @@ def test_bad_request_is_typed_and_not_retried(triton: Stack, stack_settings: Set
 def test_unreachable_triton_retries_then_opens_the_circuit() -> None:
     async def go() -> None:
         breaker = CircuitBreaker(failures_to_open=4, reset_s=60)
-        async with StoryClient(url=f"127.0.0.1:{free_port()}", retries=2, backoff_s=0.01, timeout_s=2,
-                               breaker=breaker) as client:  # fmt: skip
+        async with StoryClient(
+            url=f"127.0.0.1:{free_port()}", retries=2, backoff_s=0.01, timeout_s=2, breaker=breaker
+        ) as client:
             with pytest.raises(Unavailable):
                 await client.generate("OTHER", CASES[0].sheet, Sampling())
             assert breaker.failures == 3 and breaker.state == "closed"  # 1 try + 2 retries
@@ -140,10 +145,22 @@ def test_eval_cli_reports_the_served_models_figures(triton: Stack, stack_setting
         rows = [x for x in (shipped / name).read_text().splitlines() if json.loads(x)["sheet"] in ids]
         (tmp_path / name).write_text("".join(x + "\n" for x in rows))
     r = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "eval", "--served", "--json", "--data", str(tmp_path),
-         "--triton-url", stack_settings.triton_url],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streams.cli",
+            "eval",
+            "--served",
+            "--json",
+            "--data",
+            str(tmp_path),
+            "--triton-url",
+            stack_settings.triton_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["sheets"] == 6 and out["served"]["stories"] == 6

@@ -27,8 +27,16 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(os.environ.get("LINERNOTES_SKIP_PHOENIX") == "1", reason="LINERNOTES_SKIP_PHOENIX=1"),
 ]
-CHAIN = ["send {events}", "process {events}", "trigger", "send {requests}", "process {requests}",
-         "chat SmolLM2-135M-Instruct", "grounding check", "send {stories}"]  # fmt: skip
+CHAIN = [
+    "send {events}",
+    "process {events}",
+    "trigger",
+    "send {requests}",
+    "process {requests}",
+    "chat SmolLM2-135M-Instruct",
+    "grounding check",
+    "send {stories}",
+]
 
 
 @pytest.fixture
@@ -36,10 +44,16 @@ def tsettings(triton: Stack, stack_settings: Settings) -> Iterator[Settings]:
     phoenix = triton.services["phoenix"]
     phoenix.start(timeout_s=400)  # first use installs its own venv
     s = isolated(stack_settings, "trace").model_copy(
-        update={"events_partitions": 2, "flush_interval_s": 0.5, "story_candidates": 1, "story_regenerations": 0,
-                "story_max_new_tokens": 16, "trace_ratio": 0.0,
-                "otlp_endpoint": f"http://127.0.0.1:{stack_settings.phoenix_port}/v1/traces"}
-    )  # fmt: skip
+        update={
+            "events_partitions": 2,
+            "flush_interval_s": 0.5,
+            "story_candidates": 1,
+            "story_regenerations": 0,
+            "story_max_new_tokens": 16,
+            "trace_ratio": 0.0,
+            "otlp_endpoint": f"http://127.0.0.1:{stack_settings.phoenix_port}/v1/traces",
+        }
+    )
     topics.create(s)
     yield s
     cleanup(s)
@@ -96,8 +110,13 @@ def test_a_story_is_one_trace_from_its_event(tsettings: Settings, tmp_path: Path
     process = next(sp for sp in mine if sp["name"] == f"process {s.topic_events}")
     assert process["attributes"]["messaging.system"] == "kafka" and "messaging.kafka.offset" in process["attributes"]
     # the CLI finds it too
-    r = subprocess.run([sys.executable, "-m", "streams.cli", "trace", _story_id(s, story)],
-                       env=env_for(s), capture_output=True, text=True, timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "trace", _story_id(s, story)],
+        env=env_for(s),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0 and trace_id in r.stdout and "/traces/" in r.stdout, r.stderr
 
 

@@ -41,6 +41,7 @@ def test_the_story_model_generates_on_cuda() -> None:
     model = StoryModel(device="cuda:0")
     assert model.device.type == "cuda" and next(model.model.parameters()).is_cuda
     gens = model.generate([(k, s, None, Sampling(n=2, seed=i)) for i, (k, s) in enumerate(sheets)])
-    cpu = StoryModel(device="cpu").generate([(k, s, None, Sampling(n=2, seed=i, temperature=0.0))
-                                             for i, (k, s) in enumerate(sheets[:1])])  # fmt: skip
+    cpu = StoryModel(device="cpu").generate(
+        [(k, s, None, Sampling(n=2, seed=i, temperature=0.0)) for i, (k, s) in enumerate(sheets[:1])]
+    )
     assert all(len(g.candidates) == 2 for g in gens) and cpu[0].candidates

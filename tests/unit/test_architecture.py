@@ -69,6 +69,7 @@ def module_graph() -> dict[str, set[str]]:
 
 def test_no_import_cycles() -> None:
     graph = module_graph()
+
     # a package's __init__ re-exporting its own modules is not a cycle worth reporting
     def edges(m: str) -> set[str]:
         return {e for e in graph[m] if not m.startswith(e + ".")}
@@ -111,8 +112,18 @@ def test_streams_root_is_a_table_of_contents() -> None:
 # Dev-only tooling: the local stack, the local registry service, the native build and the benches.
 DEV_ONLY = ("streams.devstack", "streams.bench")
 # What runs in production: none of it may import dev-only tooling (the CLI and the benches may).
-RUNTIME = ("schemas", "features", "inference", "streams.config", "streams.kafka", "streams.pipeline",
-           "streams.worker", "streams.stories", "streams.history", "streams.tracing")
+RUNTIME = (
+    "schemas",
+    "features",
+    "inference",
+    "streams.config",
+    "streams.kafka",
+    "streams.pipeline",
+    "streams.worker",
+    "streams.stories",
+    "streams.history",
+    "streams.tracing",
+)
 
 
 def test_runtime_never_imports_dev_tooling() -> None:

@@ -36,8 +36,17 @@ _CONTEXT_W = tuple(itertools.accumulate((40, 15, 10, 12, 6, 17)))
 _FIRST_REASONS = ("clickrow", "playbtn", "appload", "remote")
 # IANA zones per country, weighted roughly by population (the default where a country has one)
 _ZONES: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
-    "US": (("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
-            "Pacific/Honolulu"), (47, 29, 5, 2, 16, 1)),
+    "US": (
+        (
+            "America/New_York",
+            "America/Chicago",
+            "America/Denver",
+            "America/Phoenix",
+            "America/Los_Angeles",
+            "Pacific/Honolulu",
+        ),
+        (47, 29, 5, 2, 16, 1),
+    ),
     "GB": (("Europe/London",), (1,)),
     "DE": (("Europe/Berlin",), (1,)),
     "SE": (("Europe/Stockholm",), (1,)),
@@ -48,13 +57,24 @@ _ZONES: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
     "IN": (("Asia/Kolkata",), (1,)),
     "ES": (("Europe/Madrid", "Atlantic/Canary"), (95, 5)),
     "NL": (("Europe/Amsterdam",), (1,)),
-    "CA": (("America/Toronto", "America/Vancouver", "America/Edmonton", "America/Winnipeg", "America/Halifax",
-            "America/St_Johns"), (60, 15, 12, 6, 5, 2)),
-    "AU": (("Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane", "Australia/Perth",
-            "Australia/Adelaide"), (33, 31, 17, 11, 8)),
+    "CA": (
+        (
+            "America/Toronto",
+            "America/Vancouver",
+            "America/Edmonton",
+            "America/Winnipeg",
+            "America/Halifax",
+            "America/St_Johns",
+        ),
+        (60, 15, 12, 6, 5, 2),
+    ),
+    "AU": (
+        ("Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane", "Australia/Perth", "Australia/Adelaide"),
+        (33, 31, 17, 11, 8),
+    ),
     "PL": (("Europe/Warsaw",), (1,)),
     "IT": (("Europe/Rome",), (1,)),
-}  # fmt: skip
+}
 _by_time = operator.itemgetter("event_time")
 
 

@@ -49,8 +49,17 @@ def test_no_zone_or_an_unknown_one_has_no_local_hour() -> None:
         assert localtime.span(name, 0)[0] is None
 
 
-ZONES = ("America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu", "America/St_Johns",
-         "Pacific/Chatham", "Europe/Berlin", "America/Sao_Paulo", "UTC")  # fmt: skip
+ZONES = (
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "America/St_Johns",
+    "Pacific/Chatham",
+    "Europe/Berlin",
+    "America/Sao_Paulo",
+    "UTC",
+)
 
 
 @settings(max_examples=500, deadline=None)
@@ -85,8 +94,13 @@ def test_update_counts_local_hours_across_a_switch_in_one_batch() -> None:
 
 def test_update_switches_zones_within_a_batch() -> None:
     t = utc("2026-10-25T12:00:00")
-    events = [ev(t, tz="Asia/Tokyo"), ev(t + MIN, tz=None, n=1), ev(t + 2 * MIN, tz="America/Los_Angeles", n=2),
-              ev(t + 3 * MIN, tz="Nope/Zone", n=3), ev(t + 4 * MIN, tz="Asia/Tokyo", n=4)]  # fmt: skip
+    events = [
+        ev(t, tz="Asia/Tokyo"),
+        ev(t + MIN, tz=None, n=1),
+        ev(t + 2 * MIN, tz="America/Los_Angeles", n=2),
+        ev(t + 3 * MIN, tz="Nope/Zone", n=3),
+        ev(t + 4 * MIN, tz="Asia/Tokyo", n=4),
+    ]
     state = UserState("u")
     update(state, events, CATALOG)
     assert [e[-1] for e in state.log] == [21, -1, 5, -1, 21]

@@ -19,10 +19,15 @@ from streams.ingest.simulator import Simulation, SimulationConfig
 
 MONDAY = 1_762_732_800_000  # 2025-11-10T00:00:00Z, a Monday
 CAT = {
-    f"t{i}": TrackInfo(f"t{i}", f"Song {i}", f"a{i % 4}", ["Velvet Harbors", "Beck", "Air", "Neon Comets"][i % 4],
-                       genres=("shoegaze", "rock"))
+    f"t{i}": TrackInfo(
+        f"t{i}",
+        f"Song {i}",
+        f"a{i % 4}",
+        ["Velvet Harbors", "Beck", "Air", "Neon Comets"][i % 4],
+        genres=("shoegaze", "rock"),
+    )
     for i in range(8)
-}  # fmt: skip
+}
 
 
 def ev(
@@ -60,9 +65,15 @@ def test_session_recap_fires_when_the_session_closes() -> None:
 
 @pytest.mark.parametrize(
     ("tz", "part"),
-    [("Europe/Berlin", "evening"), ("America/New_York", "afternoon"), ("Asia/Tokyo", "late night"),
-     ("Asia/Kolkata", "late night"), (None, None), ("Mars/Olympus_Mons", None)],
-)  # fmt: skip
+    [
+        ("Europe/Berlin", "evening"),
+        ("America/New_York", "afternoon"),
+        ("Asia/Tokyo", "late night"),
+        ("Asia/Kolkata", "late night"),
+        (None, None),
+        ("Mars/Olympus_Mons", None),
+    ],
+)
 def test_a_recap_says_the_local_time_of_day_and_none_without_a_zone(tz: str | None, part: str | None) -> None:
     # the session starts at 19:56:40 UTC (its first play ended at 20:00 after 200 s): 20:56 in Berlin,
     # 14:56 in New York, 04:56 in Tokyo, 01:26 in Kolkata; with no (known) zone there is no time of day
@@ -166,13 +177,19 @@ def test_time_of_day_shift() -> None:
 
 def test_time_of_day_shift_in_local_time_and_only_with_zones() -> None:
     def days(first: int, n: int, hour: int, tz: str | None) -> list[dict[str, Any]]:
-        return [ev(MONDAY + (first + d) * DAY_MS + hour * HOUR_MS + i * 4 * MINUTE_MS, tz=tz)
-                for d in range(n) for i in range(10)]  # fmt: skip
+        return [
+            ev(MONDAY + (first + d) * DAY_MS + hour * HOUR_MS + i * 4 * MINUTE_MS, tz=tz)
+            for d in range(n)
+            for i in range(10)
+        ]
 
     weekly = TriggerConfig(user_cooldown_ms=0, cooldown_ms={"TIME_OF_DAY_SHIFT": 7 * DAY_MS})
     # Tokyo is UTC+9: 08:00 UTC is 17:00 there (evening), 23:00 UTC is 08:00 the next morning
-    tokyo = [r for r in run(days(-30, 20, 8, "Asia/Tokyo") + days(0, 5, 23, "Asia/Tokyo"), weekly, batch=10)
-             if r.kind == "TIME_OF_DAY_SHIFT"]  # fmt: skip
+    tokyo = [
+        r
+        for r in run(days(-30, 20, 8, "Asia/Tokyo") + days(0, 5, 23, "Asia/Tokyo"), weekly, batch=10)
+        if r.kind == "TIME_OF_DAY_SHIFT"
+    ]
     assert len(tokyo) == 1
     facts = {f.name: f.value for f in tokyo[0].facts.facts}
     assert facts["new_time_of_day"] == "morning" and facts["old_time_of_day"] == "evening"

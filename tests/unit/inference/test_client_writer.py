@@ -22,10 +22,14 @@ BAD = "In 2022 Velvet Harbors played a 48-minute set."
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [("StatusCode.UNAVAILABLE", Unavailable), ("StatusCode.DEADLINE_EXCEEDED", Timeout),
-     ("StatusCode.RESOURCE_EXHAUSTED", Overloaded), ("StatusCode.INVALID_ARGUMENT", BadRequest),
-     ("StatusCode.INTERNAL", ModelFailed)],
-)  # fmt: skip
+    [
+        ("StatusCode.UNAVAILABLE", Unavailable),
+        ("StatusCode.DEADLINE_EXCEEDED", Timeout),
+        ("StatusCode.RESOURCE_EXHAUSTED", Overloaded),
+        ("StatusCode.INVALID_ARGUMENT", BadRequest),
+        ("StatusCode.INTERNAL", ModelFailed),
+    ],
+)
 def test_triton_errors_become_typed_errors(status: str, expected: type) -> None:
     err = translate(InferenceServerException("boom", status=status))
     assert isinstance(err, expected)
@@ -108,8 +112,14 @@ class FakeModel:
         self.rounds = rounds
         self.seeds: list[int] = []
 
-    async def generate(self, kind: str, sheet: FactSheet, sampling: Sampling, draft: str | None = None,
-                       headers: dict[str, str] | None = None) -> Generated:  # fmt: skip
+    async def generate(
+        self,
+        kind: str,
+        sheet: FactSheet,
+        sampling: Sampling,
+        draft: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Generated:
         self.seeds.append(sampling.seed)
         assert draft  # the template draft is offered to improve on
         if isinstance(self.rounds, Exception):
@@ -161,10 +171,13 @@ def test_writer_lets_retriable_errors_through() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("Here's a rewritten version:\n\nYour week was good. It was. And more.", "Your week was good. It was."),
-     ('"Quoted story."', "Quoted story."), ("A sentence cut off in the mid", ""),
-     ("Rewrite the draft.\n\nThe real one.", "The real one.")],
-)  # fmt: skip
+    [
+        ("Here's a rewritten version:\n\nYour week was good. It was. And more.", "Your week was good. It was."),
+        ('"Quoted story."', "Quoted story."),
+        ("A sentence cut off in the mid", ""),
+        ("Rewrite the draft.\n\nThe real one.", "The real one."),
+    ],
+)
 def test_clean_keeps_whole_sentences_of_the_story(raw: str, expected: str) -> None:
     assert clean(raw) == expected
 
@@ -185,11 +198,18 @@ class FrameModel:
     def __init__(self, frames: list[tuple[str, float]]) -> None:
         self.frames = frames
 
-    async def generate(self, kind: str, sheet: FactSheet, sampling: Sampling, draft: str | None = None,
-                       headers: dict[str, str] | None = None) -> Generated:  # fmt: skip
+    async def generate(
+        self,
+        kind: str,
+        sheet: FactSheet,
+        sampling: Sampling,
+        draft: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Generated:
         texts = [f for f, _ in self.frames]
-        return Generated(texts, texts, "story_generator/frames", 10, [5] * len(texts), 1.0,
-                         [lp for _, lp in self.frames])  # fmt: skip
+        return Generated(
+            texts, texts, "story_generator/frames", 10, [5] * len(texts), 1.0, [lp for _, lp in self.frames]
+        )
 
 
 def test_frames_are_filled_from_the_sheet_and_the_surest_accepted_one_is_published() -> None:
@@ -205,8 +225,10 @@ def test_frames_are_filled_from_the_sheet_and_the_surest_accepted_one_is_publish
 
 
 def test_a_listener_is_not_told_the_same_sentence_twice_in_a_week() -> None:
-    frames = [("Your {time_of_day} session ran {minutes} across {tracks}.", -0.1),
-              ("{minutes} across {tracks}, led by {top_artist}.", -0.9)]  # fmt: skip
+    frames = [
+        ("Your {time_of_day} session ran {minutes} across {tracks}.", -0.1),
+        ("{minutes} across {tracks}, led by {top_artist}.", -0.9),
+    ]
     writer = StoryWriter(FrameModel(frames))
     first = asyncio.run(writer.write(req(), now_ms=0))
     second = asyncio.run(writer.write(req(), now_ms=0))

@@ -21,8 +21,13 @@ def test_wilson_interval_is_sound_at_the_edges() -> None:
 
 
 def test_repeats_count_the_same_skeleton_to_the_same_listener_within_a_week() -> None:
-    stories = [("u1", 0, "a {x}"), ("u1", 3 * DAY, "a {x}"), ("u1", 20 * DAY, "a {x}"), ("u2", DAY, "a {x}"),
-               ("u1", 4 * DAY, "b {x}")]  # fmt: skip
+    stories = [
+        ("u1", 0, "a {x}"),
+        ("u1", 3 * DAY, "a {x}"),
+        ("u1", 20 * DAY, "a {x}"),
+        ("u2", DAY, "a {x}"),
+        ("u1", 4 * DAY, "b {x}"),
+    ]
     assert repeats_per_listener(stories) == (1, 5)
 
 

@@ -8,10 +8,15 @@ from inference.frames import FrameError, fill, parse, problems
 from inference.grounding import check
 from schemas.records import Fact, FactSheet
 
-SHEET = FactSheet("minutes", (
-    Fact("minutes", "DURATION", "47 minutes", 47.0, "minute"), Fact("tracks", "NUMBER", "18 tracks", 18.0, "track"),
-    Fact("top_artist", "ARTIST", "Cosmic Lanterns"), Fact("time_of_day", "TIME_OF_DAY", "late night"),
-))  # fmt: skip
+SHEET = FactSheet(
+    "minutes",
+    (
+        Fact("minutes", "DURATION", "47 minutes", 47.0, "minute"),
+        Fact("tracks", "NUMBER", "18 tracks", 18.0, "track"),
+        Fact("top_artist", "ARTIST", "Cosmic Lanterns"),
+        Fact("time_of_day", "TIME_OF_DAY", "late night"),
+    ),
+)
 
 
 def test_a_frame_is_filled_from_the_facts() -> None:
@@ -21,17 +26,20 @@ def test_a_frame_is_filled_from_the_facts() -> None:
     assert parse("Your {time_of_day} session ran {minutes}.").slots == ("time_of_day", "minutes")
 
 
-@pytest.mark.parametrize(("frame", "why"), [
-    ("Your session ran {minutes} with {skips}.", "unknown slot {skips}"),
-    ("Your session ran {minutes} across 18 tracks.", "a number of its own"),
-    ("Your session ran {minutes} across eighteen tracks.", "a number word of its own"),
-    ("Your session ran {minutes} and two hours.", "a number word of its own"),
-    ("Your session ran {minutes}, led by Radiohead.", "a name of its own: 'Radiohead'"),
-    ("{minutes}, and {minutes} again.", "slot {minutes} twice"),
-    ("Your session, led by {top_artist}.", "no slot for the key fact {minutes}"),
-    ("Your session ran {minutes!r}.", "malformed slot"),
-    ("Your session ran {minutes.", "malformed frame"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("frame", "why"),
+    [
+        ("Your session ran {minutes} with {skips}.", "unknown slot {skips}"),
+        ("Your session ran {minutes} across 18 tracks.", "a number of its own"),
+        ("Your session ran {minutes} across eighteen tracks.", "a number word of its own"),
+        ("Your session ran {minutes} and two hours.", "a number word of its own"),
+        ("Your session ran {minutes}, led by Radiohead.", "a name of its own: 'Radiohead'"),
+        ("{minutes}, and {minutes} again.", "slot {minutes} twice"),
+        ("Your session, led by {top_artist}.", "no slot for the key fact {minutes}"),
+        ("Your session ran {minutes!r}.", "malformed slot"),
+        ("Your session ran {minutes.", "malformed frame"),
+    ],
+)
 def test_frames_with_facts_of_their_own_are_refused(frame: str, why: str) -> None:
     assert any(why in p for p in problems(frame, SHEET)), problems(frame, SHEET)
     with pytest.raises(FrameError):

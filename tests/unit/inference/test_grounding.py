@@ -240,10 +240,14 @@ def test_no_word_every_story_may_use_is_one_the_house_style_refuses() -> None:
 
 
 def test_one_word_names_that_are_also_plain_words_bind_only_as_written() -> None:
-    s = FactSheet("play_count", (
-        Fact("play_count", "NUMBER", "10 plays", 10.0, "play"), Fact("artist", "ARTIST", "The Silent Rivers"),
-        Fact("track", "TRACK", "Morning"),
-    ))  # fmt: skip
+    s = FactSheet(
+        "play_count",
+        (
+            Fact("play_count", "NUMBER", "10 plays", 10.0, "play"),
+            Fact("artist", "ARTIST", "The Silent Rivers"),
+            Fact("track", "TRACK", "Morning"),
+        ),
+    )
     ok("The Silent Rivers reached 10 plays with you, the latest being Morning.", s)
     refused("The Silent Rivers reached 10 plays with you one morning.", s, "time of day not in the facts")
 

@@ -85,10 +85,20 @@ def test_an_event_without_a_zone_is_written_as_fastavro_writes_its_default() -> 
     from schemas.fastread import read_listening_event, read_listening_event_core
 
     event = {
-        "event_id": "e", "user_id": "u", "track_id": "t", "event_time": 1, "ms_played": 2, "platform": "IOS",
-        "country": None, "reason_start": "a", "reason_end": "b", "shuffle": False, "skipped": False,
-        "offline": False, "context": {"type": "ALBUM", "uri": None},
-    }  # fmt: skip
+        "event_id": "e",
+        "user_id": "u",
+        "track_id": "t",
+        "event_time": 1,
+        "ms_played": 2,
+        "platform": "IOS",
+        "country": None,
+        "reason_start": "a",
+        "reason_end": "b",
+        "shuffle": False,
+        "skipped": False,
+        "offline": False,
+        "context": {"type": "ALBUM", "uri": None},
+    }
     raw = ListeningEventWriter(42).encode(event)
     assert raw == Encoder(schema_str("ListeningEvent"), 42).encode({**event, "tz": None})
     assert read_listening_event(raw)["tz"] is None and read_listening_event_core(raw)["tz"] is None

@@ -19,8 +19,11 @@ def test_cpu_rounds_alternate_and_report_the_overhead() -> None:
     assert out["cpu_s_off"] == pytest.approx(statistics.median(out["cpu_s_off_runs"]), abs=1e-3)
     assert isinstance(out["cpu_overhead_pct"], float) and isinstance(out["cpu_overhead_pct_paired"], float)
     assert [line.split(":")[0] for line in lines[1:5]] == [
-        "round 1, triggers on ", "round 1, triggers off", "round 2, triggers off", "round 2, triggers on "
-    ]  # fmt: skip
+        "round 1, triggers on ",
+        "round 1, triggers off",
+        "round 2, triggers off",
+        "round 2, triggers on ",
+    ]
 
 
 def test_the_worker_threads_share_of_a_flush_takes_everything_dirty() -> None:

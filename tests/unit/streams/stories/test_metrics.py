@@ -12,8 +12,17 @@ from streams.stories.metrics import AgentCollector
 
 
 def test_agent_metrics_expose_generators_failures_and_breaker() -> None:
-    stats = AgentStats(received=5, published=4, model_written=3, template=1, grounding_rejections=7, dead_letters=1,
-                       triton_waits=2, in_flight=1, by_kind={"STREAK": 4})  # fmt: skip
+    stats = AgentStats(
+        received=5,
+        published=4,
+        model_written=3,
+        template=1,
+        grounding_rejections=7,
+        dead_letters=1,
+        triton_waits=2,
+        in_flight=1,
+        by_kind={"STREAK": 4},
+    )
     breaker = CircuitBreaker()
     breaker.state = "open"
     registry = CollectorRegistry()

@@ -31,14 +31,26 @@ def _run(
     catalog = {r["track_id"]: TrackInfo.from_avro(r) for r in sim.catalog_records()}
     writer = ListeningEventWriter(1)
     evs = [e for day in sim.days() for e in day]
-    msgs = [RawMessage("listening-events", 0, i, e["user_id"].encode(), writer.encode(e), e["event_time"])
-            for i, e in enumerate(evs)]  # fmt: skip
+    msgs = [
+        RawMessage("listening-events", 0, i, e["user_id"].encode(), writer.encode(e), e["event_time"])
+        for i, e in enumerate(evs)
+    ]
     exporter = InMemorySpanExporter()
     tracer = Tracer(SdkSink(SimpleSpanProcessor(exporter), "features", Privacy(KEY)), "features", ratio)
-    decoder = Decoder(schema_str("ListeningEvent"), lambda _i: schema_str("ListeningEvent"), reader_id=1,
-                      fast_reader=read_listening_event_core)  # fmt: skip
-    proc = FeatureProcessor(decoder, catalog.get, lambda _u, _p: None, tracer=tracer, clock_ms=lambda: 2**62,
-                            trigger_config=TriggerConfig() if triggers else None)  # fmt: skip
+    decoder = Decoder(
+        schema_str("ListeningEvent"),
+        lambda _i: schema_str("ListeningEvent"),
+        reader_id=1,
+        fast_reader=read_listening_event_core,
+    )
+    proc = FeatureProcessor(
+        decoder,
+        catalog.get,
+        lambda _u, _p: None,
+        tracer=tracer,
+        clock_ms=lambda: 2**62,
+        trigger_config=TriggerConfig() if triggers else None,
+    )
     for i in range(0, len(msgs), 500):
         proc.process(msgs[i : i + 500])
     fired = len(proc.take_requests())
