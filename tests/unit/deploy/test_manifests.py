@@ -524,3 +524,15 @@ def test_dev_fits_a_laptop_and_needs_only_strimzi() -> None:
         cpu += _quantity(pool["spec"]["resources"]["requests"]["cpu"]) * pool["spec"]["replicas"]
         memory += _quantity(pool["spec"]["resources"]["requests"]["memory"]) * pool["spec"]["replicas"]
     assert cpu <= 4 and memory <= 12 * 2**30, (cpu, memory / 2**30)
+
+
+def test_the_ops_pod_is_valid_and_connects_as_the_ops_user() -> None:
+    pod = yaml.safe_load((ROOT / "deploy" / "k8s" / "ops-pod.yaml").read_text())
+    for version in K8S_VERSIONS:
+        kubernetes_validate.validate(pod, version, strict=True)
+    env = env_of(pod["spec"]["containers"][0])
+    users = {u["metadata"]["name"] for u in by_kind("production", "KafkaUser")}
+    assert env["LINERNOTES_SASL_USERNAME"]["value"] == "linernotes-ops" in users
+    assert env["LINERNOTES_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "linernotes-ops"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/part-of"] == "linernotes"  # admitted by the policies
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
