@@ -35,28 +35,32 @@ def secure(protocol: str = "SASL_SSL", **extra: Any) -> Settings:
     return Settings(**(fields | extra))
 
 
-class Recorder:
-    """Stands in for an aiokafka client class: keeps the keyword arguments faust built it with."""
+def recording(cls: type) -> type:
+    """A subclass of an aiokafka client class that keeps the keyword arguments faust builds it
+    with; it stays a real client (constructing one connects to nothing)."""
 
-    seen: list[dict[str, Any]]
-
-    def __init__(self, *_: Any, **kwargs: Any) -> None:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         type(self).seen.append(kwargs)
+        cls.__init__(self, *args, **kwargs)
+
+    return type(f"Recording{cls.__name__}", (cls,), {"seen": [], "__init__": __init__})
 
 
 def faust_client_kwargs(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The kwargs faust passes to aiokafka's consumer (the worker's BatchConsumer, as build_worker
     swaps it in) and producer, without connecting to anything."""
-    consumers = type("Consumers", (Recorder,), {"seen": []})
-    producers = type("Producers", (Recorder,), {"seen": []})
-    monkeypatch.setattr(faust_aiokafka.aiokafka, "AIOKafkaConsumer", consumers)
-    monkeypatch.setattr(faust_aiokafka.aiokafka, "AIOKafkaProducer", producers)
+    aiokafka = faust_aiokafka.aiokafka
+    consumers, producers = recording(aiokafka.AIOKafkaConsumer), recording(aiokafka.AIOKafkaProducer)
+    monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", consumers)
+    monkeypatch.setattr(aiokafka, "AIOKafkaProducer", producers)
 
     async def build() -> None:
         app = make_faust_app(settings, data_dir=tmp_path)
         app.transport = BatchTransport(app.conf.broker_consumer, app)
-        app.consumer._thread._create_worker_consumer(app.transport)
-        app.producer._new_producer()
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        producer = app.producer._new_producer()
+        await consumer.stop()
+        await producer.stop()
 
     asyncio.run(build())
     return {"consumer": consumers.seen[-1], "producer": producers.seen[-1]}
