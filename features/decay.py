@@ -11,10 +11,6 @@ from features.config import FeatureConfig
 _RESCALE_HALF_LIVES = 64
 
 
-def weight(t: int, landmark: int, half_life_ms: int) -> float:
-    return float(2.0 ** ((t - landmark) / half_life_ms))
-
-
 def rescale(scores: dict[str, float], old: int, new: int, config: FeatureConfig) -> None:
     factor = 2.0 ** ((old - new) / config.decay_half_life_ms)
     floor = config.min_score

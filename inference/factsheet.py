@@ -19,8 +19,6 @@ from typing import Any
 
 from schemas.records import Fact, FactSheet
 
-SUPERLATIVE_PREFIXES = ("top_", "most_", "longest_", "record_")
-
 # The facts each story kind is written from: (required, optional). Triggers emit these names.
 KIND_FACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "SESSION_RECAP": (("minutes", "tracks"), ("top_artist", "time_of_day", "skips", "new_artists")),

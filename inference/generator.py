@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass, field
 from importlib import util
 from pathlib import Path
@@ -142,7 +141,7 @@ class StoryModel:
 
             # merged once: generation then costs exactly what the base model costs
             model = PeftModel.from_pretrained(model, str(self.adapter)).merge_and_unload()
-            self.generator_id = f"story_generator/smollm2-135m-frames-{_adapter_version(self.adapter)}"
+            self.generator_id = adapter_generator_id(self.adapter)
         self.model = model.to(self.device)  # type: ignore[arg-type]  # transformers types .to() narrowly
         self.model.train(False)
 
@@ -245,18 +244,14 @@ class StoryModel:
         return results
 
 
-def _adapter_version(folder: Path) -> str:
-    """A short, stable name for an adapter: the start of its weights' sha256."""
+def adapter_generator_id(folder: Path) -> str:
+    """The generator id of the model with the adapter in ``folder``: a short, stable name for the adapter,
+    the start of its weights' sha256."""
     import hashlib
 
     weights = folder / "adapter_model.safetensors"
-    return hashlib.sha256(weights.read_bytes()).hexdigest()[:10] if weights.exists() else "unversioned"
-
-
-def timed_json(fn: Any, *args: Any) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    result = fn(*args)
-    return result, (time.perf_counter() - t0) * 1000
+    version = hashlib.sha256(weights.read_bytes()).hexdigest()[:10] if weights.exists() else "unversioned"
+    return f"story_generator/smollm2-135m-frames-{version}"
 
 
 def dumps(obj: Any) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import fastavro
@@ -70,18 +70,6 @@ class Encoder:
         buf.write(self._header)
         fastavro.schemaless_writer(buf, self._parsed, record)
         return buf.getvalue()
-
-    def encode_many(self, records: Iterable[dict[str, Any]]) -> list[bytes]:
-        header, parsed, writer = self._header, self._parsed, fastavro.schemaless_writer
-        out: list[bytes] = []
-        buf = io.BytesIO()
-        for record in records:
-            buf.seek(0)
-            buf.truncate()
-            buf.write(header)
-            writer(buf, parsed, record)
-            out.append(buf.getvalue())
-        return out
 
 
 WriterLookup = Callable[[int], str]

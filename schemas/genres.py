@@ -18,11 +18,6 @@ def genre_paths() -> dict[str, tuple[str, ...]]:
     return dict(_genre_paths())
 
 
-def genre_names() -> frozenset[str]:
-    """Every genre name in the tree, lower case."""
-    return frozenset(name.lower() for name, _ in _genre_paths())
-
-
 @cache
 def _genre_paths() -> tuple[tuple[str, tuple[str, ...]], ...]:
     text = resources.files("schemas").joinpath("data", "genres-tree.yaml").read_text(encoding="utf-8")

@@ -88,7 +88,6 @@ class GroundingReport:
     facts_used: tuple[str, ...]
     problems: tuple[str, ...] = field(default=())
     skeleton: str = ""  # the text with each stated fact as {name}: what the listener reads, facts aside
-    covers_key_fact: bool = False
 
     @property
     def grounded(self) -> bool:
@@ -429,7 +428,7 @@ class _Reader:
             ):
                 self.refuse(f"grammar: {self.span(i, i + 2)!r}")
 
-    def coverage(self) -> tuple[tuple[str, ...], bool]:
+    def coverage(self) -> tuple[str, ...]:
         runs: list[str] = []
         for i, t in enumerate(self.toks):
             if t.slot and (i == 0 or self.toks[i - 1].slot != t.slot):
@@ -439,13 +438,12 @@ class _Reader:
         for name in dict.fromkeys(numbers):
             if numbers.count(name) > 1:
                 self.refuse(f"dull: states {name.replace('_', ' ')} twice")
-        covers = self.sheet.key_fact in used
-        if not covers:
+        if self.sheet.key_fact not in used:
             self.refuse(f"key fact not stated: {self.sheet.key_fact.replace('_', ' ')}")
         for name in MUST_NAME.get(self.kind, ()):
             if name in self.facts and name not in used:
                 self.refuse(f"does not name the {name.replace('_', ' ')}")
-        return used, covers
+        return used
 
     def roles(self, skeleton: str) -> None:
         for pattern, why in WRONG_ROLES:
@@ -490,10 +488,10 @@ def check(text: str, sheet: FactSheet, kind: str = "") -> GroundingReport:
     r.phrases()
     r.quantities()
     r.words()
-    used, covers = r.coverage()
+    used = r.coverage()
     skeleton = r.skeleton()
     r.roles(skeleton)
-    return GroundingReport(used, tuple(r.problems), skeleton, covers)
+    return GroundingReport(used, tuple(r.problems), skeleton)
 
 
 __all__ = ["GroundingReport", "check", "kind_of"]

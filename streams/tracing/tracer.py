@@ -131,9 +131,6 @@ class Tracer:
     def enabled(self) -> bool:
         return self.sink is not None
 
-    def sample(self) -> bool:
-        return self.enabled and random.random() < self.ratio
-
     def sampled_indexes(self, n: int) -> list[int]:
         """Which of ``n`` items to trace: geometric gaps, so the cost is per sampled item, not per item."""
         if not self.enabled or self.ratio <= 0 or n <= 0:
@@ -181,13 +178,6 @@ class Tracer:
             )
         )
         self.emitted += 1
-
-    def emit_record(self, rec: tuple[Any, ...]) -> None:
-        """A finished span, as a record (a :data:`SpanRecord` or a short record, see
-        ``streams.tracing.records.expand``), straight to the sink: the lean path for spans built in bulk."""
-        if self.sink is not None:
-            self.sink.emit(rec)
-            self.emitted += 1
 
     def appender(self) -> Callable[[tuple[Any, ...]], None]:
         """A callable taking records to the sink, for code emitting in bulk that counts its own spans

@@ -35,7 +35,6 @@ class Catalog:
     artists_by_genre: dict[str, tuple[int, ...]]  # genre -> artist indexes, most popular first
     tracks_by_artist: tuple[tuple[int, ...], ...]  # artist index -> track indexes
     albums_by_artist: tuple[tuple[tuple[int, ...], ...], ...]  # artist -> albums -> track indexes
-    artist_popularity: tuple[float, ...]
 
 
 def _name(rng: random.Random, used: set[str]) -> str:
@@ -65,14 +64,12 @@ def build_catalog(*, artists: int, seed: int, genres: int = 48) -> Catalog:
     by_genre: dict[str, list[int]] = {g: [] for g in chosen}
     tracks_by_artist: list[tuple[int, ...]] = []
     albums_by_artist: list[tuple[tuple[int, ...], ...]] = []
-    popularity: list[float] = []
     used: set[str] = set()
     for a in range(artists):
         genre = chosen[a % len(chosen)] if a < len(chosen) else rng.choice(chosen)
         artist_name = _name(rng, used)
         artist_id = f"art_{a:06d}"
         by_genre[genre].append(a)
-        popularity.append(1.0 / (1 + a) ** 0.8)
         albums: list[tuple[int, ...]] = []
         for b in range(rng.randint(1, 3)):
             album_id = f"alb_{a:06d}_{b}"
@@ -103,5 +100,4 @@ def build_catalog(*, artists: int, seed: int, genres: int = 48) -> Catalog:
         artists_by_genre={g: tuple(v) for g, v in by_genre.items() if v},
         tracks_by_artist=tuple(tracks_by_artist),
         albums_by_artist=tuple(albums_by_artist),
-        artist_popularity=tuple(popularity),
     )
