@@ -6,7 +6,8 @@ producer, a RocksDB put and an offset put per record). A flush writes thousands 
 this writer does what faust would do, in bulk: the same keys and values in the same RocksDB files,
 the same records on the same changelog partitions, and, once the producer has delivered them, the
 same "persisted offset" marker faust reads at recovery (the offset of the last changelog record the
-local database holds). Reads, recovery, standbys and rebalancing stay faust's.
+local database holds). Reads, recovery, standbys and rebalancing stay faust's. The store's private
+parts it writes are reached through ``streams.worker.faust_compat``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from faust.types import TP
 from rocksdict import WriteBatch
 
 from streams.kafka.producer import RecordProducer
+from streams.worker.faust_compat import key_index as store_key_index
+from streams.worker.faust_compat import partition_db
 
 
 class StateWriter:
@@ -30,7 +33,7 @@ class StateWriter:
     def write(self, items: Iterable[tuple[bytes, int, bytes]]) -> int:
         """``(key, partition, value)``: local database now, changelog records on their way."""
         store = self.table.data  # faust's RocksDB store
-        key_index = store._key_index
+        key_index = store_key_index(store)
         batches: dict[int, Any] = {}
         produce, topic, on_delivery = self.producer.produce_to, self.topic, self._on_delivery
         n = 0
@@ -43,7 +46,7 @@ class StateWriter:
             produce(topic, partition, key, value, on_delivery)
             n += 1
         for partition, batch in batches.items():
-            store._db_for_partition(partition).write(batch)
+            partition_db(store, partition).write(batch)
         return n
 
     def _on_delivery(self, err: Any, msg: Any) -> None:

@@ -20,6 +20,7 @@ from streams.pipeline.processor import FeatureProcessor
 from streams.pipeline.publisher import FlushPublisher
 from streams.tracing.records import Privacy
 from streams.tracing.tracer import make_tracer
+from streams.worker import faust_compat
 from streams.worker.catalog import CatalogTable
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.faust_app import PartitionContext, declare_events_and_state, make_faust_app
@@ -50,8 +51,9 @@ class Worker:
 
 
 def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: Any = None) -> Worker:
+    faust_compat.check_versions()  # the worker uses private faust names: only on the faust they were checked on
     app = make_faust_app(settings, data_dir=data_dir, web_port=web_port)
-    app.transport = BatchTransport(app.conf.broker_consumer, app)  # as faust's _new_transport, our class
+    faust_compat.install_transport(app, BatchTransport)
 
     events_topic, state_table = declare_events_and_state(app, settings)
 
@@ -122,10 +124,10 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         # A quiet stream flushes at once: MIN_FLUSH_INTERVAL_S spaces the flushes of a stream that keeps
         # coming (coalescing), and a quiet one has nothing to coalesce with (it kept a backlog's last
         # events waiting up to 0.5 s, ~10% of a 200k-event features bench run).
-        async with consumer._hot_lock:
+        async with consumer.hot_lock:
             now = time.monotonic()
             idle = now - hot.last_handle >= IDLE_S
-            if (idle and hot.has_unflushed()) or now - hot._last_flush >= settings.flush_interval_s:
+            if (idle and hot.has_unflushed()) or now - hot.last_flush >= settings.flush_interval_s:
                 await hot.flush()
             elif idle:
                 await hot.settle_if_delivered()

@@ -4,7 +4,8 @@ faust's fetch loop awaits a callback per message (``wait_first`` creates tasks p
 which caps a worker at a few thousand events/s. Here, each fetch is split: records of the hot
 topics go to :class:`HotPath` in one call; everything else (catalog, changelogs, other agents)
 takes faust's normal per-message path. Offsets of hot partitions are committed by faust's own
-commit loop, but only up to what the handler reports durable.
+commit loop, but only up to what the handler reports durable. The faust hooks this needs are
+private; ``streams.worker.faust_compat.Consumer`` turns them into public ones.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from confluent_kafka import Consumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP, Message
+from faust.types import TP
+
+from streams.worker import faust_compat
 
 
 class HotPath(Protocol):
@@ -61,28 +64,14 @@ def probe_ends(
     return ends
 
 
-class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        # faust fixes fetch.max.wait at 1500 ms. On Tansu, after each flush the next fetch came back
-        # only after up to ~1.4 s, with the worker, its helpers and the broker all idle: ~40% of a
-        # benchmark run. With 100 ms those gaps are gone (features bench: ~30k -> ~50k events/s).
-        consumer._fetch_max_wait_ms = getattr(self.consumer, "fetch_max_wait_ms", 100)
-        return consumer
-
-
-class BatchConsumer(faust_aiokafka.Consumer):
+class BatchConsumer(faust_compat.Consumer):
     hot: HotPath | None = None
     probe_conf: dict[str, Any] | None = None  # librdkafka settings for probe_ends
-    fetch_max_wait_ms = 100  # set from the settings before the consumer starts
-
-    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
-        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self._hot_done: dict[TP, int] = {}
-        self._hot_lock = asyncio.Lock()
+        self.hot_lock = asyncio.Lock()  # the hot path's batches, flushes and revocations, one at a time
 
     # -- offsets: faust commits hot partitions up to what the hot path marked done -------------
     def mark_done(self, offsets: Mapping[TP, int]) -> None:
@@ -91,16 +80,14 @@ class BatchConsumer(faust_aiokafka.Consumer):
             if offset > self._hot_done.get(tp, -1):
                 self._hot_done[tp] = offset
 
-    def _filter_tps_with_pending_acks(self, topics: Any = None) -> Any:
-        yield from super()._filter_tps_with_pending_acks(topics)
-        for tp in list(self._hot_done):
-            if topics is None or tp in topics or tp.topic in topics:
-                yield tp
+    def decides_offset(self, tp: TP) -> bool:
+        return self.hot is not None and tp.topic in self.hot.topics
 
-    def _new_offset(self, tp: TP) -> int | None:
-        if self.hot is not None and tp.topic in self.hot.topics:
-            return self._hot_done.get(tp)
-        return super()._new_offset(tp)
+    def done_offset(self, tp: TP) -> int | None:
+        return self._hot_done.get(tp)
+
+    def done_partitions(self) -> list[TP]:
+        return list(self._hot_done)
 
     async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
         reported = dict(await super().highwaters(*partitions))
@@ -121,7 +108,7 @@ class BatchConsumer(faust_aiokafka.Consumer):
     # -- rebalancing: nothing pending may cross a revocation ---------------------------------
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         if self.hot is not None:
-            async with self._hot_lock:
+            async with self.hot_lock:
                 # Make everything durable. No commit here: the consumer thread is inside the
                 # rebalance and would deadlock; the next owner re-reads from the last committed
                 # offset and skips, per user, what the stored state already contains.
@@ -131,46 +118,26 @@ class BatchConsumer(faust_aiokafka.Consumer):
                     self._hot_done.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
-    # -- fetching ------------------------------------------------------------------------------
-    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:  # noqa: ASYNC109 - faust signature
-        records, active_partitions = await self._wait_next_records(timeout)
-        if records is None or self.should_stop:
-            return
+    # -- fetching: the hot topic's records go to the hot path, the rest on to faust -------------
+    async def take_records(
+        self, records: Mapping[TP, list[Any]], active_partitions: set[TP] | None
+    ) -> Mapping[TP, list[Any]]:
         hot = self.hot
-        if hot is not None and self.flow_active:
-            mine = {
-                tp: recs
-                for tp, recs in records.items()
-                if tp.topic in hot.topics
-                and (active_partitions is None or tp in active_partitions or tp in self._buffered_partitions)
-            }
-            others = {tp: recs for tp, recs in records.items() if tp.topic not in hot.topics}
-            if mine:
-                generation = self.app.consumer_generation_id
-                async with self._hot_lock:
-                    if generation == self.app.consumer_generation_id and self.flow_active:
-                        await hot.handle(mine)
-                        for tp, recs in mine.items():
-                            if recs:
-                                self._read_offset[tp] = recs[-1].offset
-                                self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-            records = others
-        if not records:
-            return
-        to_message = self._to_message
-        generation_id = self.app.consumer_generation_id
-        if self.flow_active:
-            for tp, record in self.scheduler.iterate(records):
-                if not self.flow_active or self.app.consumer_generation_id != generation_id:
-                    break
-                if active_partitions is None or tp in active_partitions or tp in self._buffered_partitions:
-                    self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-                    yield tp, to_message(tp, record)
-        else:
-            try:
-                await self.perform_seek()
-            except Exception as ex:  # noqa: BLE001 - as faust does
-                self.log.warning(f"exception performing seek when flow not active {ex}")
+        if hot is None:
+            return records
+        delivers = self.delivers
+        mine = {tp: recs for tp, recs in records.items() if tp.topic in hot.topics and delivers(tp, active_partitions)}
+        others = {tp: recs for tp, recs in records.items() if tp.topic not in hot.topics}
+        if mine:
+            generation = self.app.consumer_generation_id
+            async with self.hot_lock:
+                if generation == self.app.consumer_generation_id and self.flow_active:
+                    await hot.handle(mine)
+                    for tp, recs in mine.items():
+                        if recs:
+                            self.mark_read(tp, recs[-1].offset)
+                            self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+        return others
 
 
 class BatchTransport(faust_aiokafka.Transport):

@@ -4,36 +4,33 @@ and the state table, and the partition context table writes need outside a faust
 from __future__ import annotations
 
 import ssl
-import weakref
-from types import SimpleNamespace
 from typing import Any
 
 import faust
-from faust.streams import _current_event
 from faust.types.auth import CredentialsT
 
 from streams.config.settings import Settings
+from streams.worker import faust_compat
 
 STATE_TABLE = "user-state"
 
 
-class _PartitionEvent:
-    """Stands in for faust's "current event" so table reads/writes go to the right partition."""
-
-    def __init__(self, topic: str, partition: int) -> None:
-        self.message = SimpleNamespace(topic=topic, partition=partition)
-
-
 class PartitionContext:
+    """Points the state table's reads and writes at a partition outside a faust stream."""
+
     def __init__(self, topic: str) -> None:
-        self._events: dict[int, _PartitionEvent] = {}  # partition -> event (kept alive: faust holds only a weakref)
+        # partition -> event, kept alive here: faust holds the current event only through a weakref
+        self._events: dict[int, faust_compat.PartitionEvent] = {}
         self.topic = topic
 
     def enter(self, partition: int) -> None:
         event = self._events.get(partition)
         if event is None:
-            event = self._events[partition] = _PartitionEvent(self.topic, partition)
-        _current_event.set(weakref.ref(event))  # type: ignore[arg-type]  # duck-typed: faust reads .message
+            event = self._events[partition] = faust_compat.PartitionEvent(self.topic, partition)
+        faust_compat.set_current_partition(event)
+
+    def leave(self) -> None:
+        faust_compat.set_current_partition(None)
 
 
 def broker_credentials(settings: Settings) -> CredentialsT | None:

@@ -71,7 +71,7 @@ class StatsCollector:
         for tp in sorted(consumer.assignment(), key=lambda t: (t.topic, t.partition)):
             if tp.topic in self.hot.topics:
                 end = consumer.highwater(tp) or 0
-                read = consumer._read_offset.get(tp)
+                read = consumer.read_offset(tp)
                 lag.add_metric([tp.topic, str(tp.partition)], max(0, end - ((read + 1) if read is not None else 0)))
         yield lag
         requests = CounterMetricFamily("linernotes_story_requests", "Story requests fired, by kind", labels=["kind"])

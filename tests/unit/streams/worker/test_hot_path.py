@@ -8,6 +8,7 @@ from typing import Any
 from faust.types import TP
 
 from streams.config.settings import load
+from streams.pipeline.checkpoint import Checkpoint
 from streams.pipeline.processor import FeatureProcessor
 from streams.worker.hot_path import FeatureHotPath
 from tests.unit.streams.pipeline.test_processor import CATALOG, W, ev, msg, processor
@@ -51,11 +52,18 @@ def hot_path(max_poll: int) -> tuple[FeatureHotPath, Publisher]:
     proc.trigger_config = settings.trigger_config()
     hot = FeatureHotPath.__new__(FeatureHotPath)
     publisher = Publisher()
-    hot.settings, hot.processor, hot.publisher = settings, proc, publisher
+    hot.settings, hot.processor = settings, proc
     hot.producer = Nothing()  # type: ignore[assignment]
-    hot.states = States(publisher.log)  # type: ignore[assignment]
-    hot._catalog_frozen, hot._pending, hot._read, hot._inflight = True, {}, {}, None
-    hot._since_flush, hot._last_flush = 0, time.monotonic() + 3600  # no flush from handle itself
+    hot.checkpoint = Checkpoint(
+        proc,
+        publisher,  # type: ignore[arg-type]
+        States(publisher.log),  # type: ignore[arg-type]
+        hot.producer,
+        lambda offsets: publisher.log.append(("done", dict(offsets))),
+        requests_topic=settings.topic_requests,
+    )
+    hot._catalog_frozen, hot._read = True, {}
+    hot._since_flush, hot.last_flush = 0, time.monotonic() + 3600  # no flush from handle itself
     return hot, publisher
 
 
