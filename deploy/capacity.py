@@ -61,8 +61,13 @@ def scenario(inp: dict[str, Any], users: int) -> dict[str, Any]:
     pvc_gib = max(10, math.ceil(state_gib / workers * 1.5))  # half again for growth and compaction
 
     # story model on GPUs: the bench ran 1 candidate of <= its max tokens, production asks for more
-    work = (a["story_candidates"] * a["story_max_new_tokens"] / b["stories_bench_max_new_tokens"]
-            * (1 + a["regeneration_share"]) / b["stories_bench_candidates"])  # fmt: skip
+    work = (
+        a["story_candidates"]
+        * a["story_max_new_tokens"]
+        / b["stories_bench_max_new_tokens"]
+        * (1 + a["regeneration_share"])
+        / b["stories_bench_candidates"]
+    )
     gpu_stories_s = b["stories_per_s_cpu_batched"] * a["gpu_over_cpu_speedup"] / work
     gpus = max(1, math.ceil(stories_peak / gpu_stories_s))
     agents = max(2, math.ceil(stories_peak / a["story_agent_stories_per_s"]))
@@ -78,15 +83,32 @@ def scenario(inp: dict[str, Any], users: int) -> dict[str, Any]:
     disk = {  # GiB on the brokers, all replicas
         "listening-events (7 d)": mean_eps * z["listening-events"] * 7 * DAY_S * rf / GIB,
         "story-requests (7 d)": mean_eps * z["story-requests"] * 7 * DAY_S * rf / GIB,
-        "user-stories (30 d)": stories_mean * a["story_bytes"] * comp["story-requests"]["ratio_zstd"] * 30 * DAY_S * rf / GIB,
-        "user-features (compacted)": (users * m["snapshot_bytes_per_user"] * comp["user-features"]["ratio_zstd"]
-                                      * a["compacted_dirty_factor"] + mean_eps * z["user-features"] * head_s) * rf / GIB,
-        "state changelog (compacted)": (users * m["state_bytes_per_user"] * comp["changelog"]["ratio_zstd"]
-                                        * a["compacted_dirty_factor"] + mean_eps * z["changelog"] * head_s) * rf / GIB,
-    }  # fmt: skip
+        "user-stories (30 d)": stories_mean
+        * a["story_bytes"]
+        * comp["story-requests"]["ratio_zstd"]
+        * 30
+        * DAY_S
+        * rf
+        / GIB,
+        "user-features (compacted)": (
+            users * m["snapshot_bytes_per_user"] * comp["user-features"]["ratio_zstd"] * a["compacted_dirty_factor"]
+            + mean_eps * z["user-features"] * head_s
+        )
+        * rf
+        / GIB,
+        "state changelog (compacted)": (
+            users * m["state_bytes_per_user"] * comp["changelog"]["ratio_zstd"] * a["compacted_dirty_factor"]
+            + mean_eps * z["changelog"] * head_s
+        )
+        * rf
+        / GIB,
+    }
     disk_total = sum(disk.values())
-    brokers = max(3, math.ceil(write_mb_s / a["broker_write_mb_s"]),
-                  math.ceil(disk_total / (a["broker_disk_gib"] * a["disk_fill_max"])))  # fmt: skip
+    brokers = max(
+        3,
+        math.ceil(write_mb_s / a["broker_write_mb_s"]),
+        math.ceil(disk_total / (a["broker_disk_gib"] * a["disk_fill_max"])),
+    )
     broker_disk_gib = math.ceil(disk_total / brokers / a["disk_fill_max"] / 100) * 100
 
     cores = {
@@ -111,13 +133,29 @@ def scenario(inp: dict[str, Any], users: int) -> dict[str, Any]:
         "volumes": volumes_gib * p["ssd_gib_month"],
     }
     return {
-        "users": users, "mean_eps": mean_eps, "peak_eps": peak_eps, "stories_mean": stories_mean,
-        "stories_peak": stories_peak, "pod_eps": pod_eps, "workers": workers, "partitions": partitions,
-        "pvc_gib": pvc_gib, "gpus": gpus, "gpu_stories_s": gpu_stories_s, "agents": agents,
-        "write_mb_s": write_mb_s, "write_mb_s_raw": write_mb_s_raw, "disk": disk, "disk_total": disk_total,
-        "brokers": brokers, "broker_disk_gib": broker_disk_gib, "cores": cores, "memory": memory,
-        "volumes_gib": volumes_gib, "cost": cost,
-    }  # fmt: skip
+        "users": users,
+        "mean_eps": mean_eps,
+        "peak_eps": peak_eps,
+        "stories_mean": stories_mean,
+        "stories_peak": stories_peak,
+        "pod_eps": pod_eps,
+        "workers": workers,
+        "partitions": partitions,
+        "pvc_gib": pvc_gib,
+        "gpus": gpus,
+        "gpu_stories_s": gpu_stories_s,
+        "agents": agents,
+        "write_mb_s": write_mb_s,
+        "write_mb_s_raw": write_mb_s_raw,
+        "disk": disk,
+        "disk_total": disk_total,
+        "brokers": brokers,
+        "broker_disk_gib": broker_disk_gib,
+        "cores": cores,
+        "memory": memory,
+        "volumes_gib": volumes_gib,
+        "cost": cost,
+    }
 
 
 def _n(x: float) -> str:
@@ -168,7 +206,7 @@ def plan(inp: dict[str, Any]) -> str:
         row(
             "Kafka writes at peak, x3 replicas, zstd (none)",
             [f"{_n(r['write_mb_s'])} MB/s ({_n(r['write_mb_s_raw'])})" for r in runs],
-        ),  # fmt: skip
+        ),
     ]
     for topic in runs[0]["disk"]:
         out.append(row(f"disk: {topic}", [f"{_n(r['disk'][topic])} GiB" for r in runs]))

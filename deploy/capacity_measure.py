@@ -48,8 +48,20 @@ def live_traffic(
     events_w, features_w, requests_w = ListeningEventWriter(1), UserFeaturesWriter(1), StoryRequestWriter(1)
     states: dict[str, UserState] = {}
     flush_ms = int(flush_s * 1000)
-    totals = dict.fromkeys(("events", "writes", "event_bytes", "state_bytes", "snapshot_bytes", "requests",
-                            "request_bytes", "cpu_event_s", "cpu_write_s"), 0.0)  # fmt: skip
+    totals = dict.fromkeys(
+        (
+            "events",
+            "writes",
+            "event_bytes",
+            "state_bytes",
+            "snapshot_bytes",
+            "requests",
+            "request_bytes",
+            "cpu_event_s",
+            "cpu_write_s",
+        ),
+        0.0,
+    )
     samples: dict[str, list[bytes]] = {
         "listening-events": [],
         "changelog": [],
@@ -128,13 +140,19 @@ def _tx_bytes(bootstrap: str, topic: str, records: list[bytes], codec: str) -> i
     from confluent_kafka import Producer
 
     stats: list[dict[str, Any]] = []
-    producer = Producer({
-        "bootstrap.servers": bootstrap,
-        # as streams.kafka.producer.RecordProducer sends them, plus the codec under test
-        "linger.ms": 20, "batch.size": 1_000_000, "enable.idempotence": True, "compression.type": codec,
-        "statistics.interval.ms": 100, "stats_cb": lambda s: stats.append(json.loads(s)),
-        "logger": logging.getLogger("capacity.librdkafka"),
-    })  # fmt: skip
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            # as streams.kafka.producer.RecordProducer sends them, plus the codec under test
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "enable.idempotence": True,
+            "compression.type": codec,
+            "statistics.interval.ms": 100,
+            "stats_cb": lambda s: stats.append(json.loads(s)),
+            "logger": logging.getLogger("capacity.librdkafka"),
+        }
+    )
     for i, value in enumerate(records):
         producer.produce(topic, value, key=f"u{i % 997:07d}".encode())
         if i % 10_000 == 0:
@@ -159,9 +177,19 @@ def compression(samples: dict[str, list[bytes]], *, broker_bin: Callable[[], str
         port = s.getsockname()[1]
     url = f"tcp://127.0.0.1:{port}"
     proc = subprocess.Popen(  # noqa: S603 - the broker binary of the local stack
-        [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            binary,
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     bootstrap = f"127.0.0.1:{port}"
     try:
         import logging

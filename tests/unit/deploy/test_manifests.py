@@ -80,8 +80,11 @@ def test_kustomize_refuses_files_above_a_kustomization(tmp_path: Path) -> None:
         kustomize(base)
 
 
-@pytest.mark.parametrize(("overlay", "doc", "version"), CORE,
-                         ids=lambda x: x if isinstance(x, str) else f"{x['kind']}/{x['metadata']['name']}")  # fmt: skip
+@pytest.mark.parametrize(
+    ("overlay", "doc", "version"),
+    CORE,
+    ids=lambda x: x if isinstance(x, str) else f"{x['kind']}/{x['metadata']['name']}",
+)
 def test_core_objects_validate_strictly(overlay: str, doc: dict[str, Any], version: str) -> None:
     kubernetes_validate.validate(doc, version, strict=True)
 
@@ -93,8 +96,9 @@ def test_a_misspelt_core_field_is_caught() -> None:
         kubernetes_validate.validate(bad, K8S_VERSIONS[0], strict=True)
 
 
-@pytest.mark.parametrize(("overlay", "doc"), CUSTOM,
-                         ids=lambda x: x if isinstance(x, str) else f"{x['kind']}/{x['metadata']['name']}")  # fmt: skip
+@pytest.mark.parametrize(
+    ("overlay", "doc"), CUSTOM, ids=lambda x: x if isinstance(x, str) else f"{x['kind']}/{x['metadata']['name']}"
+)
 def test_custom_resources_validate_strictly_against_the_upstream_crds(overlay: str, doc: dict[str, Any]) -> None:
     if doc["kind"] in WITHOUT_UPSTREAM_CRD:
         with pytest.raises(crds.CrdError, match="no CRD"):  # if the CRD arrives, drop it from the list
@@ -259,24 +263,42 @@ def test_acls_give_each_component_what_its_code_does_and_no_wildcards() -> None:
     users = {u["metadata"]["name"]: u for u in by_kind("production", "KafkaUser")}
     needs = {
         "linernotes-features": [
-            ("topic", s.topic_events, "Read"), ("topic", s.topic_catalog, "Read"),
-            ("topic", s.topic_features, "Write"), ("topic", s.topic_requests, "Write"),
-            ("topic", s.topic_events_dlq, "Write"), ("topic", f"{s.app_id}-user-state-changelog", "Write"),
-            ("topic", f"{s.app_id}-user-state-changelog", "Read"), ("topic", f"{s.app_id}-__assignor-__leader", "Read"),
-            ("group", s.app_id, "Read"), ("group", "catalog-1234", "Read"), ("group", "probe-1234", "Read"),
+            ("topic", s.topic_events, "Read"),
+            ("topic", s.topic_catalog, "Read"),
+            ("topic", s.topic_features, "Write"),
+            ("topic", s.topic_requests, "Write"),
+            ("topic", s.topic_events_dlq, "Write"),
+            ("topic", f"{s.app_id}-user-state-changelog", "Write"),
+            ("topic", f"{s.app_id}-user-state-changelog", "Read"),
+            ("topic", f"{s.app_id}-__assignor-__leader", "Read"),
+            ("group", s.app_id, "Read"),
+            ("group", "catalog-1234", "Read"),
+            ("group", "probe-1234", "Read"),
             ("group", "incarnation-1234", "Read"),
         ],
         "linernotes-stories": [
-            ("topic", s.topic_requests, "Read"), ("topic", s.topic_stories, "Write"),
-            ("topic", s.topic_requests_dlq, "Write"), ("group", s.stories_app_id, "Read"),
+            ("topic", s.topic_requests, "Read"),
+            ("topic", s.topic_stories, "Write"),
+            ("topic", s.topic_requests_dlq, "Write"),
+            ("group", s.stories_app_id, "Read"),
         ],
-        "linernotes-registry": [("topic", "_schemas", "Write"), ("topic", "_schemas", "Read"),
-                                ("group", "schema-registry", "Read")],
-        "linernotes-keda": [("topic", s.topic_events, "Describe"), ("group", s.app_id, "Describe"),
-                            ("topic", s.topic_requests, "Describe"), ("group", s.stories_app_id, "Describe")],
-        "linernotes-ops": [("topic", s.topic_events, "Write"), ("topic", s.topic_stories, "Read"),
-                           ("group", "tail-1234", "Read")],
-    }  # fmt: skip
+        "linernotes-registry": [
+            ("topic", "_schemas", "Write"),
+            ("topic", "_schemas", "Read"),
+            ("group", "schema-registry", "Read"),
+        ],
+        "linernotes-keda": [
+            ("topic", s.topic_events, "Describe"),
+            ("group", s.app_id, "Describe"),
+            ("topic", s.topic_requests, "Describe"),
+            ("group", s.stories_app_id, "Describe"),
+        ],
+        "linernotes-ops": [
+            ("topic", s.topic_events, "Write"),
+            ("topic", s.topic_stories, "Read"),
+            ("group", "tail-1234", "Read"),
+        ],
+    }
     assert set(needs) == set(users)
     for user, wanted in needs.items():
         for kind, name, op in wanted:
