@@ -6,7 +6,8 @@ whole fetched batches instead of a stream per message, coalesced state writes, o
 only up to what a flush made durable. faust has no public hooks for that, so the worker uses
 private ones, and they are all here:
 
-* ``PRIVATE_NAMES`` lists them, with why each is needed;
+* ``PRIVATE_NAMES`` lists them, with why each is needed (``PUBLIC_INTERNALS``: public names of
+  faust's internals the worker relies on, which an upgrade re-checks too);
 * ``check_versions`` refuses to build the worker on a faust-streaming other than the release they
   were checked against (an exact pin: faust changes its consumer internals in patch releases);
 * tests/unit/streams/worker/test_faust_compat.py fails if the version, a name or a signature
@@ -149,6 +150,56 @@ PRIVATE_NAMES: tuple[Private, ...] = (
         "mirrors",
         "install_transport builds the consumer transport as this does, from the worker's Transport class",
         "(self) -> faust.types.transports.TransportT",
+    ),
+)
+
+PUBLIC_INTERNALS: tuple[Private, ...] = (
+    # Public names, but faust's internals rather than its documented API: an upgrade re-checks them too.
+    Private(
+        "faust.stores.rocksdb:Store",
+        "set_persisted_offset",
+        "calls",
+        "records the changelog offset a partition's database matches, as faust's own writes do",
+        f"(self, tp: {_TP}, offset: int) -> None",
+    ),
+    Private(
+        "faust.stores.rocksdb:Store",
+        "partition_path",
+        "calls",
+        "where a partition's database lives (the incarnation check opens it read-only before faust)",
+        "(self, partition: int) -> pathlib.Path",
+    ),
+    Private("faust.stores.rocksdb:Store", "path", "reads", "the store's folder (incarnation check)"),
+    Private("faust.stores.rocksdb:Store", "basename", "reads", "the store's file prefix (incarnation check)"),
+    Private("faust.stores.rocksdb:Store", "rocksdb_options", "reads", "to open a partition as faust does"),
+    Private("faust.stores.rocksdb:Store", "offset_key", "reads", "the key of the persisted changelog offset"),
+    Private(
+        "faust.transport.drivers.aiokafka:Consumer",
+        "getmany",
+        "overrides",
+        "Consumer.getmany is faust's, with take_records added: re-copy it on an upgrade",
+        f"(self, timeout: float) -> AsyncIterator[Tuple[{_TP}, faust.types.tuples.Message]]",
+    ),
+    Private(
+        "faust.transport.drivers.aiokafka:Consumer",
+        "highwaters",
+        "overrides",
+        "the changelog's real end before recovery (Tansu under-reports it)",
+        f"(self, *partitions: {_TP}) -> Mapping[{_TP}, int]",
+    ),
+    Private(
+        "faust.transport.drivers.aiokafka:Consumer",
+        "on_partitions_revoked",
+        "overrides",
+        "a final flush of the hot path before a partition goes",
+        f"(self, revoked: Set[{_TP}]) -> None",
+    ),
+    Private(
+        "faust.worker:Worker",
+        "on_setup_root_logger",
+        "overrides",
+        "drops faust's terminal spinner (it turns the root logger to DEBUG)",
+        "(self, logger: logging.Logger, level: int) -> None",
     ),
 )
 
