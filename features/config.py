@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from schemas.records import STORY_KINDS
+
 MINUTE_MS: Final = 60_000  # (literal Finals: the compiled trigger modules fold them)
 HOUR_MS: Final = 3_600_000
 DAY_MS: Final = 86_400_000
@@ -36,14 +38,8 @@ class FeatureConfig:
 
 NEVER: Final = -1_000_000_000_000_000  # "no story yet" in the triggers' cooldown bookkeeping
 
-KINDS = (  # story kinds, see features.triggers
-    "SESSION_RECAP",
-    "MILESTONE",
-    "DISCOVERY",
-    "STREAK",
-    "TIME_OF_DAY_SHIFT",
-    "WEEKLY_DIGEST",
-)
+KINDS = tuple(k for k in STORY_KINDS if k != "OTHER")
+"""The story kinds a trigger can fire (see features.triggers): the Story schema's, less OTHER."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from streams.cli.common import echo_figures, kafka_options, option, reporter, settings_from
+from streams.errors import StreamsError
 
 
 # -- replay and point in time ------------------------------------------------------------------------
@@ -68,7 +69,7 @@ def replay(
     """Re-run the live feature and trigger code over history into suffixed topics (resumable)."""
     from streams.history.parallel import default_workers, run_replay, warm
     from streams.history.replay import ReplayOptions
-    from streams.history.sources import ReplayError, load_catalog
+    from streams.history.sources import load_catalog
 
     settings = settings_from(**kw)
     workers = workers or default_workers()
@@ -86,7 +87,7 @@ def replay(
         warm()  # the shards' fork server imports the replay's modules while the catalog loads
     try:
         result = run_replay(settings, opts, load_catalog(settings), workers=workers, report=reporter(as_json))
-    except ReplayError as e:
+    except StreamsError as e:
         raise click.ClickException(str(e)) from e
     figures = dict(vars(result)) | {"events_per_s": round(result.events_per_s, 1)}
     echo_figures(figures, as_json)
@@ -100,11 +101,10 @@ def replay(
 def export(start: str, end: str, out: Path, **kw: Any) -> None:
     """Write a range of listening-events to Avro container files (schema included) for archive replays."""
     from streams.history.pointintime import export as run_export
-    from streams.history.sources import ReplayError
 
     try:
         click.echo(json.dumps(run_export(settings_from(**kw), _time(start, "--from"), _time(end, "--to"), out)))
-    except ReplayError as e:
+    except StreamsError as e:
         raise click.ClickException(str(e)) from e
 
 
@@ -139,7 +139,8 @@ def training_set(source: str, out: Path, users: str, **kw: Any) -> None:
     from schemas.codec import parse
     from schemas.registry import Registry
     from streams.history.pointintime import training_rows, training_schema
-    from streams.history.sources import file_events, load_catalog, read_topic
+    from streams.history.sources import file_events, load_catalog
+    from streams.kafka.read import read_topic
 
     settings = settings_from(**kw)
     wanted = frozenset(u for u in users.split(",") if u)
@@ -148,7 +149,7 @@ def training_set(source: str, out: Path, users: str, **kw: Any) -> None:
         decoder = Registry(settings.schema_registry_url).decoder("ListeningEvent")
         events = [
             decoder.decode(m.value())
-            for m in read_topic(settings, settings.topic_events, idle_s=1.5)
+            for m in read_topic(settings.kafka_conf(), settings.topic_events, idle_s=1.5)
             if lo <= m.timestamp()[1] < hi
         ]
     else:
@@ -167,12 +168,11 @@ def training_set(source: str, out: Path, users: str, **kw: Any) -> None:
 def verify_parity(users: str, **kw: Any) -> None:
     """Replay USERS' history and check it equals what the live workers published (features, story ids)."""
     from streams.history.parity import verify_parity as run_check
-    from streams.history.sources import ReplayError
 
     wanted = frozenset(u for u in users.split(",") if u)
     try:
         report = run_check(settings_from(**kw), wanted, report=lambda line: click.echo(line, err=True))
-    except ReplayError as e:
+    except StreamsError as e:
         raise click.ClickException(str(e)) from e
     click.echo(json.dumps(report, indent=2))
     if not (report["features_equal"] and report["story_ids_equal"]):

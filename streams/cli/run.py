@@ -90,14 +90,14 @@ def trace(story_id: str, ui: str | None, **kw: Any) -> None:
     """Print STORY_ID's trace id and a link that opens the whole trace in the dashboard."""
     import httpx
 
-    from streams.history.sources import read_topic
+    from streams.kafka.read import read_topic
     from streams.tracing.records import PROJECT
     from streams.tracing.tracer import header, parse
 
     settings = settings_from(**kw)
     needle = story_id.encode()
     found = None
-    for m in read_topic(settings, settings.topic_stories, idle_s=1.5):
+    for m in read_topic(settings.kafka_conf(), settings.topic_stories, idle_s=1.5):
         if needle in (m.value() or b""):
             found = m
     if found is None:

@@ -6,12 +6,20 @@ Frozen and strict: an unknown ``LINERNOTES_*`` variable is an error, not a silen
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from features.config import DEFAULT_TRIGGERS, KINDS
+
+_TRIGGERS = DEFAULT_TRIGGERS
+
+
+def _csv(numbers: tuple[int, ...]) -> str:
+    return ",".join(map(str, numbers))
+
 
 DEV_TRACE_USER_KEY = "linernotes-dev-trace-key"  # development only: set LINERNOTES_TRACE_USER_KEY
 
@@ -74,15 +82,16 @@ class Settings(BaseSettings):
     standby_replicas: int = Field(default=0, ge=0)
 
     # -- triggers (features/triggers.py documents each) ---------------------------------------
-    triggers: str = "SESSION_RECAP,MILESTONE,DISCOVERY,STREAK,TIME_OF_DAY_SHIFT,WEEKLY_DIGEST"
+    # Defaults come from features.config.TriggerConfig, the one place they are defined.
+    triggers: str = ",".join(sorted(_TRIGGERS.enabled, key=KINDS.index))
     """Comma-separated trigger kinds to fire; empty turns story requests off."""
-    trigger_milestones: str = "10,50,100,250,500,1000"
-    trigger_streak_days: str = "3,7,30,100,365"
-    trigger_session_min_plays: int = Field(default=5, ge=1)
-    trigger_discovery_min_history: int = Field(default=50, ge=0)
-    trigger_cooldowns_s: str = "SESSION_RECAP=21600,MILESTONE=3600,DISCOVERY=21600,TIME_OF_DAY_SHIFT=604800"
+    trigger_milestones: str = _csv(_TRIGGERS.milestones)
+    trigger_streak_days: str = _csv(_TRIGGERS.streak_days)
+    trigger_session_min_plays: int = Field(default=_TRIGGERS.session_min_plays, ge=1)
+    trigger_discovery_min_history: int = Field(default=_TRIGGERS.discovery_min_history, ge=0)
+    trigger_cooldowns_s: str = ",".join(f"{k}={ms // 1000}" for k, ms in _TRIGGERS.cooldown_ms.items() if ms)
     """Per-kind cooldowns in event-time seconds, KIND=SECONDS pairs separated by commas."""
-    trigger_user_cooldown_s: float = Field(default=600.0, ge=0)
+    trigger_user_cooldown_s: float = Field(default=_TRIGGERS.user_cooldown_ms / 1000, ge=0)
 
     # -- story agent ----------------------------------------------------------------------------
     stories_app_id: str = "linernotes-stories"
@@ -149,7 +158,7 @@ class Settings(BaseSettings):
         def ints(text: str) -> tuple[int, ...]:
             return tuple(sorted(int(x) for x in text.split(",") if x.strip()))
 
-        cooldowns = {}
+        cooldowns = dict.fromkeys(KINDS, 0)  # a kind not listed has no cooldown
         for pair in filter(None, (x.strip() for x in self.trigger_cooldowns_s.split(","))):
             kind, _, seconds = pair.partition("=")
             cooldowns[kind.strip()] = int(float(seconds) * 1000)
@@ -180,10 +189,6 @@ class Settings(BaseSettings):
             conf["ssl.ca.location"] = self.ssl_ca_location
         return conf
 
-    def masked(self) -> dict[str, Any]:
-        """For logs: every setting, with secrets masked."""
-        return {k: ("***" if isinstance(v, SecretStr) else v) for k, v in self.model_dump().items()}
-
 
 def load(**overrides: Any) -> Settings:
     """Settings from the environment, with explicit ``overrides`` (e.g. CLI flags) on top."""
@@ -196,8 +201,3 @@ def env_name(field: str) -> str:
 
 def known_env() -> set[str]:
     return {env_name(f) for f in Settings.model_fields}
-
-
-def unknown_env() -> list[str]:
-    """LINERNOTES_* variables that are neither settings nor CLI options (likely typos)."""
-    return sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known_env())

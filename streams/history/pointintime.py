@@ -16,7 +16,8 @@ from schemas.contract import load_schema
 from schemas.records import TrackInfo
 from schemas.registry import Registry
 from streams.config.settings import Settings
-from streams.history.sources import file_events, read_topic, start_offsets
+from streams.history.sources import file_events, start_offsets
+from streams.kafka.read import read_topic
 
 
 def user_events(settings: Settings, user: str, *, files: Sequence[Path] = ()) -> list[dict[str, Any]]:
@@ -26,7 +27,9 @@ def user_events(settings: Settings, user: str, *, files: Sequence[Path] = ()) ->
     decoder = Registry(settings.schema_registry_url).decoder("ListeningEvent")
     key = user.encode()
     return [
-        decoder.decode(m.value()) for m in read_topic(settings, settings.topic_events, idle_s=1.5) if m.key() == key
+        decoder.decode(m.value())
+        for m in read_topic(settings.kafka_conf(), settings.topic_events, idle_s=1.5)
+        if m.key() == key
     ]
 
 
@@ -89,7 +92,7 @@ def export(settings: Settings, start_ms: int, end_ms: int, out: Path, *, progres
     by_partition: dict[int, list[dict[str, Any]]] = {}
     starts, seekable = start_offsets(settings, start_ms)
     bar = tqdm(unit="ev", unit_scale=True, disable=not progress, desc="export")
-    for m in read_topic(settings, settings.topic_events, idle_s=2.0, starts=starts):
+    for m in read_topic(settings.kafka_conf(), settings.topic_events, idle_s=2.0, starts=starts):
         if start_ms <= m.timestamp()[1] < end_ms:
             by_partition.setdefault(m.partition(), []).append(decoder.decode(m.value()))
             bar.update(1)

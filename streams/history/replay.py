@@ -39,9 +39,10 @@ from schemas.registry import Registry, subject_for
 from streams.config import gc as gctune
 from streams.config.settings import Settings
 from streams.history.options import CHUNK_EVENTS, ReplayOptions, ReplayResult
-from streams.history.sources import ReplayError, file_chunks, read_batches, start_offsets
+from streams.history.sources import ReplayError, file_chunks, start_offsets
 from streams.kafka import topics
 from streams.kafka.producer import RecordProducer
+from streams.kafka.read import read_batches
 from streams.pipeline.processor import FeatureProcessor, RawMessage, dead_letter_headers
 from streams.pipeline.publisher import FlushPublisher, FlushWriter, Request
 from streams.stories.backfill import write_stories
@@ -272,7 +273,7 @@ class Replay:
         keys = {u.encode() for u in opts.users}
         batch: list[RawMessage] = []
         new = tuple.__new__
-        for got in read_batches(self.live, topic, idle_s=2.0, starts=starts, partitions=opts.partitions):
+        for got in read_batches(self.live.kafka_conf(), topic, idle_s=2.0, starts=starts, partitions=opts.partitions):
             if got and not self.result.first_event_at:  # the clock of the steady rate starts here
                 self.result.first_event_at = time.time()
             if not got:  # caught up: work on what is here, and checkpoint, while the end is confirmed

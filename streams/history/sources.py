@@ -3,109 +3,34 @@ offset, per partition) and files (the project's Avro exports, Spotify history JS
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import fastavro
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from schemas.records import TrackInfo
 from schemas.registry import Registry
 from streams.config.settings import Settings
+from streams.errors import StreamsError
 from streams.ingest import spotify as history
+from streams.kafka.read import read_topic
 from streams.pipeline.processor import RawMessage
 
 
-class ReplayError(Exception):
+class ReplayError(StreamsError):
     """A replay that cannot start (bad range, missing topic, unreadable file)."""
 
 
 def load_catalog(settings: Settings, idle_s: float = 1.5) -> dict[str, TrackInfo]:
     decoder = Registry(settings.schema_registry_url).decoder("TrackInfo")
     out: dict[str, TrackInfo] = {}
-    for msg in read_topic(settings, settings.topic_catalog, idle_s=idle_s):
+    for msg in read_topic(settings.kafka_conf(), settings.topic_catalog, idle_s=idle_s):
         if msg.value():
             out[msg.key().decode()] = TrackInfo.from_avro(decoder.decode(msg.value()))
     return out
-
-
-EOF_CONFIRM_S = 0.25
-"""Once every partition reported its end, how long a read waits for records appended meanwhile."""
-
-
-def read_batches(
-    settings: Settings,
-    topic: str,
-    *,
-    idle_s: float,
-    starts: dict[int, int] | None = None,
-    partitions: frozenset[int] = frozenset(),
-) -> Iterator[list[Any]]:
-    """The records of ``topic`` (or of ``partitions``) from ``starts`` to the end, in the batches the
-    consumer returns them.
-
-    The end is where every partition has reported end-of-partition, confirmed by ``EOF_CONFIRM_S``
-    without a record (records appended meanwhile are read too). On reaching it, an empty batch is
-    yielded first, so the caller can work on what it holds while the end is confirmed. Without
-    end-of-partition reports, a read ends after ``idle_s`` without a record."""
-    conf = {**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}", "enable.auto.commit": False}
-    consumer = Consumer({**conf, "enable.partition.eof": True})
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if meta is None or meta.error is not None:
-            raise ReplayError(f"topic {topic!r} does not exist")
-        starts = starts or {}
-        mine = [p for p in meta.partitions if not partitions or p in partitions]
-        consumer.assign([TopicPartition(topic, p, starts.get(p, 0)) for p in mine])
-        at_end: set[int] = set()
-        caught_up_at: float | None = None
-        # Idle = time spent *waiting* without a record. Wall time would also count the caller's work
-        # between records (a replay chunk can take seconds) and end the read early.
-        idle = 0.0
-        while True:
-            timeout = 0.1 if caught_up_at is None else max(0.01, EOF_CONFIRM_S - (time.monotonic() - caught_up_at))
-            t = time.monotonic()
-            batch = []
-            for m in consumer.consume(5000, timeout=min(0.1, timeout)):
-                err = m.error()
-                if err is None:
-                    batch.append(m)
-                    if at_end:
-                        at_end.discard(m.partition())
-                elif err.code() == KafkaError._PARTITION_EOF and (p := m.partition()) is not None:
-                    at_end.add(p)
-            if batch:
-                idle = 0.0
-                yield batch
-            else:
-                idle += time.monotonic() - t
-            if len(at_end) < len(mine):
-                caught_up_at = None
-                if idle >= idle_s:
-                    return
-            elif caught_up_at is None:
-                caught_up_at = time.monotonic()
-                yield []
-            elif not batch and time.monotonic() - caught_up_at >= EOF_CONFIRM_S:
-                return
-    finally:
-        consumer.close()
-
-
-def read_topic(
-    settings: Settings,
-    topic: str,
-    *,
-    idle_s: float,
-    starts: dict[int, int] | None = None,
-    partitions: frozenset[int] = frozenset(),
-) -> Iterator[Any]:
-    """Every record of ``topic`` (or of ``partitions``) from ``starts`` to the end (see ``read_batches``)."""
-    for batch in read_batches(settings, topic, idle_s=idle_s, starts=starts, partitions=partitions):
-        yield from batch
 
 
 def start_offsets(settings: Settings, start_ms: int) -> tuple[dict[int, int], bool]:
@@ -179,7 +104,7 @@ def latest(settings: Settings, topic: str, record: str, users: frozenset[str] = 
     """Latest value per key of a topic (compaction or not), decoded."""
     decoder = Registry(settings.schema_registry_url).decoder(record)
     out: dict[str, Any] = {}
-    for m in read_topic(settings, topic, idle_s=1.5):
+    for m in read_topic(settings.kafka_conf(), topic, idle_s=1.5):
         key = m.key().decode()
         if m.value() and (not users or key in users):
             out[key] = decoder.decode(m.value())
@@ -190,7 +115,7 @@ def story_ids(settings: Settings, topic: str, users: frozenset[str] = frozenset(
     """story_id -> user of every request (or story) on ``topic``."""
     decoder = Registry(settings.schema_registry_url).decoder("StoryRequest" if "request" in topic else "Story")
     out = {}
-    for m in read_topic(settings, topic, idle_s=1.5):
+    for m in read_topic(settings.kafka_conf(), topic, idle_s=1.5):
         d = decoder.decode(m.value())
         if not users or d["user_id"] in users:
             out[d["story_id"]] = d["user_id"]

@@ -14,11 +14,12 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from streams.config.settings import Settings
+from streams.errors import StreamsError
 
 Headers = Sequence[tuple[str, bytes]]
 
 
-class ProduceError(Exception):
+class ProduceError(StreamsError):
     """Records could not be delivered."""
 
 

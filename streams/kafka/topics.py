@@ -8,9 +8,10 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from streams.config.settings import Settings, TopicSpec
+from streams.errors import StreamsError
 
 
-class TopicError(Exception):
+class TopicError(StreamsError):
     """A topic could not be created or deleted."""
 
 

@@ -24,6 +24,7 @@ from features import FeatureConfig, UserState, snapshot, triggers, update
 from features.update import Track
 from schemas.codec import Decoder
 from schemas.errors import DecodeError
+from streams.kafka import dlq
 from streams.pipeline.event_spans import EventSpans, TraceRef
 from streams.tracing.tracer import Tracer, disabled
 
@@ -268,16 +269,9 @@ class FeatureProcessor:
 
 def dead_letter_headers(d: DeadLetter) -> list[tuple[str, bytes]]:
     m = d.message
-    headers = [
-        ("dlq.reason", d.reason.encode()),
-        ("dlq.source.topic", m.topic.encode()),
-        ("dlq.source.partition", str(m.partition).encode()),
-        ("dlq.source.offset", str(m.offset).encode()),
-        ("dlq.source.timestamp", str(m.timestamp).encode()),
-    ]
-    if d.schema_id is not None:
-        headers.append(("dlq.schema.id", str(d.schema_id).encode()))
-    return headers
+    return dlq.dead_letter_headers(
+        d.reason, topic=m.topic, partition=m.partition, offset=m.offset, timestamp=m.timestamp, schema_id=d.schema_id
+    )
 
 
 __all__ = ["BatchStats", "DeadLetter", "DecodeError", "FeatureProcessor", "RawMessage", "Stored", "dead_letter_headers"]

@@ -20,6 +20,7 @@ from typing import Any
 
 from features import FeatureConfig
 from streams.config.settings import Settings
+from streams.errors import StreamsError
 
 APPEND_HEADER = "linernotes.trigger.append_ms"  # the firing event's append time (e2e latency)
 
@@ -28,7 +29,7 @@ Request = tuple[tuple[Any, ...], int, bytes | None]
 and its ``traceparent`` header value (``None``: not traced)."""
 
 
-class PublishError(RuntimeError):
+class PublishError(StreamsError):
     """The helper failed or died; the worker stops rather than commit offsets without its output."""
 
 

@@ -35,6 +35,7 @@ from inference.writer import StoryWriter
 from schemas.codec import Decoder, Encoder
 from schemas.records import StoryRequest
 from streams.config.settings import Settings
+from streams.kafka import dlq
 from streams.stories.offsets import PartitionOffsets, headers_of
 from streams.stories.spans import trace_generation
 from streams.tracing.records import messaging
@@ -223,11 +224,15 @@ class StoryAgent:
     def _dead_letter(self, msg: Message, reason: str) -> None:
         self.stats.dead_letters += 1
         log.warning("story request to DLQ: %s", reason)
+        _, timestamp = msg.timestamp()
         headers: list[tuple[str, str | bytes | None]] = [
-            ("dlq.reason", reason.encode()),
-            ("dlq.source.topic", (msg.topic() or "").encode()),
-            ("dlq.source.partition", str(msg.partition()).encode()),
-            ("dlq.source.offset", str(msg.offset()).encode()),
+            *dlq.dead_letter_headers(
+                reason,
+                topic=msg.topic() or "",
+                partition=msg.partition() or 0,
+                offset=msg.offset() or 0,
+                timestamp=timestamp,
+            )
         ]
         self.producer.produce(self.settings.topic_requests_dlq, msg.value(), msg.key(), headers=headers)
         self.producer.poll(0)

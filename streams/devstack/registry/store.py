@@ -15,10 +15,12 @@ from typing import Any
 import avro.schema
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
+from streams.errors import StreamsError
+
 LEVELS = ("NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE")
 
 
-class RegistryHTTPError(Exception):
+class RegistryHTTPError(StreamsError):
     """An error with Confluent's HTTP status and error code."""
 
     def __init__(self, status: int, code: int, message: str) -> None:

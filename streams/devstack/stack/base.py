@@ -14,8 +14,10 @@ from pathlib import Path
 
 import httpx
 
+from streams.errors import StreamsError
 
-class StackError(Exception):
+
+class StackError(StreamsError):
     """A local service could not be started, found or stopped. The message is user-facing."""
 
 

@@ -55,12 +55,13 @@ def test_help_names_env_vars() -> None:
 
 
 def test_trigger_settings_parse_and_refuse_unknown_kinds() -> None:
+    from features.config import KINDS
     from streams.config.settings import load
 
     cfg = load(
         triggers="STREAK,MILESTONE", trigger_milestones="50,10", trigger_cooldowns_s="MILESTONE=60"
     ).trigger_config()
     assert cfg.enabled == frozenset({"STREAK", "MILESTONE"}) and cfg.milestones == (10, 50)
-    assert cfg.cooldown_ms == {"MILESTONE": 60_000}
+    assert cfg.cooldown_ms == {**dict.fromkeys(KINDS, 0), "MILESTONE": 60_000}  # unlisted kinds: no cooldown
     with pytest.raises(ValueError, match="unknown trigger kinds"):
         load(triggers="STREAK,NOPE").trigger_config()

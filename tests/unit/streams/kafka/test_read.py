@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from streams.config.settings import load
-from streams.history import sources
+from streams.kafka import read
 
 
 class _Msg:
@@ -38,9 +38,9 @@ class _Consumer:
 
 
 def test_a_busy_caller_does_not_end_the_read_early(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sources, "Consumer", _Consumer)
+    monkeypatch.setattr(read, "Consumer", _Consumer)
     n = 0
-    for _ in sources.read_topic(load(), "t", idle_s=0.3):
+    for _ in read.read_topic(load().kafka_conf(), "t", idle_s=0.3):
         n += 1
         if n % 3 == 0:
             time.sleep(0.5)  # the caller works longer than idle_s after each batch
