@@ -30,7 +30,7 @@ from streams.tracing.tracer import Tracer, disabled
 
 BATCH_BUCKETS = (1, 10, 100, 1000, 5000, 20000, float("inf"))
 MAX_FUTURE_MS = 24 * 3_600_000  # events more than a day in the future are rejected
-FLUSH_PART_USERS = 1000  # states handed to the flush helpers at a time (FeatureHotPath.flush)
+FLUSH_PART_USERS = 1000  # states handed to the flush helpers at a time (Checkpoint.commit, step 3)
 
 
 class RawMessage(NamedTuple):

@@ -7,7 +7,7 @@ so the worker hands this helper what it already has: each dirty state's changelo
 fired trigger as a small tuple (``features.facts.Trigger``). The helper builds, encodes and
 produces them with its own producer, on the machine's other core, while the worker goes on with
 the next batch. Offsets of a flush are committed only after the helper reports everything
-delivered (see ``FeatureHotPath.flush``), so nothing is lost on a crash.
+delivered (step 1 of ``streams.pipeline.checkpoint.Checkpoint.commit``), so nothing is lost on a crash.
 """
 
 from __future__ import annotations
