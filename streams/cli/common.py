@@ -72,3 +72,23 @@ def reporter(as_json: bool) -> Callable[[str], None]:
 
 def echo_figures(figures: dict[str, Any], as_json: bool) -> None:
     click.echo(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+
+
+def envvars_of(group: click.Group) -> set[str]:
+    """Every variable an option of ``group``'s commands reads: named ones and click's automatic
+    ``LINERNOTES_<COMMAND>_<OPTION>`` (the prefix rule of ``click.Context``)."""
+    out: set[str] = set()
+
+    def walk(cmd: click.Command, prefix: str) -> None:
+        for p in cmd.params:
+            if isinstance(p, click.Option):
+                if p.envvar:
+                    out.update([p.envvar] if isinstance(p.envvar, str) else p.envvar)
+                elif p.name:
+                    out.add(f"{prefix}_{p.name.upper()}")
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, f"{prefix}_{name.upper()}".replace("-", "_"))
+
+    walk(group, str(CONTEXT["auto_envvar_prefix"]))
+    return out

@@ -15,7 +15,8 @@ import click
 from streams.cli import replay as cli_replay
 from streams.cli import run as cli_run
 from streams.cli import stories as cli_stories
-from streams.cli.common import CONTEXT, kafka_options, option, settings_from, stack_options
+from streams.cli.common import CONTEXT, envvars_of, kafka_options, option, settings_from, stack_options
+from streams.config.settings import unread_env
 
 
 @click.group(context_settings=CONTEXT)
@@ -236,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not debug:  # the CLI reports failures itself, in one line
         logging.getLogger("linernotes.librdkafka").setLevel(logging.CRITICAL)
+    unknown = unread_env(envvars_of(cli))
+    if unknown:
+        click.echo(f"linernotes: unknown setting {', '.join(unknown)} (see `linernotes --help`)", err=True)
+        return 2
     try:
         cli.main(args=argv, prog_name="linernotes", standalone_mode=False)
     except click.exceptions.Exit as e:

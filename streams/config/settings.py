@@ -6,6 +6,7 @@ Frozen and strict: an unknown ``LINERNOTES_*`` variable is an error, not a silen
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -201,3 +202,29 @@ def env_name(field: str) -> str:
 
 def known_env() -> set[str]:
     return {env_name(f) for f in Settings.model_fields}
+
+
+READ_ELSEWHERE = {
+    "LINERNOTES_DEBUG": "the CLI: 1 shows tracebacks",
+    "LINERNOTES_MODEL_CACHE": "the story model inside Triton: where converted weights are cached",
+    "LINERNOTES_TORCH_THREADS": "the story model inside Triton: torch's thread count",
+    "LINERNOTES_STORY_ADAPTER": "the story model inside Triton: which frame adapter to serve",
+    "LINERNOTES_VENV": "deploy/triton/stub.sh: the Python environment of the model",
+    "LINERNOTES_SKIP_PHOENIX": "the tests: 1 skips the ones that need the Phoenix UI",
+    "LINERNOTES_PYTHON": "scripts/setup: the Python that builds the environment",
+}
+"""``LINERNOTES_*`` variables that are not settings: other processes read them."""
+
+
+def unread_env(known: set[str], environ: dict[str, str] | None = None) -> list[str]:
+    """``LINERNOTES_*`` variables in the environment that nothing reads, each with the nearest known
+    name when one is close (a misspelt variable is an error, not a silently ignored setting)."""
+    import difflib
+
+    env = os.environ if environ is None else environ
+    allowed = known | known_env() | set(READ_ELSEWHERE)
+    out = []
+    for name in sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in allowed):
+        near = difflib.get_close_matches(name, allowed, n=1, cutoff=0.8)
+        out.append(f"{name} (did you mean {near[0]}?)" if near else name)
+    return out

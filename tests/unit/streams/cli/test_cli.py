@@ -65,3 +65,33 @@ def test_trigger_settings_parse_and_refuse_unknown_kinds() -> None:
     assert cfg.cooldown_ms == {**dict.fromkeys(KINDS, 0), "MILESTONE": 60_000}  # unlisted kinds: no cooldown
     with pytest.raises(ValueError, match="unknown trigger kinds"):
         load(triggers="STREAK,NOPE").trigger_config()
+
+
+def test_a_misspelt_variable_stops_the_command_with_its_name() -> None:
+    env = {**os.environ, "LINERNOTES_BOOTSTRAP_SERVER": "kafka:9092"}
+    r = run("status", env=env)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "linernotes: unknown setting LINERNOTES_BOOTSTRAP_SERVER (did you mean LINERNOTES_BOOTSTRAP_SERVERS?)"
+        " (see `linernotes --help`)"
+    ]
+
+
+def test_every_variable_the_project_names_is_read_by_something() -> None:
+    """The variables in the deploy manifests, scripts and docs are settings, CLI options or read by
+    another process (streams.config.settings.READ_ELSEWHERE)."""
+    import re
+    from pathlib import Path
+
+    from streams.cli.common import envvars_of
+    from streams.cli.main import cli
+    from streams.config.settings import unread_env
+
+    root = Path(__file__).resolve().parents[4]
+    named: set[str] = set()
+    for folder in ("deploy", "scripts", ".ci"):
+        for f in (root / folder).rglob("*"):
+            if f.is_file() and f.suffix in {"", ".yaml", ".sh", ".py", ".txt"}:
+                named |= set(re.findall(r"LINERNOTES_[A-Z0-9_]*[A-Z0-9]", f.read_text(errors="replace")))
+    assert named
+    assert unread_env(envvars_of(cli), dict.fromkeys(named, "1")) == []
