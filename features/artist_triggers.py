@@ -55,14 +55,13 @@ def milestones_and_discoveries(
     milestones are off); ``want_d``: discoveries are on and the listener has the history for one;
     ``indexed``: ``update`` watched the counts these triggers look for, so its event indexes name the
     plays that reached them (``features.triggers.detect`` decides all four)."""
-    out: list[Trigger] = []
     counts = result.artist_plays
     artists = state.artists
     # Most calls find nothing (a second play, or a new artist of a listener without the history for a
     # discovery): that is decided first, in native loops (no set, no bisect call).
     crossing: list[str] = []
     second_play: list[str] = []  # artists played for the second time ever (so not new in this batch)
-    for a in reached if len(reached) < 2 else list(dict.fromkeys(reached)):
+    for a in reached if len(reached) <= 1 else list(dict.fromkeys(reached)):  # (one needs no de-duplication)
         count: int = artists[a][A_PLAYS]
         old = count - counts[a]
         for n in milestones:  # sorted: the first one above the old count
@@ -74,7 +73,7 @@ def milestones_and_discoveries(
             second_play.append(a)
     new_artists = result.new_artists if want_d else []
     if not crossing and not new_artists and not second_play:  # what most batches find
-        return out
+        return []
     fresh: dict[str, int] = {a: i for a, _, _, i in new_artists}  # new artist -> its first play's index
     # The plays a trigger names are an artist's Nth in (event time, track id) order. When the batch's
     # times increase (live batches nearly always) that is the order they came in, and update noted the
@@ -85,7 +84,26 @@ def milestones_and_discoveries(
         skipped = set(result.skipped_idx)
         applied = [e for i, e in enumerate(events) if i not in skipped] if skipped else events
         by_artist = _plays_by_artist(applied, catalog, {*crossing, *fresh, *second_play})
-    user = state.user_id
+    out = _milestones(state, result, crossing, events, catalog, milestones, by_artist)
+    if fresh or second_play:
+        out += _discoveries(state, result, fresh, second_play, events, applied, catalog, cfg, suppressed, by_artist)
+    return out
+
+
+def _milestones(
+    state: UserState,
+    result: UpdateResult,
+    crossing: list[str],
+    events: Sequence[Mapping[str, Any]],
+    catalog: Mapping[str, Track],
+    milestones: tuple[int, ...],
+    by_artist: dict[str, list[Mapping[str, Any]]] | None,
+) -> list[Trigger]:
+    """A MILESTONE for each watched count an artist of ``crossing`` passed in this batch, at the play
+    that reached it (``by_artist``: the batch's plays by artist, None when ``update``'s indexes name
+    those plays)."""
+    out: list[Trigger] = []
+    artists, counts, user = state.artists, result.artist_plays, state.user_id
     for a in crossing:
         rec = artists[a]
         plays = _in_order(by_artist.get(a, [])) if by_artist is not None else None
@@ -100,6 +118,27 @@ def milestones_and_discoveries(
                     continue
                 milestone = (n, rec[A_NAME], catalog[e["track_id"]].track_name, rec[A_FIRST])
                 out.append(new_trigger((e["event_time"], "MILESTONE", f"{a}:{n}", user, milestone)))
+    return out
+
+
+def _discoveries(
+    state: UserState,
+    result: UpdateResult,
+    fresh: dict[str, int],
+    second_play: list[str],
+    events: Sequence[Mapping[str, Any]],
+    applied: Sequence[Mapping[str, Any]],
+    catalog: Mapping[str, Track],
+    cfg: TriggerConfig,
+    suppressed: dict[str, int],
+    by_artist: dict[str, list[Mapping[str, Any]]] | None,
+) -> list[Trigger]:
+    """A DISCOVERY for each artist first played in this batch (``fresh``: its first play's index) or
+    played for the second time ever (``second_play``) whose first play was played through or replayed
+    soon enough, at the first such play at which the listener had the history for one. Discoveries
+    inside a cooldown are counted in ``suppressed`` and remembered as made."""
+    out: list[Trigger] = []
+    artists, user = state.artists, state.user_id
     times: list[int] | None = None  # the batch's applied event times, sorted (when needed)
     last = state.story_times
     d_last, any_last = last.get("DISCOVERY", NEVER), last.get("*", NEVER)
@@ -139,14 +178,24 @@ def milestones_and_discoveries(
             suppressed["DISCOVERY"] = suppressed.get("DISCOVERY", 0) + 1
             continue
         track = catalog[trigger["track_id"]]
-        new_7d, since = 0, t - 7 * DAY_MS
-        for r in artists.values():
-            first_seen: int = r[A_FIRST]
-            if since < first_seen <= t:
-                new_7d += 1
-        args = (rec[A_NAME], track.track_name, new_7d, track.genres[0] if track.genres else None)
+        args = (
+            rec[A_NAME],
+            track.track_name,
+            _new_since(artists, t - 7 * DAY_MS, t),
+            track.genres[0] if track.genres else None,
+        )
         out.append(new_trigger((t, "DISCOVERY", a, user, args)))
     return out
+
+
+def _new_since(artists: Mapping[str, list[Any]], since: int, t: int) -> int:
+    """How many artists were first played in (``since``, ``t``]."""
+    n = 0
+    for r in artists.values():
+        first_seen: int = r[A_FIRST]
+        if since < first_seen <= t:
+            n += 1
+    return n
 
 
 def _increasing(events: Sequence[Mapping[str, Any]]) -> bool:

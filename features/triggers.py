@@ -211,6 +211,13 @@ def detect(
         horizon = state.as_of - r.discovered_kept_ms
         for a in [a for a, t in discovered.items() if t < horizon]:
             del discovered[a]
+    return _after_cooldowns(state, r, found, suppressed)
+
+
+def _after_cooldowns(state: UserState, r: Rules, found: list[Trigger], suppressed: dict[str, int]) -> Detected:
+    """``found`` less the triggers inside a cooldown (counted in ``suppressed``), taken in event-time
+    order so that any batching of the same events decides the same way; records the cooldowns of those
+    kept in ``state``."""
     if not found:
         return Detected([], suppressed) if suppressed else _NOTHING
     out = Detected([], suppressed)

@@ -55,6 +55,11 @@ def translate(exc: BaseException) -> InferenceError:
     msg = str(message_fn()) if callable(message_fn) else str(exc)
     if status in _RETRIABLE_STATUS:
         return _RETRIABLE_STATUS[status](f"triton: {msg}")
+    return _by_message(status, msg)
+
+
+def _by_message(status: str, msg: str) -> InferenceError:
+    """The error for a status that is not retriable in itself: decided by the message, then the status."""
     lowered = msg.lower()
     if "no available versions" in lowered or "is not ready" in lowered or "unknown model" in lowered:
         # A model that is loading or unloading (a server starting or stopping) looks like an unknown

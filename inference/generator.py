@@ -228,9 +228,22 @@ class StoryModel:
         tokens = out.tolist()
         means = (logprob_sum / lengths.clamp(min=1)).tolist()
         raws = [str(self.tok.decode(tokens[r][: lens[r]], skip_special_tokens=True)) for r in range(n)]
+        return self._by_request(len(requests), rows, raws=raws, prompt_tokens=prompt_tokens, lens=lens, means=means)
+
+    def _by_request(
+        self,
+        count: int,
+        rows: list[tuple[int, str, Sampling, int]],
+        *,
+        raws: list[str],
+        prompt_tokens: list[int],
+        lens: list[int],
+        means: list[float],
+    ) -> list[Generation]:
+        """The decoded rows (each a candidate of ``rows[r][0]``) as one :class:`Generation` per request."""
         tidy = clean_frame if self.writes_frames else clean
         results = []
-        for i in range(len(requests)):
+        for i in range(count):
             mine = [r for r, row in enumerate(rows) if row[0] == i]
             results.append(
                 Generation(

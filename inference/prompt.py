@@ -32,6 +32,12 @@ _KIND_HINT = {
 }
 
 
+# The bounds a request's sampling is checked against (``Sampling``).
+MAX_CANDIDATES = 8
+MAX_TEMPERATURE = 2.0
+MIN_NEW_TOKENS, MAX_NEW_TOKENS = 4, 256
+
+
 @dataclass(frozen=True, slots=True)
 class Sampling:
     """How one request is sampled. ``seed`` fixes the text for a given prompt and model."""
@@ -43,12 +49,12 @@ class Sampling:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.n <= 8:
-            raise ValueError("n must be 1..8")
-        if not 0.0 <= self.temperature <= 2.0 or not 0.0 < self.top_p <= 1.0:
-            raise ValueError("temperature must be in [0, 2] and top_p in (0, 1]")
-        if not 4 <= self.max_new_tokens <= 256:
-            raise ValueError("max_new_tokens must be 4..256")
+        if not 1 <= self.n <= MAX_CANDIDATES:
+            raise ValueError(f"n must be 1..{MAX_CANDIDATES}")
+        if not 0.0 <= self.temperature <= MAX_TEMPERATURE or not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"temperature must be in [0, {MAX_TEMPERATURE:g}] and top_p in (0, 1]")
+        if not MIN_NEW_TOKENS <= self.max_new_tokens <= MAX_NEW_TOKENS:
+            raise ValueError(f"max_new_tokens must be {MIN_NEW_TOKENS}..{MAX_NEW_TOKENS}")
 
 
 def frame_messages(kind: str, sheet: FactSheet) -> list[dict[str, str]]:

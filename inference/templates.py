@@ -73,7 +73,7 @@ def _reads_well(template: str, names: dict[str, Fact]) -> bool:
     """A template saying "one of {x}" needs x to count at least two ("one of 1 new artist" does not read)."""
     for f in _fields(template):
         number = names[f].number
-        if "one of {" + f + "}" in template and number is not None and number < 2:
+        if "one of {" + f + "}" in template and number is not None and number <= 1:
             return False
     return True
 

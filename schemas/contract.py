@@ -52,16 +52,22 @@ def _collect(node: Any, namespace: str, out: dict[str, Any]) -> None:
             _collect(kind, namespace, out)
 
 
+def _inline_name(name: str, namespace: str, known: dict[str, Any], seen: set[str]) -> Any:
+    """A reference to a type: a primitive as it is, a named type inlined where it is first used (and
+    by its full name after that, as Avro requires)."""
+    if name in _PRIMITIVES:
+        return name
+    full = name if "." in name else f"{namespace}.{name}"
+    if full in seen:
+        return full
+    if full not in known:
+        raise SchemaError(f"unknown named type {name!r}")
+    return _inline(known[full], namespace, known, seen)
+
+
 def _inline(node: Any, namespace: str, known: dict[str, Any], seen: set[str]) -> Any:
     if isinstance(node, str):
-        if node in _PRIMITIVES:
-            return node
-        full = node if "." in node else f"{namespace}.{node}"
-        if full in seen:
-            return full
-        if full not in known:
-            raise SchemaError(f"unknown named type {node!r}")
-        return _inline(known[full], namespace, known, seen)
+        return _inline_name(node, namespace, known, seen)
     if isinstance(node, list):
         return [_inline(item, namespace, known, seen) for item in node]
     if not isinstance(node, dict):

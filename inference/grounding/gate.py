@@ -79,6 +79,7 @@ _LABEL = re.compile(
 )
 MAX_WORDS = 45
 MIN_WORDS = 4
+MAX_SENTENCES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +276,9 @@ class _Reader:
     def _role(self, q: Quantity) -> Quantity:
         """Words around a count that change its role: "skipped 8 tracks", "8 of them skipped"."""
         toks = self.toks
-        before = q.start - 1 - (q.start >= 2 and toks[q.start - 1].low == "you")
+        before = q.start - 1
+        if before > 0 and toks[before].low == "you":
+            before -= 1
         if q.unit == "track" and before >= 0 and toks[before].low == "skipped" and not toks[before].ok:
             return Quantity(before, q.end, "skip", q.lo, q.hi)
         if q.unit in ("track", "") and q.end < len(toks) and toks[q.end].low == "skipped":
@@ -406,7 +409,7 @@ class _Reader:
             self.refuse(f"emoji or symbol: {sym!r}")
         ends = [i for i, t in enumerate(self.toks) if t.kind == "punct" and t.text in SENTENCE_END]
         sentences = len([i for k, i in enumerate(ends) if k == 0 or ends[k - 1] != i - 1])  # "?!" ends one
-        if sentences + (bool(self.toks) and self.toks[-1].text not in SENTENCE_END) > 2:
+        if sentences + (bool(self.toks) and self.toks[-1].text not in SENTENCE_END) > MAX_SENTENCES:
             self.refuse("more than two sentences")
         self._articles()
 

@@ -57,10 +57,15 @@ ORDINALS = {
     "thousandth": 1000,
 }
 
+MINUTES_PER_HOUR = 60.0
+_UNITS = range(1, 10)  # the "one" of "twenty-one": one to nine
+_FIRST_YEAR, _LAST_YEAR = 1900, 2100  # the years a number may name
+_MAX_DAY = 31  # of a month
+
 # noun -> (unit, multiplier to the unit's base: minutes for durations, days for streaks)
 NOUNS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("minute", "minutes", "min", "mins"), ("minute", 1.0)),
-    **dict.fromkeys(("hour", "hours", "hr", "hrs"), ("minute", 60.0)),
+    **dict.fromkeys(("hour", "hours", "hr", "hrs"), ("minute", MINUTES_PER_HOUR)),
     **dict.fromkeys(("day", "days"), ("day", 1.0)),
     **dict.fromkeys(("week", "weeks"), ("day", 7.0)),
     "fortnight": ("day", 14.0),
@@ -99,9 +104,9 @@ def _word_number(word: str) -> float | None:
         return float(SMALL[word])
     if word in TENS:
         return float(TENS[word])
-    parts = word.split("-")
-    if len(parts) == 2 and parts[0] in TENS and parts[1] in SMALL and 0 < SMALL[parts[1]] < 10:
-        return float(TENS[parts[0]] + SMALL[parts[1]])
+    tens, _, unit = word.partition("-")
+    if tens in TENS and SMALL.get(unit, 0) in _UNITS:
+        return float(TENS[tens] + SMALL[unit])
     return None
 
 
@@ -149,8 +154,9 @@ def _number(toks: list[Token], i: int) -> tuple[float, int, bool, str] | None:
 
 def _modifier(toks: list[Token], i: int) -> tuple[str, int]:
     """A widening word just before token ``i``: ("below" | "above" | "around" | "", its start)."""
-    if i >= 2 and (toks[i - 2].low, toks[i - 1].low) in TWO_WORD:
-        return TWO_WORD[(toks[i - 2].low, toks[i - 1].low)], i - 2
+    pair = tuple(t.low for t in toks[max(0, i - 2) : i])
+    if pair in TWO_WORD:
+        return TWO_WORD[pair], i - 2
     if i >= 1:
         w = toks[i - 1].low
         for name, words in (("below", BELOW), ("above", ABOVE), ("around", AROUND)):
@@ -202,10 +208,10 @@ def read_quantity(toks: list[Token], i: int) -> Quantity | None:
     elif glued in ("week", "day", "hour") and j < len(toks) and toks[j].low in ("streak", "run"):
         pass  # "a week-long streak": the noun is the fact's own
     minutes = value * mult
-    if unit == "minute" and value < 1 and mult == 60.0:  # "half an hour"
-        minutes = 30.0
+    if unit == "minute" and value < 1 and mult == MINUTES_PER_HOUR:  # "half an hour"
+        minutes = MINUTES_PER_HOUR / 2
     # "an hour and 14 minutes", "1 hour 14 minutes", "an hour and a half"
-    if unit == "minute" and mult == 60.0 and j < len(toks):
+    if unit == "minute" and mult == MINUTES_PER_HOUR and j < len(toks):
         k = j + (toks[j].low == "and")
         if (
             k + 2 < len(toks) + 1
@@ -268,10 +274,9 @@ def _value(t: Token) -> float:
 
 
 def _month(t: Token) -> int | None:
-    m = _MONTH.get(t.low)
-    if m == 5 and t.text == "may":  # the verb
+    if t.text == "may":  # the verb (the month is "May")
         return None
-    return m
+    return _MONTH.get(t.low)
 
 
 def read_date(toks: list[Token], i: int) -> DateClaim | None:
@@ -287,7 +292,7 @@ def read_date(toks: list[Token], i: int) -> DateClaim | None:
     if j < len(toks) and _month(toks[j]) is not None:
         month = _month(toks[j])
         j += 1
-        if j < len(toks) and toks[j].kind == "num" and toks[j].suffix != "%" and 1 <= _value(toks[j]) <= 31:
+        if j < len(toks) and toks[j].kind == "num" and toks[j].suffix != "%" and 1 <= _value(toks[j]) <= _MAX_DAY:
             day = int(_value(toks[j]))
             j += 1
     elif j + 1 < len(toks) and toks[j].kind == "num" and toks[j].suffix != "%" and _month(toks[j + 1]) is not None:
@@ -298,9 +303,19 @@ def read_date(toks: list[Token], i: int) -> DateClaim | None:
         j += 3
     if month is not None or weekday is not None:
         k = j + (j < len(toks) and toks[j].text == ",")
-        if k < len(toks) and toks[k].kind == "num" and not toks[k].suffix and 1900 <= _value(toks[k]) <= 2100:
+        if (
+            k < len(toks)
+            and toks[k].kind == "num"
+            and not toks[k].suffix
+            and _FIRST_YEAR <= _value(toks[k]) <= _LAST_YEAR
+        ):
             year, j = int(_value(toks[k])), k + 1
-    elif toks[i].kind == "num" and not toks[i].suffix and toks[i].text.isdigit() and 1900 <= int(toks[i].text) <= 2100:
+    elif (
+        toks[i].kind == "num"
+        and not toks[i].suffix
+        and toks[i].text.isdigit()
+        and _FIRST_YEAR <= int(toks[i].text) <= _LAST_YEAR
+    ):
         nxt = toks[i + 1].low if i + 1 < len(toks) else ""
         if nxt not in NOUNS and nxt != "-":
             year, j = int(toks[i].text), i + 1

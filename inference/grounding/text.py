@@ -46,7 +46,7 @@ def tokenize(text: str) -> list[Token]:
         elif m.group("word"):
             w, s = m.group("word"), m.start()
             low = w.lower()
-            if low.endswith("'s") and len(w) > 2:
+            if low.endswith("'s") and len(w) > len("'s"):
                 out.append(Token(w[:-2], s, s + len(w) - 2, "word"))
                 out.append(Token("'s", s + len(w) - 2, s + len(w), "word"))
             elif w.endswith("'") and len(w) > 1:

@@ -12,7 +12,7 @@ from typing import Any
 from schemas.records import FactSheet
 
 from .examples import Example
-from .sft import collate, encode
+from .sft import IGNORE_INDEX, collate, encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ def _logps(model: Any, torch: Any, batch: dict[str, Any]) -> Any:
     """Sum of the log-probabilities of each row's labelled tokens."""
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
     labels = batch["labels"][:, 1:]
-    mask = labels != -100
+    mask = labels != IGNORE_INDEX
     picked = torch.log_softmax(logits, -1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return (picked * mask).sum(-1)
 

@@ -17,6 +17,9 @@ from inference.prompt import frame_messages
 
 from .examples import Example
 
+IGNORE_INDEX = -100
+"""The label of a token not learnt: PyTorch's cross-entropy skips it (its ``ignore_index``)."""
+
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj")
 
 
@@ -36,21 +39,21 @@ class SftConfig:
 
 
 def encode(tok: Any, example: Example, max_tokens: int) -> tuple[list[int], list[int]]:
-    """Token ids and labels: the prompt's labels are -100, so only the frame (and its end) is learnt."""
+    """Token ids and labels: the prompt's labels are :data:`IGNORE_INDEX`, so only the frame (and its end) is learnt."""
     prompt = str(
         tok.apply_chat_template(frame_messages(example.kind, example.sheet), tokenize=False, add_generation_prompt=True)
     )
     p = tok(prompt, add_special_tokens=False)["input_ids"]
     a = tok(example.frame + "<|im_end|>", add_special_tokens=False)["input_ids"]
     ids = (p + a)[:max_tokens]
-    labels = ([-100] * len(p) + a)[:max_tokens]
+    labels = ([IGNORE_INDEX] * len(p) + a)[:max_tokens]
     return ids, labels
 
 
 def collate(torch: Any, pairs: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, Any]:
     width = max(len(ids) for ids, _ in pairs)
     ids = torch.full((len(pairs), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(pairs), width), -100, dtype=torch.long)
+    labels = torch.full((len(pairs), width), IGNORE_INDEX, dtype=torch.long)
     mask = torch.zeros((len(pairs), width), dtype=torch.long)
     for r, (i, lab) in enumerate(pairs):
         ids[r, : len(i)] = torch.tensor(i)
@@ -127,7 +130,7 @@ def train(
         state["losses"] = [*state["losses"], losses[-1]]
         progress(step + 1, cfg.steps, losses[-1])
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            _checkpoint(model, opt, state, rng, ckpt, torch)
+            _checkpoint(model, opt, state=state, rng=rng, ckpt=ckpt, torch=torch)
     model.train(False)
     model.save_pretrained(str(out / "adapter"))
     (out / "sft.json").write_text(json.dumps({"config": asdict(cfg), "losses": state["losses"]}))
@@ -138,7 +141,7 @@ def _tuple(x: Any) -> Any:
     return tuple(_tuple(v) for v in x) if isinstance(x, list) else x
 
 
-def _checkpoint(model: Any, opt: Any, state: dict[str, Any], rng: random.Random, ckpt: Path, torch: Any) -> None:
+def _checkpoint(model: Any, opt: Any, *, state: dict[str, Any], rng: random.Random, ckpt: Path, torch: Any) -> None:
     from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
 

@@ -109,7 +109,7 @@ def stats(url: str) -> dict[str, Any] | None:
         r = httpx.get(f"{url}/stats/", timeout=2.0)
     except httpx.HTTPError:
         return None
-    return r.json() if r.status_code == 200 else None
+    return r.json() if r.status_code == httpx.codes.OK else None
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes], done: Any, *, timeout_s: float, what: str) -> dict[str, Any]:
@@ -159,7 +159,7 @@ def mean_ci95(values: list[float]) -> tuple[float, float] | None:
     """A 95% confidence interval of the mean of ``values`` (Student's t; None for fewer than 2): what
     a target within a single pair's scatter is judged by, since the pairs of a bench are independent
     draws of the same difference on a machine whose speed changes from minute to minute."""
-    if len(values) < 2:
+    if len(values) <= 1:
         return None
     mean, half = statistics.fmean(values), statistics.stdev(values) / len(values) ** 0.5
     half *= _T95[len(values) - 2] if len(values) - 1 <= len(_T95) else 1.96
@@ -214,6 +214,7 @@ def process_tree_cpu_s(pid: int) -> tuple[float, list[float]]:
 
 
 PROC_STAT = Path("/proc/stat")
+_STEAL = 8  # steal's field in /proc/stat's "cpu" line, after the label and user..softirq
 
 
 def steal_s(stat: Path = PROC_STAT) -> float:
@@ -223,7 +224,7 @@ def steal_s(stat: Path = PROC_STAT) -> float:
         fields = stat.read_text().split("\n", 1)[0].split()
     except OSError:
         return 0.0
-    return int(fields[8]) * _TICK_S if len(fields) > 8 else 0.0
+    return int(fields[_STEAL]) * _TICK_S if len(fields) > _STEAL else 0.0
 
 
 def broker_pid(settings: Settings) -> int | None:

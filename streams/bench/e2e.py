@@ -51,6 +51,20 @@ async def _batch1_ms(settings: Settings, repeats: int = 5) -> float:
     return statistics.median(times)
 
 
+def _simulated(
+    *, users: int, events_per_s: float, duration_s: float, speedup: float
+) -> tuple[Simulation, list[dict[str, Any]]]:
+    """A simulation and its first ``duration_s * speedup`` of event time, in time order, at
+    ``events_per_s`` of wall time once sped up (simulated over whole days)."""
+    span_ms = duration_s * speedup * 1000
+    days = max(1, math.ceil(span_ms / 86_400_000))
+    total = int(events_per_s * duration_s * days * 86_400_000 / span_ms) + 1
+    sim = Simulation(SimulationConfig(users=users, events=total, days=days, seed=23))
+    events = sorted((e for day in sim.days() for e in day), key=lambda e: e["event_time"])
+    start_t = events[0]["event_time"]
+    return sim, [e for e in events if e["event_time"] < start_t + span_ms]
+
+
 def run(
     settings: Settings,
     *,
@@ -65,13 +79,8 @@ def run(
     try:
         batch1 = asyncio.run(_batch1_ms(s))
         report(f"model batch-1 generation: {batch1:.0f} ms")
-        span_ms = duration_s * speedup * 1000
-        days = max(1, math.ceil(span_ms / 86_400_000))
-        total = int(events_per_s * duration_s * days * 86_400_000 / span_ms) + 1  # over whole days
-        sim = Simulation(SimulationConfig(users=users, events=total, days=days, seed=23))
-        events = sorted((e for day in sim.days() for e in day), key=lambda e: e["event_time"])
+        sim, events = _simulated(users=users, events_per_s=events_per_s, duration_s=duration_s, speedup=speedup)
         start_t = events[0]["event_time"]
-        events = [e for e in events if e["event_time"] < start_t + span_ms]
         registry = Registry(s.schema_registry_url)
         producer = RecordProducer(s)
         catalog_encoder = registry.encoder(s.topic_catalog, "TrackInfo")

@@ -19,7 +19,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from streams.bench.common import (
     RunCpu,
@@ -40,7 +40,7 @@ from streams.kafka import topics
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
-    counts = {"requests": 0, "bytes": 0}
+    counts: ClassVar[dict[str, int]] = {"requests": 0, "bytes": 0}  # shared by a run's handlers; _receiver resets it
 
     def do_POST(self) -> None:
         n = int(self.headers.get("Content-Length") or 0)

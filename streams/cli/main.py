@@ -117,6 +117,7 @@ def topics_create(**kw: Any) -> None:
 @option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
 @kafka_options
 def simulate(
+    *,
     users: int,
     events: int,
     rate: float | None,

@@ -55,6 +55,7 @@ def _files(source: str) -> tuple[Path, ...]:
 @option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
 @kafka_options
 def replay(
+    *,
     start: str,
     end: str,
     source: str,

@@ -35,7 +35,7 @@ def features(user_id: str, url: str) -> None:
         r = httpx.get(f"{url.rstrip('/')}/features/{user_id}/", timeout=10.0, follow_redirects=True)
     except httpx.HTTPError as e:
         raise click.ClickException(f"no feature worker at {url} ({e}); start one with `linernotes worker`") from e
-    if r.status_code == 404:
+    if r.status_code == httpx.codes.NOT_FOUND:
         raise click.ClickException(f"no features for user {user_id!r}")
     r.raise_for_status()
     click.echo(json.dumps(r.json(), indent=2))

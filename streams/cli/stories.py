@@ -64,7 +64,7 @@ def _table(result: dict[str, Any]) -> str:
     "--triton-url", envvar="LINERNOTES_TRITON_URL", default=None, help="Triton gRPC host:port [default: local stack]"
 )
 def eval_cmd(
-    split: str, data: Path | None, served: bool, out: Path | None, as_json: bool, triton_url: str | None
+    *, split: str, data: Path | None, served: bool, out: Path | None, as_json: bool, triton_url: str | None
 ) -> None:
     """Score the truth gate and the stories the pipeline publishes, on the labelled evaluation set."""
     from inference.eval import sets
@@ -141,7 +141,7 @@ def training_sheets(seeds: list[int], per_kind: int, same_at_most: int = 25) -> 
 @option("--ship", is_flag=True, help="Copy the adapter to inference/data/story-adapter (what Triton serves)")
 @option("--quick", is_flag=True, help="A smoke-sized run of every stage (seconds): checks the code, not the model")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object at the end")
-def train_cmd(out: Path, steps: int | None, seed: int, ship: bool, quick: bool, as_json: bool) -> None:
+def train_cmd(*, out: Path, steps: int | None, seed: int, ship: bool, quick: bool, as_json: bool) -> None:
     """Train the story model's frame-writing adapter, then score base and trained on the held-out sheets."""
     import shutil
     from dataclasses import replace

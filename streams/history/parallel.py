@@ -79,15 +79,7 @@ def run_replay(
     with the same ids. Files are replayed by one process."""
     if workers <= 1 or options.files:
         return Replay(settings, options, catalog).run(report)
-    consumer = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}"})
-    try:
-        meta = consumer.list_topics(settings.topic_events, timeout=10).topics.get(settings.topic_events)
-    finally:
-        consumer.close()
-    if meta is None or meta.error is not None:
-        raise ReplayError(f"topic {settings.topic_events!r} does not exist")
-    parts = sorted(meta.partitions)
-    shards = [frozenset(parts[i::workers]) for i in range(min(workers, len(parts)))]
+    shards = _shards(settings, workers)
     # Shards fill the cores already: each writes its own snapshots and requests (helpers would only add
     # their start-up and the states' round trip through bytes).
     shard_options = [
@@ -121,18 +113,45 @@ def run_replay(
                     raise ReplayError("a replay process died without a result") from None
         finished = True
     finally:
+        _stop(procs, inboxes, finished=finished)
+    merged = _merged(got)
+    merged.seconds = time.perf_counter() - t0
+    for note in merged.notes:
+        report(note)
+    return merged
+
+
+def _stop(procs: list[Any], inboxes: list[Any], *, finished: bool) -> None:
+    """Wait for the shard processes; if the replay did not finish, stop them first (they resume later)."""
+    if not finished:
+        # A shard that died before reading its catalog leaves rows in its inbox's pipe, which this
+        # process also holds open: the queue's feeder thread would block on it forever, and this
+        # process with it at exit (a shard failing on start-up would hang `linernotes replay`).
+        for inbox in inboxes:
+            inbox.cancel_join_thread()
+    for p in procs:
         if not finished:
-            # A shard that died before reading its catalog leaves rows in its inbox's pipe, which this
-            # process also holds open: the queue's feeder thread would block on it forever, and this
-            # process with it at exit (seen: a shard that failed on start-up hung `linernotes replay`).
-            for inbox in inboxes:
-                inbox.cancel_join_thread()
-        for p in procs:
-            if not finished:  # this shard failed or was interrupted: stop the others (they resume later)
-                p.terminate()
-            p.join(timeout=10)
-            if p.is_alive():
-                p.terminate()
+            p.terminate()
+        p.join(timeout=10)
+        if p.is_alive():
+            p.terminate()
+
+
+def _shards(settings: Settings, workers: int) -> list[frozenset[int]]:
+    """The events topic's partitions dealt out to at most ``workers`` shards."""
+    consumer = Consumer({**settings.kafka_conf(), "group.id": f"replay-{uuid.uuid4()}"})
+    try:
+        meta = consumer.list_topics(settings.topic_events, timeout=10).topics.get(settings.topic_events)
+    finally:
+        consumer.close()
+    if meta is None or meta.error is not None:
+        raise ReplayError(f"topic {settings.topic_events!r} does not exist")
+    parts = sorted(meta.partitions)
+    return [frozenset(parts[i::workers]) for i in range(min(workers, len(parts)))]
+
+
+def _merged(got: list[Any]) -> ReplayResult:
+    """The shards' results (or their errors, as strings) as one replay's result."""
     errors = [g for g in got if isinstance(g, str)]
     if errors:
         raise ReplayError("; ".join(errors))
@@ -145,7 +164,4 @@ def run_replay(
     starts = [g.first_event_at for g in got if g.first_event_at]
     merged.first_event_at = min(starts, default=0.0)
     merged.finished_at = max(g.finished_at for g in got)
-    merged.seconds = time.perf_counter() - t0
-    for note in merged.notes:
-        report(note)
     return merged

@@ -257,7 +257,7 @@ class Replay:
         # a 100k-event shard waited for all of it before starting: ~15% slower than at 50k).
         size = max(1, min(CHUNK_EVENTS, opts.checkpoint_every))  # chunks never straddle a checkpoint much
         if opts.files:
-            for pairs in file_chunks(opts.files, opts.users, lo, hi, positions, size):
+            for pairs in file_chunks(opts.files, opts.users, lo=lo, hi=hi, positions=positions, size=size):
                 self.result.first_event_at = self.result.first_event_at or time.time()
                 yield pairs, []
             return

@@ -84,7 +84,7 @@ def file_events(paths: Sequence[Path], users: frozenset[str]) -> Iterator[tuple[
 
 
 def file_chunks(
-    paths: Sequence[Path], users: frozenset[str], lo: int, hi: int, positions: dict[str, int], size: int
+    paths: Sequence[Path], users: frozenset[str], *, lo: int, hi: int, positions: dict[str, int], size: int
 ) -> Iterator[list[tuple[RawMessage, dict[str, Any]]]]:
     """Events of ``paths`` in ``[lo, hi)`` (of ``users``, if any) not done before an interruption
     (``positions``), in chunks of ``size``; the last chunk may be empty."""

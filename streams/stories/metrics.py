@@ -54,7 +54,7 @@ def serve(agent: Any, breaker: Any, port: int) -> Histogram:
     )
     if port:
         try:
-            start_http_server(port, addr="0.0.0.0", registry=registry)  # scraped from other pods
+            start_http_server(port, addr="0.0.0.0", registry=registry)  # noqa: S104 - scraped from other pods
         except OSError as e:
             logging.getLogger("linernotes.stories").warning("metrics not served on port %s: %s", port, e)
     return latency

@@ -42,6 +42,10 @@ from streams.tracing.records import Privacy, SdkSink, SpanSink
 
 _ids = random.Random(int.from_bytes(os.urandom(16), "big"))  # ids need uniqueness, not secrecy
 
+# A W3C traceparent: "00-<trace id>-<span id>-<flags>", the ids in hex of fixed width.
+TRACE_ID_HEX, SPAN_ID_HEX = 32, 16
+TRACEPARENT_LEN = len("00-") + TRACE_ID_HEX + len("-") + SPAN_ID_HEX + len("-01")
+
 
 def new_ids() -> tuple[int, int]:
     return _ids.getrandbits(128) or 1, _ids.getrandbits(64) or 1
@@ -64,20 +68,18 @@ def parse(header: bytes | str | None) -> SpanContext | None:
     if not header:
         return None
     text = header.decode() if isinstance(header, bytes) else header
-    parts = text.split("-")
-    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
-        return None
     try:
-        return SpanContext(
-            int(parts[1], 16), int(parts[2], 16), is_remote=True, trace_flags=TraceFlags(int(parts[3], 16))
-        )
-    except ValueError:
+        _version, trace_id, span_id, flags = text.split("-")
+        if len(trace_id) != TRACE_ID_HEX or len(span_id) != SPAN_ID_HEX:
+            return None
+        return SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=True, trace_flags=TraceFlags(int(flags, 16)))
+    except ValueError:  # not four parts, or not hex
         return None
 
 
 def parse_ids(header: bytes | None) -> tuple[int, int] | None:
     """``(trace_id, span_id)`` of a traceparent, without building SDK objects (the worker's hot path)."""
-    if not header or len(header) != 55:
+    if not header or len(header) != TRACEPARENT_LEN:
         return None
     try:
         return int(header[3:35], 16), int(header[36:52], 16)

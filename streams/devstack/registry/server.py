@@ -143,6 +143,29 @@ class Api:
         return {"compatibilityLevel": level}
 
 
+def route(api: Api, method: str, path: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
+    """The status and body of the response to a request, with errors as the Confluent registry writes them."""
+    matched_path = False
+    for m, pattern, handler in _ROUTES:
+        match = pattern.match(path)
+        if not match:
+            continue
+        matched_path = True
+        if m != method:
+            continue
+        params = {k: unquote(v) for k, v in match.groupdict().items()}
+        try:
+            return 200, getattr(api, handler)(body=body, query=query, **params)
+        except RegistryHTTPError as e:
+            return e.status, {"error_code": e.code, "message": e.message}
+        except Exception as e:
+            log.exception("registry request failed")
+            return 500, {"error_code": 50001, "message": f"Error in the backend data store: {e}"}
+    if matched_path:
+        return 405, {"error_code": 405, "message": f"Method {method} not allowed"}
+    return 404, {"error_code": 404, "message": f"HTTP {HTTPStatus.NOT_FOUND.phrase}"}
+
+
 def make_handler(api: Api) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -169,27 +192,7 @@ def make_handler(api: Api) -> type[BaseHTTPRequestHandler]:
             except (ValueError, json.JSONDecodeError):
                 self._send(400, {"error_code": 400, "message": "Request body is not valid JSON"})
                 return
-            matched_path = False
-            for m, pattern, handler in _ROUTES:
-                match = pattern.match(path)
-                if not match:
-                    continue
-                matched_path = True
-                if m != method:
-                    continue
-                params = {k: unquote(v) for k, v in match.groupdict().items()}
-                try:
-                    self._send(200, getattr(api, handler)(body=body, query=query, **params))
-                except RegistryHTTPError as e:
-                    self._send(e.status, {"error_code": e.code, "message": e.message})
-                except Exception as e:
-                    log.exception("registry request failed")
-                    self._send(500, {"error_code": 50001, "message": f"Error in the backend data store: {e}"})
-                return
-            if matched_path:
-                self._send(405, {"error_code": 405, "message": f"Method {method} not allowed"})
-            else:
-                self._send(404, {"error_code": 404, "message": f"HTTP {HTTPStatus.NOT_FOUND.phrase}"})
+            self._send(*route(api, method, path, body, query))
 
         def do_GET(self) -> None:
             self._dispatch("GET")

@@ -35,7 +35,7 @@ def free_port() -> int:
 
 def http_ok(url: str, timeout_s: float = 1.0) -> bool:
     try:
-        return httpx.get(url, timeout=timeout_s).status_code == 200
+        return httpx.get(url, timeout=timeout_s).status_code == httpx.codes.OK
     except httpx.HTTPError:
         return False
 

@@ -83,7 +83,7 @@ def test_encoded_days_matches_writer() -> None:
 
 
 def test_bad_config_is_rejected() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="users >= 1"):
         Simulation(SimulationConfig(users=0, events=10))
 
 
