@@ -3,7 +3,8 @@
 The story model writes frames ("Your {time_of_day} session ran {minutes} across {tracks}."), not
 stories: every name and number then comes from the sheet, right by construction, and the truth gate
 only has the words around them to judge. A frame is refused before filling when it names a slot the
-sheet does not have, states a fact twice, or writes a number or a name of its own.
+sheet does not have, states a fact twice, writes a number or a name of its own, or puts a slot in a role
+its value cannot have (the same rules the gate reads off a story's skeleton).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from functools import cache
 from schemas.records import FactSheet
 
 from .factsheet import facts_by_name
+from .grounding import kind_of, roles
 
 _DIGIT = re.compile(r"\d")
 _NUMBER_WORDS = frozenset(
@@ -65,8 +67,10 @@ def _names(words: str) -> list[str]:
     return out
 
 
-def problems(frame: str, sheet: FactSheet) -> list[str]:
-    """Why ``frame`` may not be filled from ``sheet`` (empty when it may)."""
+def problems(frame: str, sheet: FactSheet, kind: str = "") -> list[str]:
+    """Why ``frame`` may not be filled from ``sheet`` (empty when it may): facts of its own, or slots in
+    roles their values cannot have (``grounding.roles``: "{tracks} led", "across {time_of_day}"), whatever
+    the values. ``kind`` is the story's kind; without it, the kind the sheet's facts belong to."""
     try:
         f = parse(frame)
     except FrameError as e:
@@ -85,6 +89,7 @@ def problems(frame: str, sheet: FactSheet) -> list[str]:
         out.append(f"a name of its own: {named[0]!r}")
     if sheet.key_fact not in f.slots:
         out.append(f"no slot for the key fact {{{sheet.key_fact}}}")
+    out += roles.problems(roles.skeleton_of_frame(frame), kind or kind_of(sheet))
     return out
 
 

@@ -94,7 +94,8 @@ def render(kind: str, sheet: FactSheet, seed: int = 0) -> TemplateStory:
     options = [(i, t) for i, t in usable(kind, sheet) if sheet.key_fact in _fields(t)]
     if not options:  # no template of the kind covers the key fact: state it plainly
         key = names[sheet.key_fact]
-        text = f"Here's one from your listening: {key.value}."
+        in_a_row = " in a row" if key.type == "STREAK" else ""  # a streak's days are consecutive days
+        text = f"Here's one from your listening: {key.value}{in_a_row}."
         return TemplateStory(text, f"template:{kind.lower()}/plain", (key.name,))
     i, template = options[seed % len(options)]
     fields = _fields(template)

@@ -73,6 +73,7 @@ class Candidate:
     text: str  # the story it makes ("" when a frame cannot be filled)
     report: GroundingReport | None
     logprob: float = 0.0
+    refused: tuple[str, ...] = ()  # why the frame could not be filled
 
     @property
     def accepted(self) -> bool:
@@ -80,14 +81,14 @@ class Candidate:
 
     @property
     def why(self) -> str:
-        return self.report.summary() if self.report is not None else "frame refused"
+        return self.report.summary() if self.report is not None else "frame refused: " + "; ".join(self.refused)
 
 
 def read(kind: str, sheet: FactSheet, written: str, logprob: float = 0.0) -> Candidate:
     if "{" in written or "}" in written:  # a slot frame: names and numbers come from the sheet
-        found = frame_problems(written, sheet)
+        found = frame_problems(written, sheet, kind)
         if found:
-            return Candidate(written, "", None, logprob)
+            return Candidate(written, "", None, logprob, tuple(found))
         text = fill(written, sheet)
     else:
         text = written

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from inference.grounding import check
 from inference.templates import render
 
+from . import recorded
 from .metrics import distinct_n, rate, repeats_per_listener
-from .sets import EvalSet, Sheet, Text
+from .published import Published, judge, labels_of
+from .sets import EvalSet, Text
 
 
 def _verdict(es: EvalSet, t: Text) -> bool:
@@ -68,30 +69,15 @@ def gate_figures(es: EvalSet) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class Published:
-    sheet: Sheet
-    text: str
-    model_written: bool
-    acceptable: bool  # by the editors' label when the text is labelled, else by the gate
+BASE_SOURCE = "story_generator/smollm2-135m-instruct-q4_1"
 
 
-def labels_of(es: EvalSet) -> dict[tuple[str, str], bool]:
-    return {(t.sheet, t.text): t.acceptable for t in es.labelled}
-
-
-def judge(labels: dict[tuple[str, str], bool], sheet: Sheet, text: str) -> bool:
-    """Acceptable by the editors' label of this text for this sheet; for new text, by the gate."""
-    label = labels.get((sheet.id, text))
-    return label if label is not None else check(text, sheet.sheet, sheet.kind).grounded
-
-
-def recorded_pipeline(es: EvalSet, model_source: str = "story_generator") -> list[Published]:
-    """What the story writer publishes for each sheet, from the labelled candidates of the model
+def recorded_pipeline(es: EvalSet, model_source: str = BASE_SOURCE) -> list[Published]:
+    """What the story writer publishes for each sheet, from the labelled candidates of the base model
     (``model_source``), in the order it wrote them: the first the gate passes, else the template."""
     candidates: dict[str, list[str]] = {}
     for t in es.labelled:
-        if t.source.startswith(model_source):
+        if t.source.split("@")[0] == model_source:
             candidates.setdefault(t.sheet, []).append(t.text)
     labels = labels_of(es)
     out = []
@@ -107,7 +93,15 @@ def recorded_pipeline(es: EvalSet, model_source: str = "story_generator") -> lis
     return out
 
 
+def _acceptable(stories: list[Published]) -> dict[str, Any]:
+    labelled = [p for p in stories if p.acceptable is not None]
+    return rate(sum(bool(p.acceptable) for p in labelled), len(labelled))
+
+
 def pipeline_figures(published: list[Published]) -> dict[str, Any]:
+    """What a pipeline published. Acceptability is the editors' (``docs/stories.md``), over the stories
+    an editor has labelled; ``*_labelled`` says how many that is (``unlabelled`` lists the others for the
+    next editor). A rate over part of the stories says nothing about the rest."""
     model = [p for p in published if p.model_written]
     skeletons = [
         (p.sheet.user, p.sheet.event_time, check(p.text, p.sheet.sheet, p.sheet.kind).skeleton) for p in published
@@ -116,16 +110,41 @@ def pipeline_figures(published: list[Published]) -> dict[str, Any]:
     return {
         "stories": len(published),
         "model_written_share": rate(len(model), len(published)),
-        "model_acceptable_rate": rate(sum(p.acceptable for p in model), len(model)),
-        "published_acceptable_rate": rate(sum(p.acceptable for p in published), len(published)),
+        "model_acceptable_rate": _acceptable(model),
+        "model_labelled": rate(sum(p.acceptable is not None for p in model), len(model)),
+        "published_acceptable_rate": _acceptable(published),
+        "published_labelled": rate(sum(p.acceptable is not None for p in published), len(published)),
         "distinct_2": round(distinct_n([p.text for p in published], 2), 4),
         "repeat_rate_per_listener": rate(repeated, total),
     }
 
 
-def evaluate(es: EvalSet, split: str = "heldout") -> dict[str, Any]:
-    part = es.split(split)
+def unlabelled(published: list[Published]) -> list[dict[str, str]]:
+    """The published stories no editor has labelled yet, to be labelled (``docs/stories.md``)."""
+    return [
+        {"sheet": p.sheet.id, "kind": p.sheet.kind, "model_written": str(p.model_written), "text": p.text}
+        for p in published
+        if p.acceptable is None
+    ]
+
+
+def template_figures(published: list[Published]) -> dict[str, Any]:
+    """The editors' verdict on the stories the templates alone would publish for the same sheets: the
+    floor a model must beat."""
     return {
+        "stories": len(published),
+        "acceptable_rate": _acceptable(published),
+        "labelled": rate(sum(p.acceptable is not None for p in published), len(published)),
+        "distinct_2": round(distinct_n([p.text for p in published], 2), 4),
+    }
+
+
+def evaluate(es: EvalSet, split: str = "heldout", recording: list[Any] | None = None) -> dict[str, Any]:
+    """Every figure of ``linernotes eval`` on ``split``. With ``recording`` (``recorded.Recorded`` rows,
+    default: the shipped recording of the shipped adapter), also what the story writer publishes from
+    the adapter's recorded candidates, and from the templates alone."""
+    part = es.split(split)
+    out = {
         "split": split,
         "sheets": len(part.sheets),
         "labelled": len(part.labelled),
@@ -135,3 +154,25 @@ def evaluate(es: EvalSet, split: str = "heldout") -> dict[str, Any]:
             **pipeline_figures(recorded_pipeline(part)),
         },
     }
+    rows = recorded.load() if recording is None else recording
+    labels = labels_of(part)
+    templates = []
+    for s, r in recorded.requests(part):
+        text = render(r.kind, r.facts, r.seed).text
+        templates.append(Published(s, text, False, judge(labels, s, text)))
+    out["templates"] = {
+        "source": "the template the writer falls back to, for every sheet",
+        **template_figures(templates),
+    }
+    todo = {"templates": unlabelled(templates)}
+    if rows:
+        generators = sorted({r.generator for r in rows})
+        adapter = recorded.replay(part, rows)
+        out["adapter"] = {
+            "source": f"the recorded candidates of {', '.join(generators)}, through the story writer's choice",
+            "current": generators == [recorded.shipped_generator()],
+            **pipeline_figures(adapter),
+        }
+        todo["adapter"] = unlabelled(adapter)
+    out["unlabelled"] = todo
+    return out

@@ -7,7 +7,7 @@ import asyncio
 from inference.writer import StoryWriter
 from schemas.records import StoryRequest
 
-from .run import Published, judge, labels_of
+from .published import Published, judge, labels_of
 from .sets import EvalSet
 
 

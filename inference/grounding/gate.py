@@ -14,7 +14,8 @@ It reads the text in passes, each binding what it can and leaving the rest to th
    sheet. Anything else is refused, with the reason a reader needs (opinion, negation, comparison,
    superlative, relative time, the world outside the plays, a leak, a name not on the sheet).
 
-Then the story must state its key fact (and what its kind must name: a milestone's artist, a shift's old
+Then the facts must be in their roles (``roles``: "13 tracks led" is refused whatever the numbers), the
+story must state its key fact (and what its kind must name: a milestone's artist, a shift's old
 part of the day, a week's top artist), read as one or two sentences, and say no fact twice.
 
 The gate errs towards refusing: a refusal costs a template story, an acceptance publishes a claim.
@@ -29,6 +30,7 @@ from functools import cache
 from inference.factsheet import KIND_FACTS
 from schemas.records import Fact, FactSheet
 
+from . import roles
 from .quantities import Quantity, read_date, read_quantity
 from .text import SENTENCE_END, Token, is_symbol, name_tokens, normalize, sentence_ids, tokenize
 from .vocabulary import FACT_PHRASES, FACT_WORDS, FUNCTION, KIND_PHRASES, KIND_WORDS, PHRASES, REFUSED, STORY
@@ -44,35 +46,6 @@ TIMES_OF_DAY = frozenset(
 _TOD_FORMS = {"late night": (("late", "night"), ("late-night",), ("night",), ("nights",), ("late", "nights"))}
 _PUNCT_OK = frozenset(".,!?:;-()'")
 _URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|fm|ly|me)\b", re.IGNORECASE)
-# Values in roles their facts do not have, read off the skeleton ("{minutes} of {top_artist}": the
-# session's minutes are not that artist's). Each pattern names the fact whose role it misreads.
-_COUNTS = r"\{(minutes|tracks|plays|skips|new_artists|share)\}"
-_NAMES = r"(?:the )?\{(top_artist|artist|track|genre|top_genre)\}"
-_NOT_THEIRS = "the {0} are not for {1} alone"
-WRONG_ROLES = (
-    (re.compile(_COUNTS + r" (?:of|with|from|by|on|playing|listening to|to) " + _NAMES), _NOT_THEIRS),
-    (re.compile(_COUNTS + r" (?:[a-z]+ ){0,4}(?:spent|played) (?:on|with|to) " + _NAMES), _NOT_THEIRS),
-    (re.compile(_COUNTS + r" (?:listening to|with|on) (them)\b"), _NOT_THEIRS),
-    (re.compile(_COUNTS + r" (?:of|on|listening to|playing) (?:[a-z']+ ){1,3}" + _NAMES), _NOT_THEIRS),
-    (re.compile(_COUNTS + r" (?:listening to|playing) (?:[a-z']+ ){1,3}, " + _NAMES), _NOT_THEIRS),
-    (re.compile(_NAMES + r" (?:with |and its |at )?" + _COUNTS), "the {1} are not for {0} alone"),
-    (
-        re.compile(r"\{play_count\} (?:of|with|from|for|by|on) (?:the )?\{(track|genre)\}"),
-        "play count is not the {0}'s",
-    ),
-    (
-        re.compile(r"(?:the )?\{(track|genre)\} (?:[a-z']+ ){0,2}?(?:reached|hit|got|has|earned|made) \{play_count\}"),
-        "play count is not the {0}'s",
-    ),
-    (re.compile(r"through (?:the )?\{(artist)\}"), "the listener found the artist through the track"),
-    (re.compile(r"(?:found|discovered) (?:the )?\{(track)\}"), "the discovery is the artist, not the track"),
-    (re.compile(r"from (?:the )?\{(new_time_of_day)\}"), "listening moved to the new time of day, not from it"),
-    (re.compile(r"(?:to|into) (?:the )?\{(old_time_of_day)\}"), "listening moved from the old time of day, not to it"),
-)
-GRAMMAR = (
-    re.compile(r"listen(?:ed)? to \{streak_days\}"),
-    re.compile(r"\{(?:tracks|minutes|plays|skips|streak_days)\} (?:now )?led \{"),  # "9 tracks led 25 minutes"
-)
 _LABEL = re.compile(
     r"(?:^|[.!?] )(session|sessions|facts|minutes|tracks|plays|skips|artist|top artist|genre|share|streak days"
     r"|streak|play count|time of day|week of|first played|new artists) :"
@@ -449,15 +422,8 @@ class _Reader:
         return used
 
     def roles(self, skeleton: str) -> None:
-        for pattern, why in WRONG_ROLES:
-            m = pattern.search(skeleton)
-            if m:
-                names = [g.replace("_", " ") for g in m.groups() if g]
-                self.refuse(f"wrong role: {why.format(*names)}")
-        for pattern in GRAMMAR:
-            m = pattern.search(skeleton)
-            if m:
-                self.refuse(f"grammar: {m.group(0)!r}")
+        for why in roles.problems(skeleton, self.kind, self.text.lower()):
+            self.refuse(why)
         for sentence in re.split(r"(?<=[.!?]) ", skeleton):
             if sentence.count(" : ") > 1:
                 self.refuse("prompt leak: a label before the story (two colons in one sentence)")

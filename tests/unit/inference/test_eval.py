@@ -6,7 +6,9 @@ import pytest
 
 from inference.eval import sets
 from inference.eval.metrics import distinct_n, repeats_per_listener, wilson
-from inference.eval.run import evaluate, gate_figures
+from inference.eval.published import Published, judge, labels_of
+from inference.eval.recorded import Recorded, replay
+from inference.eval.run import evaluate, gate_figures, pipeline_figures, unlabelled
 
 DAY = 86_400_000
 
@@ -65,3 +67,48 @@ def test_evaluate_reports_every_figure_with_its_interval() -> None:
         lo, hi = pipeline[key]["ci95"]
         assert lo <= pipeline[key]["rate"] <= hi
     assert 0 < pipeline["distinct_2"] <= 1 and result["gate_us_per_text"] > 0
+
+
+def _sheet(es: sets.EvalSet, kind: str) -> sets.Sheet:
+    return next(s for s in sorted(es.sheets.values(), key=lambda s: s.id) if s.kind == kind)
+
+
+def test_a_story_no_editor_labelled_is_not_called_acceptable() -> None:
+    """Every published story passed the gate, so the gate cannot be the judge of acceptability: an
+    unlabelled story counts as unlabelled, never as acceptable."""
+    es = sets.load().split("heldout")
+    labelled = next(t for t in es.labelled if not t.acceptable)
+    sheet = es.sheets[labelled.sheet]
+    published = [
+        Published(sheet, labelled.text, True, judge(labels_of(es), sheet, labelled.text)),
+        Published(sheet, "A text no editor has read.", True, judge(labels_of(es), sheet, "A text no editor has read.")),
+    ]
+    figures = pipeline_figures(published)
+    assert figures["model_acceptable_rate"]["n"] == 1 and figures["model_acceptable_rate"]["k"] == 0
+    assert figures["model_labelled"]["k"] == 1 and figures["model_labelled"]["n"] == 2
+    assert unlabelled(published) == [
+        {"sheet": sheet.id, "kind": sheet.kind, "model_written": "True", "text": "A text no editor has read."}
+    ]
+
+
+def test_recorded_candidates_replay_through_the_writers_choice() -> None:
+    """A refused frame is passed over, an accepted one published and its editors' label read; a sheet
+    whose candidates all fail gets its template; sheets with no recording are left out."""
+    es = sets.load().split("heldout")
+    week, streak = _sheet(es, "WEEKLY_DIGEST"), _sheet(es, "STREAK")
+    rows = [
+        Recorded(
+            week.id,
+            "g",
+            ["{minutes} over {top_artist}.", "Your week: {minutes} of music, led by {top_artist}."],
+            [-0.1, -0.5],
+        ),
+        Recorded(streak.id, "g", ["{streak_days} of listening."], [-0.1]),
+    ]
+    published = {p.sheet.id: p for p in replay(es, rows)}
+    assert set(published) == {week.id, streak.id}
+    assert published[week.id].model_written and published[week.id].text.startswith("Your week: ")
+    assert not published[streak.id].model_written
+    result = evaluate(sets.load(), "heldout", recording=rows)
+    assert result["adapter"]["stories"] == 2 and not result["adapter"]["current"]
+    assert result["templates"]["stories"] == result["sheets"]

@@ -70,3 +70,113 @@ def test_every_shipped_frame_fills_into_a_story_the_gate_passes() -> None:
         for s in fits:
             report = check(fill(f["frame"], s.sheet), s.sheet, s.kind)
             assert report.grounded, (f["frame"], s.id, report.summary())
+
+
+STREAK = FactSheet("streak_days", (Fact("streak_days", "STREAK", "3 days", 3.0, "day"),))
+SHIFT = FactSheet(
+    "new_time_of_day",
+    (
+        Fact("new_time_of_day", "TIME_OF_DAY", "evening"),
+        Fact("old_time_of_day", "TIME_OF_DAY", "late night"),
+        Fact("share", "NUMBER", "63%", 63.0, "percent"),
+    ),
+)
+DISCOVERY = FactSheet(
+    "artist",
+    (
+        Fact("artist", "ARTIST", "The Rising Dunes"),
+        Fact("track", "TRACK", "Gold Rain"),
+        Fact("genre", "GENRE", "tejano"),
+    ),
+)
+WEEK = FactSheet(
+    "minutes",
+    (
+        Fact("minutes", "DURATION", "131 minutes", 131.0, "minute"),
+        Fact("top_artist", "ARTIST", "Winter Lanterns"),
+        Fact("plays", "NUMBER", "41 plays", 41.0, "play"),
+        Fact("top_genre", "GENRE", "old school jungle"),
+        Fact("week_of", "DATE", "November 2"),
+    ),
+)
+MILESTONE = FactSheet(
+    "play_count",
+    (
+        Fact("play_count", "NUMBER", "10 plays", 10.0, "play"),
+        Fact("artist", "ARTIST", "Crimson Lanterns"),
+        Fact("track", "TRACK", "Memory"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("frame", "sheet", "why"),
+    [
+        # a count leads nothing, is not on top, does not play another count
+        ("{tracks} led {minutes} in the count.", SHEET, "the tracks lead nothing"),
+        ("{minutes} now leading, {tracks} along the way.", SHEET, "the minutes lead nothing"),
+        ("{minutes} of music, with {tracks} on top.", SHEET, "the tracks are not what led"),
+        ("{minutes} of music, led by {tracks}.", SHEET, "the tracks are not what led"),
+        ("{tracks} played {minutes}, and {top_artist} kept going.", SHEET, "the tracks do not make the minutes"),
+        ("{minutes} {tracks}, led by {top_artist}.", SHEET, "nothing between them"),
+        # the session's amounts are not one artist's, and the session is not the artist's
+        ("{top_artist} played {minutes} across {tracks}.", SHEET, "the minutes are not for top artist alone"),
+        ("{tracks} led {minutes} in the {top_artist} session.", SHEET, "the session and the week are the listener's"),
+        ("{top_artist} and {top_genre} on {minutes}.", WEEK, "the minutes are not for top genre alone"),
+        ("{minutes} over {top_artist}, with {top_genre} on top.", WEEK, "the minutes are not for top artist alone"),
+        ("Week of {minutes}: {top_artist} of {top_genre}.", WEEK, "the top genre is the listening's"),
+        # a part of the day is a time: "the" after a preposition, and not what one listens to
+        ("{tracks} led {minutes} across {time_of_day}.", SHEET, "the time of day needs 'the'"),
+        ("Your music in {time_of_day} ran {minutes}.", SHEET, "the time of day needs 'the'"),
+        ("You listened to {new_time_of_day} now, away from the {old_time_of_day}.", SHIFT, "is when, not what"),
+        ("{new_time_of_day} now: {old_time_of_day}.", SHIFT, "the old part of the day is not said as the one before"),
+        (
+            "You moved from {old_time_of_day} to {new_time_of_day} over {share}.",
+            SHIFT,
+            "share is a part of the listening",
+        ),
+        # a streak is days in a row; a discovery is the listener's
+        ("{streak_days} of listening.", STREAK, "not said to be in a row"),
+        ("You kept the music on for {streak_days}.", STREAK, "not said to be in a row"),
+        ("{artist} found you through {track}.", DISCOVERY, "the listener found the artist, not the reverse"),
+        ("{artist} came to {track}, and you kept listening.", DISCOVERY, "not to the track"),
+        # facts strung together say nothing about them
+        ("{play_count} of {artist}.", MILESTONE, "dull: lists its facts"),
+        ("{minutes} of music: {tracks}.", SHEET, "dull: lists its facts"),
+        ("{top_artist} and {top_genre} in your week: {minutes}.", WEEK, "dull: lists its facts"),
+    ],
+)
+def test_slots_in_roles_their_values_cannot_have_are_refused(frame: str, sheet: FactSheet, why: str) -> None:
+    assert any(why in p for p in problems(frame, sheet)), problems(frame, sheet)
+
+
+@pytest.mark.parametrize(
+    ("frame", "sheet"),
+    [
+        ("{top_artist} led {minutes} across {tracks}.", SHEET),
+        ("{tracks} across {minutes}, with {top_artist} on top.", SHEET),
+        ("{tracks} in {minutes}: your {time_of_day} session, led by {top_artist}.", SHEET),
+        ("In the {time_of_day}, you played {tracks} over {minutes}.", SHEET),
+        ("{tracks} filled your {time_of_day} session, {minutes} of it.", SHEET),
+        ("{top_artist} and {top_genre} topped your week of {minutes}.", WEEK),
+        ("The week of {week_of} ran {minutes} over {plays}, led by {top_artist}.", WEEK),
+        ("{streak_days} straight with music.", STREAK),
+        ("{streak_days} and counting: the streak goes on.", STREAK),
+        ("Your listening went from the {old_time_of_day} to the {new_time_of_day}, {share} of it now.", SHIFT),
+        ("{new_time_of_day} now, {old_time_of_day} before.", SHIFT),
+        ("You found {artist} through {track}, a new {genre} voice.", DISCOVERY),
+        ("{artist} reached {play_count} with you, the latest being {track}.", MILESTONE),
+        ("You have now given {artist} {play_count}.", MILESTONE),
+    ],
+)
+def test_slots_in_their_roles_are_filled(frame: str, sheet: FactSheet) -> None:
+    assert problems(frame, sheet) == []
+    assert check(fill(frame, sheet), sheet).grounded, check(fill(frame, sheet), sheet).summary()
+
+
+def test_the_same_words_around_a_slot_of_another_role_are_refused() -> None:
+    """The rules go by what a value is, not by the sentence: one shape, two slots."""
+    assert problems("{top_artist} led your session, {minutes} in all.", SHEET) == []
+    assert problems("{tracks} led your session, {minutes} in all.", SHEET)
+    assert problems("Your listening moved from the {old_time_of_day} to the {new_time_of_day}.", SHIFT) == []
+    assert problems("Your listening moved from the {new_time_of_day} to the {old_time_of_day}.", SHIFT)

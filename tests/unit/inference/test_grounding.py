@@ -128,7 +128,7 @@ def test_streak_paraphrases(days: int, text: str, true: bool) -> None:
 def test_a_right_number_in_the_wrong_role_is_refused() -> None:
     refused("You skipped 13 tracks in 56 minutes.", why="wrong role: 'skipped 13 tracks' (13 is the tracks)")
     refused("56 minutes, 13 skips.", why="wrong role")
-    ok("56 minutes and 13 tracks, 2 of them skipped.")
+    ok("You played 13 tracks in 56 minutes, 2 of them skipped.")
     ok("You skipped 2 tracks in 56 minutes.")
     refused("56 minutes, and 13 replays.", why="number without its noun")
     refused("You played 13 of them in 56 minutes.", why="number without its noun")
@@ -258,8 +258,8 @@ def test_numbers_with_thousands_separators() -> None:
     refused("Your evening session ran 1,691 minutes, 2026 of them late.", s, "no fact says")
 
 
-def test_slips_the_trained_model_makes_are_refused_as_grammar() -> None:
+def test_slips_the_trained_model_makes_are_refused() -> None:
     s = sheet(top_artist=Fact("top_artist", "ARTIST", "The Velvet Poets"))
-    refused("13 tracks led 56 minutes, with The Velvet Poets on top.", s, "grammar")
+    refused("13 tracks led 56 minutes, with The Velvet Poets on top.", s, "wrong role: the tracks lead nothing")
     refused("56 minutes in the The Velvet Poets session.", s, "grammar: 'the The'")
     ok("13 tracks in 56 minutes, led by The Velvet Poets.", s)

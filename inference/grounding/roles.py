@@ -1,0 +1,211 @@
+"""Facts in the roles their values can have, read off a story's skeleton (``docs/stories.md``, "Facts,
+in their roles").
+
+A skeleton is a story with each stated fact as ``{name}``, lower-cased, punctuation as its own token:
+``your {time_of_day} session ran {minutes} across {tracks} , led by {top_artist} .`` The gate makes
+one from every text it reads; a slot frame is one already (``skeleton_of_frame``). So the rules here
+judge the words around the values, whatever the values are, for the model's frames before they are
+filled and for any text alike.
+
+The rules go by what a fact's value is, never by particular sentences:
+
+- a count ("18 tracks", "47 minutes", "44%") is an amount: it leads nothing, is not on top, does not
+  play or start another amount, and is no place or span ("over 44%");
+- a name is an artist, a track or a genre: nothing lasts "over" or "across" it, no session is named
+  after it, and in a discovery the listener finds the artist, not the reverse;
+- a part of the day is a time: it takes "the" after "in" or "across", is not what one listens to, and
+  in a shift the old one is said as the old one ("from", "before", "not the ... as before");
+- a streak is days in a row, said as such ("in a row", "streak", "without a silent day");
+- a story that strings its facts together with filler words only lists them: dull.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from .text import normalize, tokenize
+
+COUNTS = ("minutes", "tracks", "plays", "skips", "new_artists", "new_artists_7d", "play_count", "streak_days", "share")
+TOPS = ("top_artist", "top_genre")
+NAMES = ("top_artist", "artist", "track", "genre", "top_genre")
+TIMES = ("time_of_day", "new_time_of_day", "old_time_of_day")
+
+
+def _any(names: tuple[str, ...]) -> str:
+    return r"\{(" + "|".join(names) + r")\}"
+
+
+_COUNT = _any(COUNTS)
+# Amounts of a whole session or week; a play count or a streak is of one artist or genre ("10 plays of X").
+_AMOUNT = _any(("minutes", "tracks", "plays", "skips", "new_artists", "share"))
+_NAME = r"(?:the )?" + _any(NAMES)
+_TIME = _any(TIMES)
+# Facts said as nouns: two of them side by side read as none ("13 tracks 38 minutes"); a part of the
+# day or a genre before another fact is its modifier ("a 20-minute evening session").
+_NOUNS = tuple(n for n in COUNTS + NAMES if n != "genre")
+_TIME_NOUNS = "session|sessions|listening|plays|hours|music"
+_LEADS = r"(?:now )?(?:led|leads|leading|lead|topped|tops|set the tone|setting the tone)\b"
+_ON_TOP = r"(?:on top|in the lead|out in front|leading|led the way|got the most plays|set the tone|setting the tone)\b"
+_NOT_THEIRS = "wrong role: the {0} are not for {1} alone"
+
+# (pattern, reason): the reason is formatted with the pattern's groups, fact names spaced.
+RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # amounts of the session or week said as one artist's ("47 minutes of Velvet Harbors")
+    (re.compile(_AMOUNT + r" (?:of|with|from|by|on|over|across|in|playing|listening to|to) " + _NAME), _NOT_THEIRS),
+    (re.compile(_AMOUNT + r" (?:[a-z]+ ){0,4}(?:spent|played) (?:on|with|to) " + _NAME), _NOT_THEIRS),
+    (re.compile(_AMOUNT + r" (?:listening to|with|on) (them)\b"), _NOT_THEIRS),
+    (re.compile(_AMOUNT + r" (?:of|on|listening to|playing) (?:[a-z']+ ){1,3}" + _NAME), _NOT_THEIRS),
+    (re.compile(_AMOUNT + r" (?:listening to|playing) (?:[a-z']+ ){1,3}, " + _NAME), _NOT_THEIRS),
+    (
+        re.compile(_NAME + r" (?:with |and its |at |on |over |across |in )?" + _AMOUNT),
+        "wrong role: the {1} are not for {0} alone",
+    ),
+    (
+        re.compile(_NAME + r" (?:now )?(?:played|plays|started|starts|ran|filled) " + _COUNT),
+        "wrong role: the {1} are not for {0} alone",
+    ),
+    (
+        re.compile(r"\{(top_artist|artist)\} of (?:the )?\{(top_genre)\}"),
+        "wrong role: the {1} is the listening's, not {0}'s",
+    ),
+    # a milestone's play count is the artist's, not a track's or a genre's
+    (
+        re.compile(r"\{play_count\} (?:of|with|from|for|by|on) (?:the )?\{(track|genre)\}"),
+        "wrong role: play count is not the {0}'s",
+    ),
+    (
+        re.compile(r"(?:the )?\{(track|genre)\} (?:[a-z']+ ){0,2}?(?:reached|hit|got|has|earned|made) \{play_count\}"),
+        "wrong role: play count is not the {0}'s",
+    ),
+    # an amount leads nothing; only the top artist or genre is on top
+    (re.compile(_COUNT + r" " + _LEADS + r"(?! by)"), "wrong role: the {0} lead nothing; the top artist does"),
+    (
+        re.compile(r"\{(" + "|".join(n for n in COUNTS + NAMES if n not in TOPS) + r")\} " + _ON_TOP),
+        "wrong role: the {0} are not what led",
+    ),
+    (
+        re.compile(r"led by (?:the )?\{(" + "|".join(n for n in COUNTS + NAMES if n not in TOPS) + r")\}"),
+        "wrong role: the {0} are not what led",
+    ),
+    # an amount does not act on another amount ("9 tracks played 25 minutes")
+    (
+        re.compile(_COUNT + r" (?:now )?(?:played|started|ran|reached|came to) " + _COUNT),
+        "wrong role: the {0} do not make the {1}",
+    ),
+    # a share is a part of the listening, not a span or a place
+    (
+        re.compile(r"(?:^| )(?:over|across|in|on|from|into|through) \{(share)\}"),
+        "wrong role: the {0} is a part of the listening",
+    ),
+    # an artist or a track has no session, week or streak of its own: those are the listener's
+    (
+        re.compile(r"\{(top_artist|artist|track)\} (?:session|sessions|week|streak|listening|hours)\b"),
+        "wrong role: the session and the week are the listener's, not the {0}'s",
+    ),
+    # a discovery: the listener found the artist, through the track
+    (re.compile(r"through (?:the )?\{(artist)\}"), "wrong role: the listener found the artist through the track"),
+    (
+        re.compile(r"(?:found|discovered) (?:the )?\{(track)\}"),
+        "wrong role: the discovery is the artist, not the track",
+    ),
+    (
+        re.compile(r"\{(artist)\} (?:just )?(?:found|discovered|picked up|came across) (?:you|your)\b"),
+        "wrong role: the listener found the {0}, not the reverse",
+    ),
+    (
+        re.compile(r"came to (?:the )?" + _any(("artist", "track", "genre", "top_artist", "top_genre"))),
+        "wrong role: a count comes to a number, not to the {0}",
+    ),
+    # parts of the day: when, not what; the new one is where listening went
+    (
+        re.compile(r"from (?:the )?\{(new_time_of_day)\}"),
+        "wrong role: listening moved to the new time of day, not from it",
+    ),
+    (
+        re.compile(r"(?:to|into) (?:the )?\{(old_time_of_day)\}"),
+        "wrong role: listening moved from the old time of day, not to it",
+    ),
+    (
+        re.compile(r"(?:listen|listened|listens|listening|played|play|plays) (?:to )?" + _TIME),
+        "wrong role: the {0} is when, not what you listened to",
+    ),
+    (
+        re.compile(
+            r"(?:^| )(?:in|across|during|at|on|over|for|through|of|by) " + _TIME + r"(?! (?:" + _TIME_NOUNS + r")\b)"
+        ),
+        "grammar: the {0} needs 'the' after its preposition",
+    ),
+    # a streak is days in a row; a count is not a place to listen
+    (re.compile(r"listen(?:ed)? to \{(streak_days)\}"), "grammar: listened to the {0}"),
+    # two facts with no word between them
+    (
+        re.compile(r"(?<!given )(?<!gave )" + _any(_NOUNS) + " " + _any(_NOUNS)),
+        "grammar: {0} and {1} with nothing between them",
+    ),
+)
+
+# The phrases that say a streak is a streak, or a shift's old part of the day is the old one.
+STREAK_MARKERS = re.compile(
+    r"\b(?:in a row|streak|straight|running|consecutive|unbroken|without a|without missing|and counting|every day"
+    r"|each day|one after another|day after day|back to back|daily|chain|kept going|keep going|going strong)\b"
+)
+OLD_MARKERS = re.compile(
+    r"\b(?:from|before|used to|usual|not|instead|away|rather|gave way|no longer|once)\b"
+    r"|\{old_time_of_day\} (?:to|into) "
+)
+
+
+# The words of a caption: a story made of these and its facts only lists them ("{play_count} of {artist}.",
+# "{minutes} of music: {tracks}.", "{new_time_of_day} now: {old_time_of_day}."). Words that relate one
+# fact to another ("18 tracks across 47 minutes", "led by") are not among them.
+FILLER = frozenset(
+    ". , : ; - ( ) ! and or of in the a an your this that now music listening listen week session plays play".split()
+)
+
+
+def lists_its_facts(skeleton: str) -> bool:
+    """The story is its facts strung together with filler words: true, but not worth publishing. A fact
+    said to the listener as theirs ("your {play_count} of {artist}") is a story, not a list."""
+    words = skeleton.split()
+    if not any(w.startswith("{") for w in words):
+        return False
+    to_listener = any(w == "your" and nxt.startswith("{") for w, nxt in itertools.pairwise(words))
+    return not to_listener and all(w.startswith("{") or w in FILLER for w in words)
+
+
+def problems(skeleton: str, kind: str, said: str = "") -> list[str]:
+    """Why the facts of ``skeleton`` are not in their roles, or do not read as a sentence. ``said`` is
+    the story as written, lower-cased, where a value may carry its role ("3 straight days")."""
+    out: list[str] = []
+    for pattern, why in RULES:
+        m = pattern.search(skeleton)
+        if m:
+            out.append(why.format(*[g.replace("_", " ") for g in m.groups() if g]))
+    sentences = re.split(r"(?<=[.!?]) ", skeleton)
+    if "{time_of_day}" in skeleton and not re.search(
+        r"(?:\b(?:the|your|a|an) \{time_of_day\}|\{time_of_day\} (?:" + _TIME_NOUNS + r")\b)",
+        skeleton,
+    ):
+        out.append("grammar: the time of day said with neither 'the' nor what it is the time of")
+    if kind == "STREAK" and "{streak_days}" in skeleton and not STREAK_MARKERS.search(skeleton + " " + said):
+        out.append("wrong role: the streak's days are not said to be in a row")
+    for sentence in sentences:
+        if "{old_time_of_day}" in sentence and not OLD_MARKERS.search(sentence):
+            out.append("wrong role: the old part of the day is not said as the one before")
+    if lists_its_facts(skeleton):
+        out.append("dull: lists its facts, with nothing said about them")
+    return list(dict.fromkeys(out))
+
+
+def skeleton_of_frame(frame: str) -> str:
+    """A slot frame as the gate's skeleton: lower-case tokens, ``{slot}`` kept, punctuation apart."""
+    marked = re.sub(r"\{(\w+)\}", lambda m: f" qqslot{m.group(1).replace('_', 'qq')} ", frame)
+    out = []
+    for t in tokenize(normalize(marked)):
+        low = t.low
+        out.append("{" + low[len("qqslot") :].replace("qq", "_") + "}" if low.startswith("qqslot") else low)
+    return " ".join(out)
+
+
+__all__ = ["RULES", "lists_its_facts", "problems", "skeleton_of_frame"]
