@@ -9,7 +9,8 @@ private ones, and they are all here:
 * ``PRIVATE_NAMES`` lists them, with why each is needed (``PUBLIC_INTERNALS``: public names of
   faust's internals the worker relies on, which an upgrade re-checks too);
 * ``check_versions`` refuses to build the worker on a faust-streaming other than the release they
-  were checked against (an exact pin: faust changes its consumer internals in patch releases);
+  were checked against (an exact pin, as pyproject's: private names carry no compatibility promise,
+  so any release, a patch one too, may move them);
 * tests/unit/streams/worker/test_faust_compat.py fails if the version, a name or a signature
   changes, and checks that no other module under ``streams/`` uses a private faust name.
 
