@@ -12,9 +12,10 @@ feature updates. Guarantees:
   so the backlog drains when it returns.
 - **Poison requests:** an undecodable request, an invalid fact sheet, or a request the model fails on
   ``story_attempts`` times goes to ``story-requests.dlq`` with its raw bytes and the reason.
-- **One text per story id:** texts are deterministic in the request's seed, and the agent remembers
-  the ids it has published so a redelivered request is not published again. (Across a crash between
-  publishing and committing, the request is redone with the same seed; see the README for the limit.)
+- **One record per story id:** texts are deterministic in the request's seed, and the agent remembers
+  the ids it has published so a redelivered request is not published again; after a restart it
+  first reads back the stories published since its last commit (``readback.py``), so a request
+  redone after a crash does not publish its story twice.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from schemas.records import StoryRequest
 from streams.config.settings import Settings
 from streams.kafka import dlq
 from streams.stories.offsets import PartitionOffsets, headers_of
+from streams.stories.readback import STORY_ID_HEADER, decode_marks, earliest, encode_marks, published_since
 from streams.stories.spans import trace_generation
 from streams.tracing.records import messaging
 from streams.tracing.tracer import Tracer, disabled, parse
@@ -82,6 +84,7 @@ class StoryAgent:
         self.published: OrderedDict[str, None] = OrderedDict()
         self.partitions: dict[tuple[str, int], PartitionOffsets] = {}
         self.delivered_pending: list[tuple[tuple[str, int], int]] = []
+        self.stories_end: dict[int, int] = {}  # user-stories partition -> end known from delivery reports
         self.tasks: set[asyncio.Task[None]] = set()
         self.paused = False
         conf = settings.kafka_conf()
@@ -103,6 +106,28 @@ class StoryAgent:
         for p in parts:
             self.partitions.setdefault((p.topic, p.partition), PartitionOffsets())
         log.info("story agent assigned %s", [p.partition for p in parts])
+        self._read_back(consumer, parts)
+
+    def _read_back(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
+        """Remember the stories already published for requests past the committed offsets."""
+        committed = [tp for tp in consumer.committed(parts, timeout=30) if tp.offset >= 0]
+        if not committed:
+            return  # nothing was ever committed here: no request of this group was redone
+        marks = [decode_marks(tp.metadata) for tp in committed]
+        # a commit without marks (an older agent): only the whole topic is sure to hold its stories
+        starts = earliest(m for m in marks if m is not None) if all(m is not None for m in marks) else {}
+        for story_id in published_since(self.settings.kafka_conf(), self.settings.topic_stories, starts):
+            self._remember(story_id)
+
+    def _remember(self, story_id: str) -> None:
+        self.published[story_id] = None
+        if len(self.published) > DEDUPE_IDS:
+            self.published.popitem(last=False)
+
+    def _on_story_delivered(self, err: KafkaError | None, msg: Message) -> None:
+        partition, offset = msg.partition(), msg.offset()
+        if err is None and partition is not None and offset is not None:
+            self.stories_end[partition] = max(self.stories_end.get(partition, 0), offset + 1)
 
     def _on_revoke(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
         self._commit(sync=True)
@@ -179,7 +204,7 @@ class StoryAgent:
         if len(self.stats.latencies_ms) > 10_000:
             del self.stats.latencies_ms[:5_000]
         self.stats.grounding_rejections += len(written.rejected)
-        out_headers: list[tuple[str, str | bytes | None]] = []
+        out_headers: list[tuple[str, str | bytes | None]] = [(STORY_ID_HEADER, story.story_id.encode())]
         send = None
         if process is not None:
             trace_generation(tracer, process, written, t0_ns, self.writer.config, self.settings.triton_url)
@@ -201,14 +226,13 @@ class StoryAgent:
             self.encoder.encode(story.to_avro()),
             story.user_id.encode(),
             headers=out_headers,
+            on_delivery=self._on_story_delivered,
         )
         self.producer.poll(0)
         if send is not None and process is not None:
             send.end()
             process.end()
-        self.published[story.story_id] = None
-        if len(self.published) > DEDUPE_IDS:
-            self.published.popitem(last=False)
+        self._remember(story.story_id)
         s = self.stats
         s.published += 1
         s.by_kind[story.kind] = s.by_kind.get(story.kind, 0) + 1
@@ -253,7 +277,8 @@ class StoryAgent:
         for (topic, partition), part in self.partitions.items():
             point = part.commit_point()
             if point is not None:
-                offsets.append(TopicPartition(topic, partition, point))
+                marks = part.marks_at(point, self.stories_end)
+                offsets.append(TopicPartition(topic, partition, point, metadata=encode_marks(marks)))
                 part.committed = point - 1
         if offsets:
             try:
@@ -265,8 +290,18 @@ class StoryAgent:
                 log.warning("offset commit failed: %s", e)
 
     # -- main loop ------------------------------------------------------------------------------
+    def _known_stories_end(self) -> None:
+        """Start the stories' known end at the topic's high watermarks: any story published from
+        now on lies at or past them (a broker that under-reports them only makes a read-back longer)."""
+        topic = self.settings.topic_stories
+        meta = self.consumer.list_topics(topic, timeout=10).topics.get(topic)
+        for p in meta.partitions if meta is not None and meta.error is None else ():
+            _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            self.stories_end[p] = max(self.stories_end.get(p, 0), high)
+
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
+        self._known_stories_end()
         self.consumer.subscribe([self.settings.topic_requests], on_assign=self._on_assign, on_revoke=self._on_revoke)
         last_commit = time.monotonic()
         limit = self.settings.story_max_in_flight
@@ -288,7 +323,7 @@ class StoryAgent:
                         continue
                     self.stats.received += 1
                     part = self.partitions.setdefault((msg.topic() or "", msg.partition() or 0), PartitionOffsets())
-                    part.open.add(msg.offset() or 0)
+                    part.receive(msg.offset() or 0, self.stories_end)
                     task = asyncio.create_task(self._process(msg))
                     self.tasks.add(task)
                     task.add_done_callback(self.tasks.discard)

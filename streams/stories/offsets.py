@@ -26,6 +26,19 @@ class PartitionOffsets:
         self.open: set[int] = set()
         self.finished: list[int] = []
         self.committed = -1  # last offset committed (exclusive end - 1)
+        self.marks: dict[int, dict[int, int]] = {}  # offset -> the stories' known end when it arrived
+
+    def receive(self, offset: int, stories_end: dict[int, int]) -> None:
+        self.open.add(offset)
+        self.marks[offset] = dict(stories_end)
+
+    def marks_at(self, point: int, stories_end: dict[int, int]) -> dict[int, int]:
+        """The read-back marks of a commit at ``point``: the stories' known end when the request at
+        ``point`` arrived, or now if it has not arrived yet (see readback.py)."""
+        for offset in [o for o in self.marks if o < point]:
+            del self.marks[offset]
+        arrived = [o for o in self.marks if o >= point]  # offsets need not be contiguous
+        return dict(self.marks[min(arrived)]) if arrived else dict(stories_end)
 
     def commit_point(self) -> int | None:
         """The next offset to read, if finished work extends the committed prefix."""
