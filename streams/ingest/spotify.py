@@ -1,7 +1,7 @@
 """Import a real Spotify "Extended Streaming History" export (``Streaming_History_Audio_*.json``).
 
 Each entry becomes a ListeningEvent (event time = ``ts``, the moment the play ended) and, once per
-track, a TrackInfo for the catalog. Decisions, also in the README:
+track, a TrackInfo for the catalog. Decisions (docs/ingest.md has them for users):
 
 * Podcast episodes and audiobook chapters (no ``spotify_track_uri``) are skipped and counted:
   linernotes tells stories about music; an episode has no artist or genre to reason about.
