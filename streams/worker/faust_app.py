@@ -83,7 +83,8 @@ def make_faust_app(
         web_enabled=True,
         # Tansu under-reports end offsets, so a restarted worker's persisted changelog offset can
         # exceed the reported highwater; faust would then refuse to start (ConsistencyError).
-        # The local state is complete in that case, so the check is off (docs/local-stack.md, "Known limits of the local broker").
+        # The local state is complete in that case, so the check is off (docs/local-stack.md,
+        # "Known limits of the local broker").
         recovery_consistency_check=False,
         topic_allow_declare=True,
     )
