@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     ssl_ca_location: str | None = None
     schema_registry_url: str = "http://127.0.0.1:18081"
     replication_factor: int = 1
+    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
+    """Producer-side compression of the records linernotes writes through confluent-kafka (every bulk
+    write: states, snapshots, requests, stories). Production: zstd; off locally, where it costs the
+    worker CPU and saves no network. faust's own producer stays uncompressed: aiokafka needs extra
+    codec packages for lz4/zstd, and it only writes faust's bookkeeping."""
 
     # -- topics (names are part of the external contract; see DESIGN.md) ------------------
     topic_events: str = "listening-events"

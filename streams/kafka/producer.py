@@ -40,11 +40,13 @@ class RecordProducer:
             "queue.buffering.max.messages": 1_000_000,
             "queue.buffering.max.kbytes": 1_048_576,
             "delivery.report.only.error": True,
+            "compression.type": settings.compression_type,
             "on_delivery": self._on_delivery,
             "error_cb": self._on_error,
             **(extra_conf or {}),
         }
         self.sent = 0
+        self.conf = conf
         self._producer = Producer(conf)
 
     def _on_delivery(self, err: KafkaError | None, _msg: Any) -> None:

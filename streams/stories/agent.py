@@ -99,7 +99,9 @@ class StoryAgent:
                 "partition.assignment.strategy": "range",
             }
         )
-        self.producer = Producer({**conf, "enable.idempotence": True, "linger.ms": 5})
+        self.producer = Producer(
+            {**conf, "enable.idempotence": True, "linger.ms": 5, "compression.type": settings.compression_type}
+        )
 
     # -- consumer group -------------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, parts: list[TopicPartition]) -> None:

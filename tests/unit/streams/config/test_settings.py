@@ -11,3 +11,10 @@ def test_default_settings_describe_the_default_triggers() -> None:
 
 def test_trigger_kinds_are_the_story_schemas_kinds() -> None:
     assert set(KINDS) == set(STORY_KINDS) - {"OTHER"}
+
+
+def test_compression_reaches_the_producers() -> None:
+    from streams.kafka.producer import RecordProducer
+
+    producer = RecordProducer(Settings(compression_type="zstd", bootstrap_servers="127.0.0.1:1"))
+    assert producer.conf["compression.type"] == "zstd"
