@@ -3,8 +3,8 @@ before it: the trigger modules read it for every listener's batch.
 
 Plain classes (not dataclasses or named tuples) in a module compiled with the trigger modules
 (``features.native``): compiled, their fields are C struct members, which the compiled detection
-reads directly, where a Python object's attributes cost it a lookup each (~250 instructions; a
-detection read ~20).
+reads directly, where each attribute of a Python object would cost it a dictionary lookup, and a
+detection reads many of them.
 """
 
 from __future__ import annotations

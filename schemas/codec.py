@@ -106,7 +106,7 @@ class Decoder:
         pair = self._writers.get(schema_id)
         if pair is None:
             # A failed lookup is remembered for UNKNOWN_RETRY_S: a flood of messages with an id the
-            # registry does not know would otherwise cost a registry call each (~0.2 ms).
+            # registry does not know would otherwise cost a registry round trip each.
             failed = self._unknown.get(schema_id)
             if failed is not None and self._clock() < failed[0]:
                 raise DecodeError(failed[1], raw, schema_id=schema_id)

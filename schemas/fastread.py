@@ -1,6 +1,7 @@
 """A hand-specialised reader for ``ListeningEvent`` bodies written with the current schema.
 
-fastavro's generic reader costs ~12 µs per event here. :func:`read_listening_event` returns the
+Every event the worker reads is decoded, so a generic reader's walk of the schema is paid per event.
+:func:`read_listening_event` returns the
 full record; :func:`read_listening_event_core` checks the same bytes but keeps only the fields the
 feature path reads (:data:`CORE_FIELDS`, the time zone among them), skipping the rest without
 decoding it. Both raise ``ValueError``, ``IndexError`` or ``UnicodeDecodeError`` on corrupt input;

@@ -137,7 +137,7 @@ def durable_rate(st: dict[str, Any], events: int) -> float:
 
 def paired(numerators: list[float], denominators: list[float]) -> dict[str, Any]:
     """Each round's ratio of its two adjacent runs, and their median. The machine's speed drifts
-    (the same offline loop ran 25% slower half an hour later); a round's two runs share its moment,
+    (docs/performance.md, "How the throughput benches measure"); a round's two runs share its moment,
     so their ratio cancels the drift that a ratio of medians over all rounds keeps."""
     ratios = [a / b for a, b in zip(numerators, denominators, strict=True) if b > 0]
     return {"median": statistics.median(ratios) if ratios else 0.0, "runs": ratios, "ci95": mean_ci95(ratios)}

@@ -2,10 +2,9 @@
 
 A worker holds hundreds of thousands of long-lived objects (catalog, user states) and allocates
 many short-lived dicts per batch. With CPython's default thresholds (700, 10, 10) the collector
-runs a young-generation pass every 700 allocations and keeps re-scanning the old heap: in the
-offline profile of 200k events that cost 30-40% of the worker's time. The states hold no reference
-cycles (dicts, lists and numbers, freed by reference counting), so collecting less often loses
-nothing but a little memory held between passes.
+runs a young-generation pass every 700 allocations and keeps re-scanning the old heap, where
+nothing can be freed: the states hold no reference cycles (dicts, lists and numbers, freed by
+reference counting), so collecting less often loses nothing but a little memory held between passes.
 """
 
 from __future__ import annotations
@@ -30,13 +29,12 @@ def freeze() -> None:
 
 
 def after_batch() -> None:
-    """Called after each batch a hot loop applied (and each flush): what survived it (mostly user
-    state, and the story requests fired since the last flush) is frozen, so the collector never
-    scans it: young-generation passes found nothing to free in it, and with a freeze per flush only
-    they still cost the worker's batch path ~4% of its CPU, triggers on or off (offline, 50k events,
-    30 interleaved rounds). Every ``FULL_EVERY_S`` everything is unfrozen and collected
-    once, so a reference cycle that became garbage after being frozen is still freed (replay has
-    done this per chunk since it was written; the worker, per batch since the sixteenth session)."""
+    """Called after each batch a hot loop applied (the worker's batches, replay's chunks, the helpers'
+    parts): what survived it (mostly user state, and the story requests fired since the last flush)
+    is frozen, so the collector never scans it again. The passes find nothing to free in it, and
+    freezing only at flushes would leave the older generations' passes re-scanning the survivors
+    gathered since the last flush. Every ``FULL_EVERY_S`` everything is unfrozen and collected once,
+    so a reference cycle that became garbage after being frozen is still freed."""
     now = time.monotonic()
     if now - _last_full[0] >= FULL_EVERY_S:
         gc.unfreeze()

@@ -130,8 +130,8 @@ class Replay:
 
         ``persist=False`` (when the replay caught up, and may be at its end): the outputs go out, but
         the states and positions wait for the next checkpoint, if any. A replay that ends there never
-        writes its final states, which nothing reads (~15% of a save); interrupted before it is
-        marked done, it repeats from its last checkpoint."""
+        writes its final states, which nothing reads (they are most of a save's bytes); interrupted
+        before it is marked done, it repeats from its last checkpoint."""
         snapshots: list[tuple[bytes, Any]] = []
         helpers = self.publisher is not None  # they build the snapshots from the state bytes
         persist = persist or helpers  # helpers need the state bytes anyway: writing them costs little more
@@ -253,8 +253,8 @@ class Replay:
         lo, hi = opts.start_ms, opts.end_ms
         # Big chunks: a listener's events of a whole chunk form one update (and one trigger pass), which
         # the features and triggers allow (batch-independent, tested) and which saves most per-call work.
-        # Not too big: the consumer fetches the next chunk while this one is processed (at 100k events,
-        # a 100k-event shard waited for all of it before starting: ~15% slower than at 50k).
+        # Not too big: the consumer fetches the next chunk while this one is processed, and a chunk as
+        # big as a shard would leave nothing to overlap (the shard waits for all of it first).
         size = max(1, min(CHUNK_EVENTS, opts.checkpoint_every))  # chunks never straddle a checkpoint much
         if opts.files:
             for pairs in file_chunks(opts.files, opts.users, lo=lo, hi=hi, positions=positions, size=size):

@@ -42,7 +42,7 @@ def start_offsets(settings: Settings, start_ms: int) -> tuple[dict[int, int], bo
         meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if meta is None or meta.error is not None:
             raise ReplayError(f"topic {topic!r} does not exist")
-        if start_ms <= 0:  # from the beginning: nothing to look up (a lookup took 5-55 ms here)
+        if start_ms <= 0:  # from the beginning: no offsets_for_times round trip to the broker
             return dict.fromkeys(meta.partitions, 0), True
         parts = [TopicPartition(topic, p, start_ms) for p in meta.partitions]
         found = consumer.offsets_for_times(parts, timeout=10)

@@ -1,10 +1,9 @@
 """OTLP/protobuf encoding of span records, written by hand.
 
-The SDK's path turns each record into a ``ReadableSpan`` and then into protobuf message objects:
-~35 µs per span in the exporter process, which shares the machine's second core with the broker
-and the worker's publishing helper. Span records are already plain tuples, so this writes the
-``ExportTraceServiceRequest`` bytes from them directly (a few µs per span), short records
-(``span_records.expand``) included. The output parses to
+The SDK's path turns each record into a ``ReadableSpan`` and then into protobuf message objects, in
+an exporter process that shares a core with the broker and the worker's publishing helper. Span
+records are already plain tuples, so this writes the ``ExportTraceServiceRequest`` bytes from them
+directly, with no object per span, short records (``streams.tracing.records.expand``) included. The output parses to
 the same message the SDK encoder builds (``tests/unit/test_otlp.py``).
 
 Field numbers: ``opentelemetry/proto/{collector/trace,trace,common,resource}/v1/*.proto``.

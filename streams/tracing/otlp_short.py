@@ -1,8 +1,8 @@
 """OTLP bytes of the feature worker's short span records (``streams.tracing.records.expand``), from templates.
 
 The generic encoder (:mod:`streams.tracing.otlp`) expands each short record into a full record with an
-attribute dict and then encodes it: ~5 µs per span, in an exporter process that shares the second
-core with the broker and the flush helpers. But almost everything in these spans repeats: the
+attribute dict and then encodes it, in an exporter process that shares a core with the broker and
+the flush helpers. But almost everything in these spans repeats: the
 name, the kind, the messaging attributes of a topic and partition, the service, the consumer group.
 Here those parts are encoded once per distinct value and reused, and a span is its ids, times and
 the few varying fields (an offset, a story id, a trigger key, a pseudonym) spliced between them.

@@ -14,8 +14,8 @@ times and exactly those ids, only for what matters:
 - a configurable ratio of ordinary events (``LINERNOTES_TRACE_RATIO``, 1% by default) also gets its
   send/process spans, so the dashboards show normal traffic too.
 
-Building and exporting spans is where the cost is (~25 µs per span in the SDK, most of it protobuf
-encoding and HTTP in an exporter thread that competes for the GIL). So a worker only appends a plain
+Building and exporting spans is where the cost is (in the SDK, objects per span, protobuf encoding
+and HTTP in an exporter thread that competes with the worker for the GIL). So a worker only appends a plain
 tuple per span to a queue; a separate exporter *process* (:mod:`streams.tracing.export`) turns them into
 SDK spans and sends them over OTLP/HTTP (Phoenix locally, any collector in production). The queue is
 bounded: if the exporter cannot keep up, spans are dropped and counted, and the worker never waits.

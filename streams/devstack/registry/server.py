@@ -170,7 +170,7 @@ def make_handler(api: Api) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # A response is written as headers, then body. On a kept-alive connection, Nagle's algorithm
-        # held the body until the client's delayed ACK of the headers: ~30 ms per call.
+        # would hold the body until the client's delayed ACK of the headers.
         disable_nagle_algorithm = True
 
         def _send(self, status: int, body: Any) -> None:

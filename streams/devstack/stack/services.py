@@ -137,7 +137,8 @@ class TritonService(Service):
         return dest.parent
 
     def prepare(self) -> None:
-        """Dequantise the story model's weights once (~25 s) before the model instances load them."""
+        """Dequantise the story model's weights once, before the model instances load them (each would
+        otherwise dequantise them itself, at start-up)."""
         from inference.generator import ModelUnavailable, cache_dir, ensure_weights
 
         if (cache_dir() / "model.safetensors").exists():
