@@ -107,10 +107,6 @@ class MergedDays:
                 proc.kill()
 
 
-def merged_days(config: SimulationConfig, schema_id: int, workers: int) -> Iterator[list[Encoded]]:
-    return iter(MergedDays(Simulation(config), schema_id, workers))
-
-
 def run(
     settings: Settings,
     config: SimulationConfig,

@@ -185,9 +185,6 @@ class Simulation:
         return plan
 
     # -- output ------------------------------------------------------------------------------
-    def catalog_records(self) -> list[dict[str, Any]]:
-        return [t.to_avro() for t in self.catalog.tracks]
-
     def days(self, *, shard: int = 0, shards: int = 1) -> Iterator[list[dict[str, Any]]]:
         """Each simulated day's events, sorted by event time (ties: by listener).
 

@@ -3,7 +3,7 @@ import itertools
 import pytest
 
 from schemas.fastpath import ListeningEventWriter
-from streams.ingest.simulate import encoded_days, merged_days
+from streams.ingest.simulate import MergedDays, encoded_days
 from streams.ingest.simulator import Simulation, SimulationConfig
 from streams.ingest.simulator.catalog import genre_paths
 from streams.ingest.simulator.listeners import SESSION_GAP_MS
@@ -15,12 +15,17 @@ def all_events(config: SimulationConfig = CONFIG) -> list[dict]:
     return [e for day in Simulation(config).days() for e in day]
 
 
+def merged(config: SimulationConfig, workers: int) -> list[tuple[int, bytes, bytes]]:
+    """Every encoded event of ``config``'s simulation, as ``workers`` generator processes merge them."""
+    return [m for day in MergedDays(Simulation(config), 5, workers) for m in day]
+
+
 def test_same_seed_same_bytes_any_worker_count() -> None:
-    one = [m for d in merged_days(CONFIG, 5, 1) for m in d]
-    two = [m for d in merged_days(CONFIG, 5, 2) for m in d]
-    again = [m for d in merged_days(CONFIG, 5, 1) for m in d]
+    one = merged(CONFIG, 1)
+    two = merged(CONFIG, 2)
+    again = merged(CONFIG, 1)
     assert one == two == again
-    other_seed = [m for d in merged_days(SimulationConfig(users=60, events=6000, days=5, seed=8), 5, 1) for m in d]
+    other_seed = merged(SimulationConfig(users=60, events=6000, days=5, seed=8), 1)
     assert other_seed != one
 
 

@@ -15,7 +15,6 @@ from schemas import schema_str
 from schemas.codec import Decoder
 from schemas.fastpath import ListeningEventWriter
 from schemas.fastread import read_listening_event_core
-from schemas.records import TrackInfo
 from streams.ingest.simulator import Simulation, SimulationConfig
 from streams.pipeline.processor import FeatureProcessor, RawMessage
 from streams.tracing.records import PSEUDO_USER_ATTR, USER_ATTR, Privacy, SdkSink
@@ -28,7 +27,7 @@ def _run(
     ratio: float, *, triggers: bool, users: int = 300, events: int = 12_000
 ) -> tuple[list[ReadableSpan], set[str], int]:
     sim = Simulation(SimulationConfig(users=users, events=events, days=3, seed=7))
-    catalog = {r["track_id"]: TrackInfo.from_avro(r) for r in sim.catalog_records()}
+    catalog = {t.track_id: t for t in sim.catalog.tracks}
     writer = ListeningEventWriter(1)
     evs = [e for day in sim.days() for e in day]
     msgs = [
