@@ -32,7 +32,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from opentelemetry.trace import SpanKind
 
 from inference.errors import BadRequest, InferenceError, ModelFailed
-from inference.writer import StoryWriter
+from inference.writer import StoryWriter, Written
 from schemas.codec import Decoder, Encoder
 from schemas.records import StoryRequest
 from streams.config.settings import Settings
@@ -41,10 +41,12 @@ from streams.stories.offsets import PartitionOffsets, headers_of
 from streams.stories.readback import STORY_ID_HEADER, decode_marks, earliest, encode_marks, published_since
 from streams.stories.spans import trace_generation
 from streams.tracing.records import messaging
-from streams.tracing.tracer import Tracer, disabled, parse
+from streams.tracing.tracer import Span, Tracer, disabled, parse
 
 log = logging.getLogger("linernotes.stories")
 DEDUPE_IDS = 200_000
+LATENCY_SAMPLES = 10_000  # write times kept for the stats: the newest, trimmed by half when full
+COMMIT_INTERVAL_S = 0.5  # how often the consume loop commits what was delivered
 
 
 @dataclass
@@ -148,8 +150,7 @@ class StoryAgent:
         self.delivered_pending.append((key, offset))
 
     async def _write_and_publish(self, msg: Message) -> None:
-        raw = msg.value() or b""
-        oks, errs = self.decoder.decode_many([raw])
+        oks, errs = self.decoder.decode_many([msg.value() or b""])
         if errs:
             self._dead_letter(msg, errs[0][1].reason)
             return
@@ -158,39 +159,59 @@ class StoryAgent:
             self.stats.duplicates += 1
             return
         in_headers = headers_of(msg)
-        tracer = self.tracer
+        process = self._process_span(msg, req, in_headers)
+        attempt = await self._write(msg, req, {"traceparent": process.header.decode()} if process is not None else {})
+        if attempt is None:  # dead-lettered
+            return
+        written, t0, t0_ns = attempt
+        self.stats.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        if self.latency is not None:
+            self.latency.observe(time.perf_counter() - t0)
+        if len(self.stats.latencies_ms) > LATENCY_SAMPLES:
+            del self.stats.latencies_ms[: LATENCY_SAMPLES // 2]
+        self.stats.grounding_rejections += len(written.rejected)
+        self._publish(written, process, in_headers, t0_ns)
+        self._count(written)
+
+    def _process_span(self, msg: Message, req: StoryRequest, in_headers: dict[str, Any]) -> Span | None:
+        """The request's ``process`` span, when it carries a trace and tracing is on."""
         parent = parse(in_headers.get("traceparent"))
-        process = None
-        if parent is not None and tracer.enabled:
-            attrs = {
-                **messaging(
-                    msg.topic() or "",
-                    "process",
-                    partition=msg.partition(),
-                    offset=msg.offset(),
-                    group=self.settings.stories_app_id,
-                ),
-                "linernotes.story_id": req.story_id,
-                "enduser.id": req.user_id,
-            }  # the user id is hashed on export (streams.tracing.tracer)
-            process = tracer.start(f"process {msg.topic()}", parent=parent, kind=SpanKind.CONSUMER, attributes=attrs)
-        headers = {"traceparent": process.header.decode()} if process is not None else {}
+        if parent is None or not self.tracer.enabled:
+            return None
+        attrs = {
+            **messaging(
+                msg.topic() or "",
+                "process",
+                partition=msg.partition(),
+                offset=msg.offset(),
+                group=self.settings.stories_app_id,
+            ),
+            "linernotes.story_id": req.story_id,
+            "enduser.id": req.user_id,
+        }  # the user id is hashed on export (streams.tracing.tracer)
+        return self.tracer.start(f"process {msg.topic()}", parent=parent, kind=SpanKind.CONSUMER, attributes=attrs)
+
+    async def _write(
+        self, msg: Message, req: StoryRequest, headers: dict[str, str]
+    ) -> tuple[Written, float, int] | None:
+        """The request's story, with the start of the attempt that wrote it (perf counter, epoch ns).
+        Waits out an unavailable Triton; a bad request, or a model that fails ``story_attempts`` times,
+        goes to the dead-letter topic instead (None)."""
         failures = 0
         delay = 0.2
         while True:
             t0 = time.perf_counter()
             t0_ns = time.time_ns()
             try:
-                written = await self.writer.write(req, now_ms=self.clock_ms(), headers=headers or None)
-                break
+                return await self.writer.write(req, now_ms=self.clock_ms(), headers=headers or None), t0, t0_ns
             except BadRequest as e:
                 self._dead_letter(msg, f"bad request: {e}")
-                return
+                return None
             except ModelFailed as e:
                 failures += 1
                 if failures >= self.settings.story_attempts:
                     self._dead_letter(msg, f"model failed {failures} times: {e}")
-                    return
+                    return None
             except (InferenceError, asyncio.CancelledError) as e:  # Triton unreachable, slow, or the circuit is open
                 task = asyncio.current_task()
                 if isinstance(e, asyncio.CancelledError) and (task is None or task.cancelling()):
@@ -199,17 +220,16 @@ class StoryAgent:
                 log.warning("triton unavailable (%s); story %s waits %.1fs", e or "call cancelled", req.story_id, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    def _publish(self, written: Written, process: Span | None, in_headers: dict[str, Any], t0_ns: int) -> None:
+        """The story to ``user-stories``, with its id and trace headers (and the generation's spans)."""
         story = written.story
-        self.stats.latencies_ms.append((time.perf_counter() - t0) * 1000)
-        if self.latency is not None:
-            self.latency.observe(time.perf_counter() - t0)
-        if len(self.stats.latencies_ms) > 10_000:
-            del self.stats.latencies_ms[:5_000]
-        self.stats.grounding_rejections += len(written.rejected)
         out_headers: list[tuple[str, str | bytes | None]] = [(STORY_ID_HEADER, story.story_id.encode())]
         send = None
         if process is not None:
-            trace_generation(tracer, process, written, t0_ns, self.writer.config, self.settings.triton_url)
+            trace_generation(
+                self.tracer, process, written, t0_ns, cfg=self.writer.config, server=self.settings.triton_url
+            )
             attrs = {
                 **messaging(self.settings.topic_stories, "send"),
                 "linernotes.story_id": story.story_id,
@@ -217,7 +237,7 @@ class StoryAgent:
                 "linernotes.grounded": story.grounded,
                 "linernotes.story.text": story.text,
             }  # the text is exported only with trace_debug
-            send = tracer.start(
+            send = self.tracer.start(
                 f"send {self.settings.topic_stories}", parent=process.context, kind=SpanKind.PRODUCER, attributes=attrs
             )
             out_headers.append(("traceparent", send.header))
@@ -235,6 +255,9 @@ class StoryAgent:
             send.end()
             process.end()
         self._remember(story.story_id)
+
+    def _count(self, written: Written) -> None:
+        story = written.story
         s = self.stats
         s.published += 1
         s.by_kind[story.kind] = s.by_kind.get(story.kind, 0) + 1
@@ -330,7 +353,7 @@ class StoryAgent:
                     self.tasks.add(task)
                     task.add_done_callback(self.tasks.discard)
                 self.stats.in_flight = len(self.tasks)
-                if time.monotonic() - last_commit >= 0.5:
+                if time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
                     await loop.run_in_executor(None, self._commit)
                     last_commit = time.monotonic()
         finally:

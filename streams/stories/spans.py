@@ -13,7 +13,7 @@ from streams.tracing.tracer import Tracer
 
 
 def trace_generation(
-    tracer: Tracer, process: Any, written: Written, start_ns: int, cfg: WriterConfig, server: str
+    tracer: Tracer, process: Any, written: Written, start_ns: int, *, cfg: WriterConfig, server: str
 ) -> None:
     """One GenAI ``chat`` span per model call (Triton), each with its grounding check as a child."""
     cursor = start_ns
