@@ -304,7 +304,6 @@ class StoryAgent:
             if point is not None:
                 marks = part.marks_at(point, self.stories_end)
                 offsets.append(TopicPartition(topic, partition, point, metadata=encode_marks(marks)))
-                part.committed = point - 1
         if offsets:
             try:
                 if sync:

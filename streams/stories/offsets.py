@@ -25,7 +25,6 @@ class PartitionOffsets:
     def __init__(self) -> None:
         self.open: set[int] = set()
         self.finished: list[int] = []
-        self.committed = -1  # last offset committed (exclusive end - 1)
         self.marks: dict[int, dict[int, int]] = {}  # offset -> the stories' known end when it arrived
 
     def receive(self, offset: int, stories_end: dict[int, int]) -> None:
