@@ -1,4 +1,6 @@
-"""The shared feature pipeline: the processor, the stored state format and the flush publishers.
+"""The shared feature pipeline: the processor, the stored state format, the flush publishers and the
+flush/commit protocol (``checkpoint.py``).
 
-The feature worker and replay both run it, so a backfill computes exactly what live traffic does.
+The feature worker and replay both run the processor and the publishers, so a backfill computes
+exactly what live traffic does.
 """
