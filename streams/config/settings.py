@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     """How long the broker may hold a fetch for data (faust's own 1500 ms left the worker idle)."""
     session_gap_s: float = Field(default=1800.0, gt=0)
     grace_s: float = Field(default=600.0, ge=0)
+    state_cache_users: int = Field(default=100_000, ge=1)
+    """Listener states a feature worker (or a replay shard) keeps in memory; the least recently used
+    leave first and are read back from RocksDB on their next event. Memory follows this, not the
+    number of listeners (docs/operations.md)."""
     standby_replicas: int = Field(default=0, ge=0)
 
     # -- triggers (features/triggers.py documents each) ---------------------------------------

@@ -12,6 +12,7 @@ CHUNK_EVENTS = 50_000  # events a replay hands to the feature code at once (see 
 class ReplayResult:
     events: int = 0
     applied: int = 0
+    duplicates: int = 0  # events skipped because the listener had applied their event_id
     dead: int = 0
     users: int = 0
     requests: int = 0

@@ -157,7 +157,7 @@ def _merged(got: list[Any]) -> ReplayResult:
         raise ReplayError("; ".join(errors))
     merged = ReplayResult(resumed=any(g.resumed for g in got))
     for g in got:
-        for f in ("events", "applied", "dead", "users", "requests", "stories"):
+        for f in ("events", "applied", "duplicates", "dead", "users", "requests", "stories"):
             setattr(merged, f, getattr(merged, f) + getattr(g, f))
         merged.scanned_from_start = merged.scanned_from_start or g.scanned_from_start
         merged.notes += [n for n in g.notes if n not in merged.notes]

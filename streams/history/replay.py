@@ -93,6 +93,7 @@ class Replay:
             config=settings.feature_config(),
             trigger_config=tc if tc.enabled else None,
             clock_ms=lambda: 2**62,  # history is judged by event time only
+            cache_users=settings.state_cache_users,
         )
         self.producer = RecordProducer(self.out)
         self.schema_ids = (
@@ -238,6 +239,7 @@ class Replay:
         self._save(positions, persist=False)  # the end: done follows
         bar.close()
         self.result.applied = self.processor.stats.applied
+        self.result.duplicates = self.processor.stats.duplicates
         if opts.with_stories:
             self.result.stories = asyncio.run(write_stories(self.out, self.requests, self.producer))
         self.result.seconds = time.perf_counter() - t0

@@ -1,24 +1,27 @@
 """Batch processing of listening events, free of faust so it can be tested on its own.
 
-decode (batch) -> validate -> group by user -> ``features.update`` -> mark dirty. A flush writes
-each dirty user's state once and publishes one snapshot per dirty user: changelog writes and
-snapshots are coalesced per flush, not per event.
+decode (batch) -> validate -> group by user -> count once -> ``features.update`` -> mark dirty. A
+flush writes each dirty user's state once and publishes one snapshot per dirty user: changelog
+writes and snapshots are coalesced per flush, not per event.
 
-Exactly-once effect on replay: each stored state carries, per source partition, the offset of
-the last event applied to it. After a crash, events re-read from the last committed offset
-whose offset is not above that mark are skipped, so nothing is counted twice; and since a state
-is only marked done (and offsets committed) after its changelog write and snapshot were
-delivered, nothing is lost either.
+Counting once (``streams.pipeline.stored`` has the records it keeps): an event read again after a
+crash, at or below its user's offset mark for its partition, is skipped (``skipped_replayed``);
+an event whose ``event_id`` the user applied within its grace window is skipped as a duplicate
+(``duplicates``). Since a state is only marked done (and offsets committed) after its changelog
+write and snapshot were delivered, nothing is lost either.
+
+Memory: at most ``cache_users`` states stay in memory, least recently used leave first and are read
+back from the store on their next event. A state changed since the last flush stays until the flush
+took its bytes (the store does not hold it yet).
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-
-import msgpack
 
 from features import FeatureConfig, UserState, snapshot, triggers, update
 from features.update import Track
@@ -26,6 +29,7 @@ from schemas.codec import Decoder
 from schemas.errors import DecodeError
 from streams.kafka import dlq
 from streams.pipeline.event_spans import EventSpans, TraceRef
+from streams.pipeline.stored import Stored
 from streams.tracing.tracer import Tracer, disabled
 
 BATCH_BUCKETS = (1, 10, 100, 1000, 5000, 20000, float("inf"))
@@ -52,27 +56,12 @@ class DeadLetter:
 
 
 @dataclass
-class Stored:
-    """A user's state plus the per-partition offset of the last event applied to it."""
-
-    state: UserState
-    offsets: dict[int, int] = field(default_factory=dict)
-
-    def dumps(self) -> bytes:
-        packed: bytes = msgpack.packb({"s": self.state.to_dict(), "o": self.offsets}, use_bin_type=True)
-        return packed
-
-    @classmethod
-    def loads(cls, raw: bytes) -> Stored:
-        d = msgpack.unpackb(raw, raw=False, strict_map_key=False)
-        return cls(UserState.from_dict(d["s"]), {int(k): v for k, v in d["o"].items()})
-
-
-@dataclass
 class BatchStats:
     messages: int = 0
     applied: int = 0
-    skipped_replayed: int = 0
+    skipped_replayed: int = 0  # read again after a crash: at or below the state's offset mark
+    duplicates: int = 0  # an event_id the listener applied within its grace window
+    evicted: int = 0  # states that left the cache (read back from the store on their next event)
     late: int = 0
     dead: int = 0
     batches: int = 0
@@ -103,7 +92,10 @@ class FeatureProcessor:
         tracer: Tracer | None = None,
         group: str | None = None,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        cache_users: int | None = None,
     ) -> None:
+        """``load(user, partition)``: a user's stored bytes (None: a new user), read on a cache miss.
+        ``cache_users``: the most states kept in memory (None: no bound)."""
         self.decoder = decoder
         self.catalog = catalog
         self.load = load
@@ -117,16 +109,27 @@ class FeatureProcessor:
         self.spans = EventSpans(self.tracer, group)
         self._batch_start_ns = 0
         self.clock_ms = clock_ms  # only to reject absurd future timestamps; features never see it
-        self.cache: dict[str, Stored] = {}
+        # Least recently used first. A user leaves only when it is neither dirty nor held: its latest
+        # bytes are then in the store, where a miss reads them back.
+        self.cache: OrderedDict[str, Stored] = OrderedDict()
+        self.cache_users = cache_users
         self.partition_of: dict[str, int] = {}
         self.dirty: set[str] = set()
+        self.held: set[str] = set()  # taken by take_dirty without their bytes: in memory until dumps
+        self._nothing_to_evict = False  # every cached state was dirty or held at the last try
         self.stats = BatchStats()
 
     # -- processing --------------------------------------------------------------------------
-    def process(self, batch: Sequence[RawMessage]) -> list[DeadLetter]:
-        """Decode a fetched batch (Confluent-framed Avro values) and apply it."""
-        self._count(len(batch))
-        self.spans.sample(batch, self._batch_start_ns)
+    def process(self, batch: Sequence[RawMessage], *, again: bool = False) -> list[DeadLetter]:
+        """Decode a fetched batch (Confluent-framed Avro values) and apply it.
+
+        A batch that cannot be judged yet raises before any of it is applied: the registry could not
+        answer for a writer schema (``RegistryUnavailable``), or the catalog lookup raised (the worker's
+        ``CatalogBehind``: read it further first). The caller waits, then passes the same batch with
+        ``again=True``, so that it is counted once."""
+        if not again:
+            self._count(len(batch))
+            self.spans.sample(batch, self._batch_start_ns)
         oks, errs = self.decoder.decode_many([m.value for m in batch])
         dead = [DeadLetter(batch[i], e.reason, e.schema_id) for i, e in errs]
         return self._apply([(batch[i], event) for i, event in oks], dead)
@@ -173,19 +176,29 @@ class FeatureProcessor:
         tcfg = self.trigger_config if self.trigger_config is not None and self.trigger_config.enabled else None
         detect, watch = triggers.detect, tcfg.watch if tcfg is not None else frozenset()
         config, rules, suppressed = self.config, self._rules, self.stats.suppressed
+        grace, stats = config.grace_ms, self.stats
         for user, items in by_user.items():
             stored = self._get(user, items[0][0].partition)
-            marks = stored.offsets
+            marks, seen = stored.offsets, stored.seen
             fresh = []
+            duplicates = 0
             for msg, ev in items:  # skip what the stored state already contains; advance the marks
                 if msg.offset > marks.get(msg.partition, -1):
                     marks[msg.partition] = msg.offset
-                    fresh.append(ev)
-            if len(fresh) < len(items):
-                # Its state already holds these events (written at a flush the crash cut short): their
-                # snapshot may never have gone out, so it goes out again (it is keyed by user: harmless).
-                self.stats.skipped_replayed += len(items) - len(fresh)
-                self.dirty.add(user)
+                    event_id = ev["event_id"]
+                    if event_id in seen:
+                        duplicates += 1
+                    else:
+                        seen[event_id] = ev["event_time"]
+                        fresh.append(ev)
+            # Every user of the batch is dirty: its marks moved at least. One whose events were all read
+            # again (its state was written at a flush the crash cut short) publishes its snapshot again:
+            # that may never have gone out (it is keyed by user: harmless).
+            self.dirty.add(user)
+            if duplicates:
+                stats.duplicates += duplicates
+            if len(fresh) + duplicates < len(items):
+                stats.skipped_replayed += len(items) - len(fresh) - duplicates
             if not fresh:
                 continue
             state = stored.state
@@ -207,21 +220,45 @@ class FeatureProcessor:
                 if fired.suppressed:
                     for kind, n in fired.suppressed.items():
                         suppressed[kind] = suppressed.get(kind, 0) + n
-            self.stats.applied += result.applied
-            self.stats.late += result.late
-            self.dirty.add(user)
+            stored.forget_before(state.as_of - grace)
+            stats.applied += result.applied
+            stats.late += result.late
         self.stats.dead += len(dead)
         self.stats.last_batch_s = time.monotonic()
         return dead
 
     def _get(self, user: str, partition: int) -> Stored:
-        stored = self.cache.get(user)
-        if stored is None:
-            raw = self.load(user, partition)
-            stored = Stored.loads(raw) if raw is not None else Stored(UserState(user))
-            self.cache[user] = stored
-            self.partition_of[user] = partition
+        cache = self.cache
+        stored = cache.get(user)
+        if stored is not None:
+            cache.move_to_end(user)
+            return stored
+        raw = self.load(user, partition)
+        stored = Stored.loads(raw) if raw is not None else Stored(UserState(user))
+        if self.cache_users is not None and len(cache) >= self.cache_users and not self._nothing_to_evict:
+            self._evict(len(cache) + 1 - self.cache_users)  # before this one joins: never itself
+        cache[user] = stored
+        self.partition_of[user] = partition
         return stored
+
+    def _evict(self, excess: int) -> None:
+        """Drop up to ``excess`` of the least recently used states that are neither dirty nor held (a
+        state changed since the last flush is not in the store yet). Over the bound by more than
+        that, the cache holds the states changed since the last flush until it takes them."""
+        # Evict in steps of an eighth of the bound: one scan for many misses, not one per miss.
+        want = max(excess, (self.cache_users or 0) // 8)
+        dirty, held, victims = self.dirty, self.held, []
+        for user in self.cache:
+            if user not in dirty and user not in held:
+                victims.append(user)
+                if len(victims) >= want:
+                    break
+        if len(victims) < excess:
+            self._nothing_to_evict = True  # until a flush takes some: no scan per miss meanwhile
+        for user in victims:
+            del self.cache[user]
+            del self.partition_of[user]
+        self.stats.evicted += len(victims)
 
     # -- flushing ----------------------------------------------------------------------------
     def take_dirty(
@@ -235,13 +272,19 @@ class FeatureProcessor:
             stored = self.cache[user]
             snap = snapshot(stored.state, self.config) if snapshots else {}
             out.append((user, self.partition_of[user], stored.dumps() if states else b"", snap))
+        if not states:
+            self.held |= self.dirty
         self.dirty.clear()
+        self._nothing_to_evict = False
         self.stats.flushes += 1
         self.stats.snapshots += len(out)
         return out
 
     def dumps(self, user: str) -> bytes:
-        """A cached user's state bytes."""
+        """A cached user's state bytes: the caller writes them to the store, so from now on the state
+        may leave memory (a state taken by :meth:`take_dirty` without its bytes stays until then)."""
+        self.held.discard(user)
+        self._nothing_to_evict = False
         return self.cache[user].dumps()
 
     def dirty_parts(self, size: int = FLUSH_PART_USERS) -> Iterator[list[tuple[bytes, int, bytes]]]:
@@ -265,6 +308,7 @@ class FeatureProcessor:
             self.cache.pop(user, None)
             self.partition_of.pop(user, None)
             self.dirty.discard(user)
+            self.held.discard(user)
 
 
 def dead_letter_headers(d: DeadLetter) -> list[tuple[str, bytes]]:

@@ -86,6 +86,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         trigger_config=trigger_config if trigger_config.enabled else None,
         tracer=tracer,
         group=settings.app_id,
+        cache_users=settings.state_cache_users,
     )
     hot = FeatureHotPath(
         app,

@@ -56,6 +56,8 @@ class StatsCollector:
             ("linernotes_events_applied", st.applied, "Events applied to features"),
             ("linernotes_events_late", st.late, "Events older than the grace period (counted, not applied)"),
             ("linernotes_events_replayed_skipped", st.skipped_replayed, "Re-read events already in the state"),
+            ("linernotes_events_duplicate", st.duplicates, "Events whose event_id the listener had applied"),
+            ("linernotes_states_evicted", st.evicted, "User states that left memory (the cache's bound)"),
             ("linernotes_dead_letters", st.dead, "Messages sent to the dead-letter topic"),
             ("linernotes_snapshots", st.snapshots, "UserFeatures snapshots published"),
             ("linernotes_flushes", st.flushes, "State flushes (changelog + snapshots)"),

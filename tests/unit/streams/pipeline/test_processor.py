@@ -115,3 +115,96 @@ def test_dirty_parts_serialize_every_changed_state_once_in_parts() -> None:
     got = {key: (partition, Stored.loads(raw).state.total_plays) for part in parts for key, partition, raw in part}
     assert got == {f"u{i}".encode(): (i % 2, 1) for i in range(5)}
     assert list(p.dirty_parts(size=2)) == []  # nothing changed since
+
+
+# -- counting once by event_id -------------------------------------------------------------------
+def test_an_event_id_seen_before_is_skipped_and_counted() -> None:
+    p = processor({})
+    p.process([msg(0, W.encode(ev(1))), msg(1, W.encode(ev(2))), msg(2, W.encode(ev(1)))])  # same batch
+    p.process([msg(3, W.encode(ev(2))), msg(4, W.encode(ev(3)))])  # a later batch
+    assert (p.stats.applied, p.stats.duplicates, p.stats.skipped_replayed) == (3, 2, 0)
+    ((_, _, state_bytes, snap),) = p.take_dirty()
+    assert snap["total_plays"] == 3
+    assert Stored.loads(state_bytes).offsets == {0: 4}  # duplicates move the mark like any event read
+
+
+def test_ids_survive_a_restart_through_the_stored_state() -> None:
+    store: dict = {}
+    p = processor(store)
+    p.process([msg(i, W.encode(ev(i))) for i in range(3)])
+    ((user, _, state_bytes, _),) = p.take_dirty()
+    store[user] = state_bytes
+    again = processor(store)  # a restart, or the partition's next owner reading the changelog
+    again.process([msg(3 + i, W.encode(ev(i))) for i in range(3)])  # re-sent: new offsets, same ids
+    assert again.stats.duplicates == 3 and again.stats.applied == 0
+    assert again.take_dirty()[0][3]["total_plays"] == 3
+
+
+def test_ids_are_kept_for_the_grace_window_only() -> None:
+    p = processor({})
+    grace = p.config.grace_ms
+    p.process([msg(i, W.encode(ev(i))) for i in range(30)])  # one play a minute: 30 minutes
+    seen = p.cache["u1"].seen
+    as_of = p.cache["u1"].state.as_of
+    assert seen and all(t >= as_of - grace for t in seen.values())
+    assert len(seen) == grace // 60_000 + 1  # the plays of the last ten minutes, both ends included
+    # An event out of the window is refused as late, so its id is not needed to keep it out.
+    p.process([msg(30, W.encode(ev(0)))])
+    assert (p.stats.duplicates, p.stats.late, p.stats.applied) == (0, 1, 30)
+    # One within the window is a duplicate.
+    p.process([msg(31, W.encode(ev(29)))])
+    assert (p.stats.duplicates, p.stats.applied) == (1, 30)
+
+
+def test_replayed_offsets_are_not_counted_as_duplicates() -> None:
+    store: dict = {}
+    p = processor(store)
+    batch = [msg(i, W.encode(ev(i))) for i in range(6)]
+    p.process(batch[:4])
+    ((user, _, state_bytes, _),) = p.take_dirty()
+    store[user] = state_bytes
+    again = processor(store)
+    again.process(batch)  # a crash: everything from offset 0 read again
+    assert (again.stats.skipped_replayed, again.stats.duplicates, again.stats.applied) == (4, 0, 2)
+
+
+# -- the bounded cache ---------------------------------------------------------------------------
+def flush_into(p: FeatureProcessor, store: dict) -> None:
+    """What the worker's checkpoint does with the states: bytes taken in parts, written to the store."""
+    for part in p.dirty_parts(size=2):
+        store.update({key.decode(): raw for key, _, raw in part})
+
+
+def test_a_bounded_cache_reads_states_back_and_computes_the_same() -> None:
+    events = [W.encode(ev(i, user=f"u{i % 7}")) for i in range(70)]
+    results = {}
+    for bound in (None, 2):
+        store: dict = {}
+        p = processor(store)
+        p.cache_users = bound
+        for start in range(0, 70, 5):  # small batches, a flush after each
+            p.process([msg(start + j, events[start + j]) for j in range(5)])
+            flush_into(p, store)
+            assert bound is None or len(p.cache) <= bound + 5  # the bound, plus this batch's dirty users
+        results[bound] = {u: Stored.loads(raw) for u, raw in store.items()}
+        if bound is not None:
+            assert p.stats.evicted > 0 and len(p.cache) <= bound + 5
+    assert results[2] == results[None]
+
+
+def test_a_dirty_or_held_state_never_leaves_the_cache() -> None:
+    store: dict = {}
+    p = processor(store)
+    p.cache_users = 1
+    p.process([msg(i, W.encode(ev(i, user=f"u{i}"))) for i in range(4)])  # four dirty users, bound 1
+    assert set(p.cache) == {"u0", "u1", "u2", "u3"} and p.stats.evicted == 0
+    p.take_dirty(snapshots=False, states=False)  # taken without bytes: held until dumps
+    p.process([msg(4, W.encode(ev(4, user="u4")))])
+    assert {"u0", "u1", "u2", "u3"} <= set(p.cache)
+    for user in ("u0", "u1", "u2", "u3"):
+        store[user] = p.dumps(user)  # now in the store: free to leave
+    p.take_dirty()
+    p.process([msg(5, W.encode(ev(5, user="u5")))])
+    assert len(p.cache) == 1 and "u5" in p.cache
+    p.process([msg(6, W.encode(ev(6, user="u0")))])  # read back from the store
+    assert p.cache["u0"].state.total_plays == 2
