@@ -195,6 +195,9 @@ PUBLIC_INTERNALS: tuple[Private, ...] = (
         "a final flush of the hot path before a partition goes",
         f"(self, revoked: Set[{_TP}]) -> None",
     ),
+    Private("faust.tables.manager:TableManager", "recovery", "reads", "readiness: the tables' recovery service"),
+    Private("faust.tables.recovery:Recovery", "completed", "reads", "readiness: the first recovery finished"),
+    Private("faust.tables.recovery:Recovery", "in_recovery", "reads", "readiness: a rebalance's recovery runs"),
     Private(
         "faust.worker:Worker",
         "on_setup_root_logger",
@@ -344,3 +347,10 @@ class Consumer(faust_aiokafka.Consumer):
                 await self.perform_seek()
             except Exception as ex:  # noqa: BLE001 - as faust does
                 self.log.warning(f"exception performing seek when flow not active {ex}")
+
+
+def tables_recovered(app: faust.App) -> bool:
+    """Whether faust has restored the tables of the partitions this worker owns (and is not doing so
+    again for a rebalance)."""
+    recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager's, not in TableManagerT
+    return bool(recovery.completed.is_set() and not recovery.in_recovery)

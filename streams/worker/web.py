@@ -10,6 +10,7 @@ from faust.web import Request, Response, View
 from features import snapshot
 from streams.config.settings import Settings
 from streams.pipeline.processor import Stored
+from streams.worker.faust_compat import tables_recovered
 
 
 def install_routes(app: faust.App, table: Any, hot: Any, settings: Settings) -> None:
@@ -24,6 +25,19 @@ def install_routes(app: faust.App, table: Any, hot: Any, settings: Settings) -> 
         if stored is None:
             return web.json({"error": f"no features for user {user_id!r}"}, status=404)
         return web.json(snapshot(stored.state, hot.processor.config))
+
+    @app.page("/ready/")
+    async def ready(web: View, request: Request) -> Response:
+        """Ready for traffic: table recovery done, not rebalancing, the catalog read to its end. The
+        web server answers long before that, so /stats/ alone would route lookups to a worker whose
+        states are still being restored."""
+        status = {
+            "recovered": tables_recovered(app),
+            "rebalancing": bool(app.rebalancing),
+            "catalog_loaded": hot.catalog is not None and hot.catalog.ready.is_set(),
+        }
+        ok = status["recovered"] and not status["rebalancing"] and status["catalog_loaded"]
+        return web.json(status, status=200 if ok else 503)
 
     @app.page("/stats/")
     async def stats(web: View, request: Request) -> Response:

@@ -99,6 +99,12 @@ def test_features_equal_ground_truth(wsettings: Settings, tmp_path: Path) -> Non
         # Online lookup answers from the owner.
         import httpx
 
+        ready = httpx.get(f"{url}/ready/", timeout=10)
+        assert ready.status_code == 200 and ready.json() == {
+            "recovered": True,
+            "rebalancing": False,
+            "catalog_loaded": True,
+        }, ready.text
         r = httpx.get(f"{url}/features/u0000003/", timeout=10, follow_redirects=True)
         assert r.status_code == 200 and r.json()["user_id"] == "u0000003"
         assert httpx.get(f"{url}/features/nobody/", timeout=10, follow_redirects=True).status_code == 404

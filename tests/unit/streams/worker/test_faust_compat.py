@@ -99,6 +99,8 @@ def instance_of(owner: str, worker_app: tuple[faust.App, Any, BatchConsumer]) ->
     app, table, consumer = worker_app
     if owner == "faust.stores.rocksdb:Store":
         found = table.data
+    elif owner == "faust.tables.recovery:Recovery":
+        found = app.tables.recovery
     elif owner == "faust.transport.consumer:Consumer":
         found = consumer
     else:
