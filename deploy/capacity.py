@@ -194,7 +194,7 @@ def plan(inp: dict[str, Any]) -> str:
         "",
         "### Plan",
         "",
-        row("", [c for c in cols.split(" | ")]),
+        row("", cols.split(" | ")),
         sep,
         row("listening events/s, mean / peak", [f"{_n(r['mean_eps'])} / {_n(r['peak_eps'])}" for r in runs]),
         row("stories/s, mean / peak", [f"{_n(r['stories_mean'])} / {_n(r['stories_peak'])}" for r in runs]),

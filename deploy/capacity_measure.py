@@ -200,7 +200,7 @@ def compression(samples: dict[str, list[bytes]], *, broker_bin: Callable[[], str
             try:
                 admin.list_topics(timeout=2)
                 break
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)

@@ -16,10 +16,9 @@ try:
 except ImportError:  # running from a checkout: deploy/triton/models/<model>/1/model.py -> repo root
     sys.path.insert(0, str(Path(__file__).resolve().parents[5]))
 
-from inference.factsheet import from_json  # noqa: E402
-from inference.generator import StoryModel, dumps  # noqa: E402
-from inference.prompt import Sampling  # noqa: E402
-
+from inference.factsheet import from_json
+from inference.generator import StoryModel, dumps
+from inference.prompt import Sampling
 
 MAX_SHEET_BYTES = 16_384  # a story's facts fit in far less; more is a broken producer, not a story
 
@@ -52,7 +51,7 @@ class TritonPythonModel:
         if parsed:
             try:
                 gens = self.model.generate([p for _, p in parsed])
-                results = {i: g for (i, _), g in zip(parsed, gens)}
+                results = {i: g for (i, _), g in zip(parsed, gens, strict=True)}
             except Exception:  # noqa: BLE001 - find the request that broke the batch: one at a time
                 for i, p in parsed:
                     try:
