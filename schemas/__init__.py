@@ -4,6 +4,15 @@ Imports nothing else of ours (see DESIGN.md).
 """
 
 from schemas.contract import SCHEMA_NAMES, load_schema, schema_str
-from schemas.errors import DecodeError, RegistryError, SchemaError
+from schemas.errors import DecodeError, RegistryError, RegistryUnavailable, SchemaError, SchemaNotFound
 
-__all__ = ["SCHEMA_NAMES", "DecodeError", "RegistryError", "SchemaError", "load_schema", "schema_str"]
+__all__ = [
+    "SCHEMA_NAMES",
+    "DecodeError",
+    "RegistryError",
+    "RegistryUnavailable",
+    "SchemaError",
+    "SchemaNotFound",
+    "load_schema",
+    "schema_str",
+]

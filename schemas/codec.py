@@ -3,7 +3,9 @@
 Encoders write with one registered schema; decoders read any registered writer version into the
 reader schema (Avro schema resolution), and decode whole batches in one call so that callers pay
 the Python overhead once per batch, not once per message. Bad messages become :class:`DecodeError`
-values that keep their raw bytes, never exceptions that stop a batch.
+values that keep their raw bytes, never exceptions that stop a batch. A writer schema that cannot be
+fetched because the registry cannot answer is no fault of the message: :class:`RegistryUnavailable`
+stops the batch, and its holder waits the outage out (:mod:`schemas.retry`) and decodes it again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import fastavro
 
-from schemas.errors import DecodeError
+from schemas.errors import DecodeError, RegistryUnavailable
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
@@ -108,18 +110,29 @@ class Decoder:
             # A failed lookup is remembered for UNKNOWN_RETRY_S: a flood of messages with an id the
             # registry does not know would otherwise cost a registry round trip each.
             failed = self._unknown.get(schema_id)
-            if failed is not None and self._clock() < failed[0]:
+            if failed is None or self._clock() >= failed[0]:
+                self.resolve(schema_id)
+                pair, failed = self._writers.get(schema_id), self._unknown.get(schema_id)
+            if pair is None:
+                assert failed is not None
                 raise DecodeError(failed[1], raw, schema_id=schema_id)
-            try:
-                writer = parse(self._lookup(schema_id))
-            except Exception as e:
-                reason = f"unknown schema id {schema_id}: {e}"
-                self._unknown[schema_id] = (self._clock() + UNKNOWN_RETRY_S, reason)
-                raise DecodeError(reason, raw, schema_id=schema_id) from e
-            self._unknown.pop(schema_id, None)
-            pair = (writer, self._reader)
-            self._writers[schema_id] = pair
         return pair
+
+    def resolve(self, schema_id: int) -> None:
+        """Look ``schema_id`` up (one registry call) and remember the answer: its writer schema, or that it
+        is unknown (its messages are bad data). Raises :class:`RegistryUnavailable` when the registry could
+        not answer, remembering nothing: the same lookup is made again when the caller retries."""
+        try:
+            writer = parse(self._lookup(schema_id))
+        except RegistryUnavailable as e:
+            if e.schema_id is None:
+                e.schema_id = schema_id
+            raise
+        except Exception as e:  # noqa: BLE001 - any other failure is about this id: not found, or not a schema
+            self._unknown[schema_id] = (self._clock() + UNKNOWN_RETRY_S, f"unknown schema id {schema_id}: {e}")
+            return
+        self._unknown.pop(schema_id, None)
+        self._writers[schema_id] = (writer, self._reader)
 
     def decode(self, raw: bytes | None) -> dict[str, Any]:
         schema_id = schema_id_of(raw)
@@ -151,7 +164,9 @@ class Decoder:
     def decode_many(
         self, raws: Sequence[bytes | None]
     ) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, DecodeError]]]:
-        """Decode a batch. Returns ``(oks, errs)``, each a list of ``(index, item)``."""
+        """Decode a batch. Returns ``(oks, errs)``, each a list of ``(index, item)``. Raises
+        :class:`RegistryUnavailable` (and returns nothing) when a writer schema could not be fetched:
+        the batch cannot be judged until the registry answers."""
         oks: list[tuple[int, dict[str, Any]]] = []
         errs: list[tuple[int, DecodeError]] = []
         decode, fast = self.decode, self._fast

@@ -1,9 +1,19 @@
-"""The catalog as a table every worker holds in full, fed by the compacted ``catalog`` topic.
+"""The catalog as a table every worker holds in full, fed by the compacted ``catalog`` topic, and the
+join of listening events with it.
 
 A reader thread assigns every partition of the topic (no consumer group: every worker needs all
-of it), loads it from the beginning and then follows it. Values stay in their Confluent-framed
-bytes and are decoded on first use. (A faust GlobalTable over the same topic would be the faust
-way; on the local Tansu broker its recovery never completes, so the worker does not use it.)
+of it), loads it from the beginning and then follows it, decoding each record as it comes. A
+registry outage holds the reader at that record until the registry answers (``schemas.retry``): a
+record whose schema could not be fetched is never taken for a bad one. (A faust GlobalTable over
+the same topic would be the faust way; on the local Tansu broker its recovery never completes, so
+the worker does not use it.)
+
+The join (:class:`CatalogJoin`): a track missing from the table may only not have been read yet; a
+history import writes catalog entries and plays together, and a worker can see the plays first.
+Kafka Streams aligns a stream with its table by time; here a miss is judged only once the table was
+read up to the end offsets the broker reports after the batch was fetched. Until then the lookup
+raises :class:`CatalogBehind`, the processor applies nothing of the batch, the hot path waits for
+:meth:`CatalogJoin.read_to_end` and processes the batch again; a track still missing then is unknown.
 """
 
 from __future__ import annotations
@@ -14,19 +24,35 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from schemas import retry
 from schemas.codec import Decoder
+from schemas.errors import DecodeError, RegistryUnavailable
 from schemas.records import TrackInfo
+from streams.errors import StreamsError
 
 log = logging.getLogger("linernotes.catalog")
+END_QUERY_TIMEOUT_S = 10.0
+BROKER_RETRY_S = 1.0  # between end-offset queries while the broker does not answer
+
+
+class CatalogBehind(StreamsError):
+    """A track is not in the catalog as read so far: read it to its end before judging the event."""
+
+    def __init__(self, track_id: str) -> None:
+        super().__init__(f"track {track_id!r} not in the catalog read so far")
+        self.track_id = track_id
 
 
 class CatalogTable:
     def __init__(self, conf: dict[str, Any], topic: str, decoder: Decoder, *, idle_s: float = 1.0) -> None:
         self._conf, self.topic, self._decoder, self._idle_s = conf, topic, decoder, idle_s
-        self._raw: dict[str, bytes] = {}
-        self._decoded: dict[str, TrackInfo] = {}
+        self._tracks: dict[str, TrackInfo] = {}
+        self._positions: dict[int, int] = {}  # partition -> every offset below it was read
+        self._progress = threading.Condition()  # notified when positions advance (and on stop)
+        self._ends_consumer: Consumer | None = None  # end-offset queries, from the caller's thread
+        self._ends_lock = threading.Lock()
         self.ready = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="catalog-reader", daemon=True)
@@ -37,68 +63,160 @@ class CatalogTable:
 
     def stop(self) -> None:
         self._stop.set()
+        with self._progress:
+            self._progress.notify_all()
         self._thread.join(timeout=5)
+        with self._ends_lock:
+            if self._ends_consumer is not None:
+                self._ends_consumer.close()
+                self._ends_consumer = None
 
     def wait_ready(self, timeout_s: float) -> bool:
         return self.ready.wait(timeout_s)
 
     def __call__(self, track_id: str) -> TrackInfo | None:
-        info = self._decoded.get(track_id)
-        if info is not None:
-            return info
-        raw = self._raw.get(track_id)
-        if raw is None:
-            return None
-        try:
-            info = TrackInfo.from_avro(self._decoder.decode(raw))
-        except Exception:  # noqa: BLE001 - an undecodable catalog record means "unknown track"
-            log.warning("undecodable catalog record for %s", track_id)
-            return None
-        self._decoded[track_id] = info
-        return info
+        return self._tracks.get(track_id)
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return len(self._tracks)
+
+    # -- reading to the end ----------------------------------------------------------------------
+    def read_to_end(self) -> bool:
+        """Block until every record the catalog topic holds now was read (and decoded). False if the
+        reader stopped first. A broker or registry outage makes this wait as long as it lasts."""
+        ends = self._end_offsets()
+        if ends is None:
+            return False
+
+        def read() -> bool:
+            return all(self._positions.get(p, 0) >= end for p, end in ends.items())
+
+        with self._progress:
+            self._progress.wait_for(lambda: read() or self._stop.is_set() or not self._thread.is_alive())
+        return read()
+
+    def _end_offsets(self) -> dict[int, int] | None:
+        """The topic's end offset per partition, as the broker reports it now (empty: no topic yet)."""
+        while not self._stop.is_set():
+            try:
+                with self._ends_lock:
+                    if self._ends_consumer is None:
+                        self._ends_consumer = Consumer(
+                            {**self._conf, "group.id": f"catalog-ends-{uuid.uuid4()}", "enable.auto.commit": False}
+                        )
+                    consumer = self._ends_consumer
+                    meta = consumer.list_topics(self.topic, timeout=END_QUERY_TIMEOUT_S).topics.get(self.topic)
+                    if meta is None or meta.error is not None:
+                        return {}
+                    return {
+                        p: consumer.get_watermark_offsets(
+                            TopicPartition(self.topic, p), timeout=END_QUERY_TIMEOUT_S, cached=False
+                        )[1]
+                        for p in meta.partitions
+                    }
+            except KafkaException as e:
+                log.warning("catalog end offsets: %s; asking again in %.0fs", e, BROKER_RETRY_S)
+                self._stop.wait(BROKER_RETRY_S)
+        return None
+
+    # -- the reader thread -----------------------------------------------------------------------
+    def _decode(self, track_id: str, value: bytes) -> TrackInfo | None:
+        try:
+            record = retry.WAIT_OUT.call(lambda: self._decoder.decode(value), sleep=self._stop.wait)
+        except DecodeError as e:  # bad in itself: the track counts as unknown
+            log.warning("undecodable catalog record for %s: %s", track_id, e.reason)
+            return None
+        return TrackInfo.from_avro(record)
+
+    def _take(self, msg: Message) -> None:
+        key = msg.key()
+        if key is None:
+            return
+        track_id = key.decode()
+        value = msg.value()
+        info = self._decode(track_id, value) if value is not None else None
+        if info is None:
+            self._tracks.pop(track_id, None)
+        else:
+            self._tracks[track_id] = info
+        self.records += 1
+
+    def _assign(self, consumer: Consumer) -> bool:
+        """Assign every partition from the beginning, once the topic exists; False if stopped first."""
+        while not self._stop.is_set():
+            t = consumer.list_topics(self.topic, timeout=10).topics.get(self.topic)
+            if t is not None and t.error is None and t.partitions:
+                consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in t.partitions])
+                return True
+            self._stop.wait(1.0)
+        return False
 
     def _run(self) -> None:
-        consumer = Consumer({**self._conf, "group.id": f"catalog-{uuid.uuid4()}", "enable.auto.commit": False})
+        consumer = Consumer(
+            {
+                **self._conf,
+                "group.id": f"catalog-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,  # the end reached: a position past a compacted-away tail
+            }
+        )
         try:
-            meta = None
-            while meta is None and not self._stop.is_set():
-                topics = consumer.list_topics(self.topic, timeout=10).topics
-                t = topics.get(self.topic)
-                meta = t if t is not None and t.error is None and t.partitions else None
-                if meta is None:
-                    time.sleep(1.0)
-            if meta is None:
+            if not self._assign(consumer):
                 return
-            consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in meta.partitions])
             last = time.monotonic()
             while not self._stop.is_set():
                 msgs = consumer.consume(10_000, timeout=0.2)
+                data = False
                 for msg in msgs:
-                    err = msg.error()
+                    partition, offset, err = msg.partition(), msg.offset(), msg.error()
                     if err is not None:
                         if err.code() != KafkaError._PARTITION_EOF:
                             log.warning("catalog reader: %s", err)
+                        elif partition is not None and offset is not None:
+                            self._positions[partition] = max(self._positions.get(partition, 0), offset)
                         continue
-                    key = msg.key()
-                    if key is None:
-                        continue
-                    track_id = key.decode()
-                    value = msg.value()
-                    if value is None:
-                        self._raw.pop(track_id, None)
-                    else:
-                        self._raw[track_id] = value
-                    self._decoded.pop(track_id, None)  # a newer version replaces the decoded one
-                    self.records += 1
+                    self._take(msg)
+                    data = True
+                    if partition is not None and offset is not None:
+                        self._positions[partition] = max(self._positions.get(partition, 0), offset + 1)
                 if msgs:
+                    with self._progress:
+                        self._progress.notify_all()
+                if data:
                     last = time.monotonic()
                 elif not self.ready.is_set() and time.monotonic() - last >= self._idle_s:
-                    for track_id in list(self._raw):  # decode up front, while the worker is still starting
-                        self(track_id)
-                    log.info("catalog loaded: %d tracks", len(self._raw))
+                    log.info("catalog loaded: %d tracks", len(self._tracks))
                     self.ready.set()
+        except RegistryUnavailable:
+            if not self._stop.is_set():
+                raise
         finally:
             consumer.close()
+            with self._progress:  # a reader that ended wakes whoever waits for it
+                self._progress.notify_all()
+
+
+class CatalogJoin:
+    """The feature processor's catalog lookup: a miss raises :class:`CatalogBehind` until the table was
+    read to its end for the batch at hand (see the module docstring); after that it is unknown."""
+
+    def __init__(self, table: CatalogTable) -> None:
+        self.table = table
+        self._aligned = False
+
+    def new_batch(self) -> None:
+        """A batch was fetched: a miss in it needs the catalog read to the end as of now."""
+        self._aligned = False
+
+    def __call__(self, track_id: str) -> TrackInfo | None:
+        info = self.table(track_id)
+        if info is None and not self._aligned:
+            raise CatalogBehind(track_id)
+        return info
+
+    def read_to_end(self) -> None:
+        """Read the catalog to its end (blocking: run it off the event loop); the batch's misses are
+        unknown tracks from here on."""
+        if not self.table.read_to_end():
+            raise StreamsError("the catalog reader stopped before it read the catalog to its end")
+        self._aligned = True

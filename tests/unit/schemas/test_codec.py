@@ -136,3 +136,43 @@ def test_the_tz_field_registers_as_a_backward_and_forward_compatible_version() -
     first = store.register("listening-events-value", old)
     assert store.register("listening-events-value", new) == first + 1
     assert store.versions("listening-events-value") == [1, 2]
+
+
+def test_a_registry_outage_stops_the_batch_and_remembers_nothing() -> None:
+    """A lookup the registry could not answer is no verdict on the message: the batch raises, nothing is
+    cached as unknown, and once the registry answers the same bytes decode (no dead letter)."""
+    from schemas import RegistryUnavailable
+
+    up = [False]
+    calls: list[int] = []
+
+    def lookup(schema_id: int) -> str:
+        calls.append(schema_id)
+        if not up[0]:
+            raise RegistryUnavailable("connection refused")
+        return json.dumps(V1)
+
+    dec = Decoder(V1, lookup, reader_id=None)
+    raws = [Encoder(V1, 5).encode({"id": "a", "n": 1}), b"\x00\x00"]
+    for _ in range(3):
+        with pytest.raises(RegistryUnavailable) as e:
+            dec.decode_many(raws)
+        assert e.value.schema_id == 5
+    assert calls == [5, 5, 5]  # asked each time: an outage is not cached like an unknown id
+    up[0] = True
+    dec.resolve(5)
+    oks, errs = dec.decode_many(raws)
+    assert [r for _, r in oks] == [{"id": "a", "n": 1}] and [i for i, _ in errs] == [1]
+    assert calls == [5, 5, 5, 5]
+
+
+def test_a_schema_the_registry_does_not_have_is_bad_data() -> None:
+    from schemas import SchemaNotFound
+
+    def lookup(schema_id: int) -> str:
+        raise SchemaNotFound(f"schema id {schema_id}: Schema not found (40403)")
+
+    dec = Decoder(V1, lookup, reader_id=None)
+    raw = Encoder(V1, 9).encode({"id": "a", "n": 1})
+    oks, errs = dec.decode_many([raw])
+    assert not oks and errs[0][1].raw == raw and "Schema not found" in errs[0][1].reason
