@@ -21,7 +21,7 @@ from streams.pipeline.publisher import FlushPublisher
 from streams.tracing.records import Privacy
 from streams.tracing.tracer import make_tracer
 from streams.worker import faust_compat
-from streams.worker.catalog import CatalogTable
+from streams.worker.catalog import CatalogJoin, CatalogTable
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.faust_app import PartitionContext, declare_events_and_state, make_faust_app
 from streams.worker.hot_path import FeatureHotPath
@@ -72,6 +72,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
 
     config = settings.feature_config()
     catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
+    join = CatalogJoin(catalog)  # a missing track is judged only once the catalog was read to its end
     trigger_config = settings.trigger_config()
     if trigger_config.enabled:
         log.info("trigger detection: %s", "compiled (mypyc)" if native.active() else "pure Python (not compiled)")
@@ -80,7 +81,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     )
     processor = FeatureProcessor(
         registry.decoder("ListeningEvent", topic=settings.topic_events, fast_reader=read_listening_event_core),
-        catalog,
+        join,
         load,
         config=config,
         trigger_config=trigger_config if trigger_config.enabled else None,
@@ -138,5 +139,5 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         catalog.stop()
         tracer.shutdown()
 
-    hot.catalog = catalog
+    hot.catalog, hot.join = catalog, join
     return Worker(app, hot, state_table, catalog, settings)

@@ -4,6 +4,7 @@ durable before their offsets are committed is ``streams.pipeline.checkpoint.Chec
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -12,14 +13,16 @@ from typing import Any
 import faust
 from faust.types import TP
 
+from schemas import retry
+from schemas.errors import RegistryUnavailable
 from streams.config import gc as gctune
 from streams.config.settings import Settings
 from streams.kafka.producer import RecordProducer
 from streams.pipeline.changelog import StateWriter
 from streams.pipeline.checkpoint import Checkpoint
-from streams.pipeline.processor import FeatureProcessor, RawMessage, dead_letter_headers
+from streams.pipeline.processor import DeadLetter, FeatureProcessor, RawMessage, dead_letter_headers
 from streams.pipeline.publisher import FlushPublisher
-from streams.worker.catalog import CatalogTable
+from streams.worker.catalog import CatalogBehind, CatalogJoin, CatalogTable
 from streams.worker.consumer import BatchConsumer
 from streams.worker.faust_app import PartitionContext
 
@@ -30,6 +33,8 @@ REQUESTS_PER_HANDOVER = 4096  # in a backlog, fired triggers are handed to the h
 
 class FeatureHotPath:
     """Processes fetched batches and decides when their checkpoint is committed."""
+
+    join: CatalogJoin | None = None  # the processor's catalog lookup; set by build_worker
 
     def __init__(
         self,
@@ -78,7 +83,7 @@ class FeatureHotPath:
             self._catalog_frozen = True
         # aiokafka's ConsumerRecords already carry RawMessage's fields: no per-record copy.
         batch: list[RawMessage] = [r for recs in records.values() for r in recs]
-        dead = self.processor.process(batch)
+        dead = await self._process(batch)
         fired = len(self.processor.requests)
         if fired and (len(batch) < self.settings.max_poll_records or fired >= REQUESTS_PER_HANDOVER):
             # Fired triggers go to the helpers now, not with the next flush: they are written and produced
@@ -113,6 +118,31 @@ class FeatureHotPath:
             # The helper's snapshots overlap the next batches; the idle timer settles the last flush.
             await self.flush(wait=False)
             self.last_handle = time.monotonic()
+
+    async def _process(self, batch: list[RawMessage]) -> list[DeadLetter]:
+        """The processor's verdict on a batch, once it can be judged. A batch it cannot judge yet (it
+        applies nothing of it then) waits here, and consumption of these partitions with it (the
+        consumer fetches again only after ``handle``): through a registry outage, until the registry
+        answers for the writer schema (``schemas.retry``, the boundary's one policy); for a track not in
+        the catalog, until the catalog was read to its end (``streams.worker.catalog``)."""
+        loop = asyncio.get_running_loop()
+        join, again = self.join, False
+        if join is not None:
+            join.new_batch()
+        while True:
+            try:
+                return self.processor.process(batch, again=again)
+            except RegistryUnavailable as e:
+                if e.schema_id is None:  # not a lookup of ours: nothing to ask again but the batch itself
+                    await asyncio.sleep(retry.WAIT_OUT.delay_s(0))
+                else:
+                    await retry.WAIT_OUT.call_async(functools.partial(self.processor.decoder.resolve, e.schema_id))
+                log.info("schema registry answers again: processing the batch that waited for it")
+            except CatalogBehind as e:
+                assert join is not None  # only CatalogJoin raises it
+                log.info("track %s not in the catalog yet: reading the catalog to its end", e.track_id)
+                await loop.run_in_executor(None, join.read_to_end)
+            again = True
 
     def _at_end(self) -> bool:
         """Whether every hot partition read so far was read up to its last known high watermark."""
