@@ -1,10 +1,13 @@
 """Async client for the story models on Triton (gRPC, ``tritonclient.grpc.aio``).
 
 - every call has a deadline (``timeout_s``);
-- unreachable-server and overload failures are retried with capped exponential backoff and jitter;
-  a deadline is not resent (the server still has the request queued; resending only adds load) but
-  raised as a retriable ``Timeout`` for the caller to wait out; bad requests and model errors are not
-  retried;
+- the Triton boundary's one retry policy lives here (``StoryClient._retry_delay``): retriable failures
+  (unreachable server, overload, a deadline, an open circuit) are retried with capped exponential
+  backoff and jitter; bad requests and model errors never are. A caller chooses how patient it is:
+  ``retries=N`` retries an unreachable or overloaded server N times and gives a deadline or an open
+  circuit back at once (a deadline is all the time the caller gave; the breaker's point is to fail
+  fast), ``retries=None`` waits until Triton answers, whatever the failure (the story agent: its
+  requests keep their place, and nothing above this client retries them again);
 - a circuit breaker opens after ``breaker_failures`` consecutive retriable failures and fails fast
   with ``CircuitOpen`` for ``breaker_reset_s``; then one trial call is let through (half-open);
 - ``wait_ready`` polls server and model readiness;
@@ -42,6 +45,7 @@ _RETRIABLE_STATUS = {
     "StatusCode.CANCELLED": Unavailable,
 }
 _BAD_STATUS = {"StatusCode.INVALID_ARGUMENT", "StatusCode.NOT_FOUND", "StatusCode.UNIMPLEMENTED"}
+_MAX_DOUBLINGS = 30  # past this the backoff is at its cap anyway; keeps 2**attempt a small number
 
 
 def translate(exc: BaseException) -> InferenceError:
@@ -124,10 +128,14 @@ class StoryClient:
     url: str = "127.0.0.1:18001"
     model: str = "story_generator"
     timeout_s: float = 60.0
-    retries: int = 3
+    retries: int | None = 3
+    """Retries of an unreachable or overloaded server before its error is raised; None: retry every
+    retriable failure until Triton answers (see the module docstring)."""
     backoff_s: float = 0.2
     backoff_max_s: float = 5.0
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    on_retry: Callable[[InferenceError, float], None] | None = None
+    """Called with the error and the wait before each retry (the story agent counts its waits)."""
     _client: Any = None
     _retired: list[Any] = field(default_factory=list)
 
@@ -189,43 +197,71 @@ class StoryClient:
     async def _call(
         self, model: str, inputs: list[tuple[str, bytes]], output: str, headers: Mapping[str, str] | None
     ) -> bytes:
-        from tritonclient.grpc import InferInput, InferRequestedOutput
-
         attempt = 0
         while True:
-            self.breaker.before_call()
             try:
-                tensors = []
-                for name, value in inputs:
-                    t = InferInput(name, [1, 1], "BYTES")
-                    t.set_data_from_numpy(np.array([[value]], dtype=np.object_))
-                    tensors.append(t)
-                result = await self._grpc().infer(
-                    model,
-                    tensors,
-                    outputs=[InferRequestedOutput(output)],
-                    client_timeout=self.timeout_s,
-                    headers=self.headers(headers),
-                )
-                self.breaker.success()
-                out = result.as_numpy(output)
-                return bytes(out.reshape(-1)[0])
-            except Exception as e:
-                err = translate(e)
-                log.warning("triton call to %s failed: %s (%r)", model, err, e)
+                return await self._attempt(model, inputs, output, headers)
+            except InferenceError as err:
                 if not err.retriable:
-                    self.breaker.success()  # the server answered
-                    raise err from e
-                self.breaker.failure()
-                if isinstance(err, Timeout):
-                    raise err from e  # the server has it queued: resending would only add load; the caller waits
-                if self.breaker.state == "open":
-                    await self._reset_channel()  # a restarted server: connect afresh, skip gRPC's reconnect backoff
+                    raise
+                delay = self._retry_delay(err, attempt)
                 attempt += 1
-                if attempt > self.retries:
-                    raise err from e
-                delay = min(self.backoff_max_s, self.backoff_s * 2 ** (attempt - 1))
-                await asyncio.sleep(delay * (0.5 + random.random()))
+                log.warning("triton unavailable (%s); retry %d in %.1fs", err, attempt, delay)
+                if self.on_retry is not None:
+                    self.on_retry(err, delay)
+                await asyncio.sleep(delay)
+
+    def _retry_delay(self, err: InferenceError, attempt: int) -> float:
+        """The one retry decision of the Triton boundary: how long to wait before retrying after the
+        ``attempt``-th retriable failure (0-based), or ``err`` raised when this caller retries no more."""
+        if self.retries is not None and (attempt >= self.retries or isinstance(err, (Timeout, CircuitOpen))):
+            raise err
+        delay = min(self.backoff_max_s, self.backoff_s * 2.0 ** min(attempt, _MAX_DOUBLINGS))
+        return float(delay * (0.5 + random.random()))
+
+    async def _attempt(
+        self, model: str, inputs: list[tuple[str, bytes]], output: str, headers: Mapping[str, str] | None
+    ) -> bytes:
+        """One call, if the breaker lets it through; every failure is an InferenceError (translated) and
+        counted by the breaker."""
+        from tritonclient.grpc import InferInput, InferRequestedOutput
+
+        self.breaker.before_call()
+        tensors = []
+        for name, value in inputs:
+            t = InferInput(name, [1, 1], "BYTES")
+            t.set_data_from_numpy(np.array([[value]], dtype=np.object_))
+            tensors.append(t)
+        try:
+            result = await self._grpc().infer(
+                model,
+                tensors,
+                outputs=[InferRequestedOutput(output)],
+                client_timeout=self.timeout_s,
+                headers=self.headers(headers),
+            )
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # the caller is stopping
+            await self._failed()  # a call cancelled under us (its channel closed): retriable
+            raise Unavailable("triton: call cancelled") from None
+        except Exception as e:
+            err = translate(e)
+            log.warning("triton call to %s failed: %s (%r)", model, err, e)
+            if not err.retriable:
+                self.breaker.success()  # the server answered
+                raise err from e
+            await self._failed()
+            raise err from e
+        self.breaker.success()
+        out = result.as_numpy(output)
+        return bytes(out.reshape(-1)[0])
+
+    async def _failed(self) -> None:
+        self.breaker.failure()
+        if self.breaker.state == "open":
+            await self._reset_channel()  # a restarted server: connect afresh, skip gRPC's reconnect backoff
 
     async def generate(
         self,

@@ -8,8 +8,11 @@ feature updates. Guarantees:
 - **Nothing lost:** a request's offset is committed only after its story (or its dead letter) was
   delivered, and only as part of a contiguous prefix of finished offsets per partition.
 - **Triton down or slow:** unreachable-server errors (unavailable, deadline, overload, open circuit)
-  are waited out with capped backoff; the request keeps its place and is retried until Triton answers,
-  so the backlog drains when it returns.
+  are waited out by the Triton client, the boundary's one retry policy (``inference.client``; the
+  agent's client has ``retries=None``): the request keeps its place and is retried until Triton
+  answers, so the backlog drains when it returns. The agent adds no retry of its own on top.
+- **Registry down:** a request whose writer schema cannot be fetched waits until the registry
+  answers (``schemas.retry``), keeping its place; it is not a dead letter.
 - **Poison requests:** an undecodable request, an invalid fact sheet, or a request the model fails on
   ``story_attempts`` times goes to ``story-requests.dlq`` with its raw bytes and the reason.
 - **One record per story id:** texts are deterministic in the request's seed, and the agent remembers
@@ -21,6 +24,7 @@ feature updates. Guarantees:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -33,7 +37,9 @@ from opentelemetry.trace import SpanKind
 
 from inference.errors import BadRequest, InferenceError, ModelFailed
 from inference.writer import StoryWriter, Written
+from schemas import retry
 from schemas.codec import Decoder, Encoder
+from schemas.errors import DecodeError, RegistryUnavailable
 from schemas.records import StoryRequest
 from streams.config.settings import Settings
 from streams.kafka import dlq
@@ -59,6 +65,7 @@ class AgentStats:
     duplicates: int = 0
     dead_letters: int = 0
     triton_waits: int = 0
+    registry_waits: int = 0
     grounding_rejections: int = 0
     in_flight: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -149,8 +156,26 @@ class StoryAgent:
             self._dead_letter(msg, f"internal error: {type(e).__name__}: {e}")
         self.delivered_pending.append((key, offset))
 
+    def triton_waited(self, error: InferenceError, delay_s: float) -> None:
+        """The client's hook before each retry (``StoryClient.on_retry``): counted here, decided there."""
+        self.stats.triton_waits += 1
+
+    async def _decode(self, msg: Message) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, DecodeError]]]:
+        """The request decoded. A registry outage is waited out until the registry answers for the writer
+        schema (``schemas.retry``, that boundary's one policy): the request keeps its place meanwhile."""
+        raw = msg.value() or b""
+        while True:
+            try:
+                return self.decoder.decode_many([raw])
+            except RegistryUnavailable as e:
+                self.stats.registry_waits += 1
+                if e.schema_id is None:  # not a lookup of ours: nothing to ask again but the request itself
+                    await asyncio.sleep(retry.WAIT_OUT.delay_s(0))
+                else:
+                    await retry.WAIT_OUT.call_async(functools.partial(self.decoder.resolve, e.schema_id))
+
     async def _write_and_publish(self, msg: Message) -> None:
-        oks, errs = self.decoder.decode_many([msg.value() or b""])
+        oks, errs = await self._decode(msg)
         if errs:
             self._dead_letter(msg, errs[0][1].reason)
             return
@@ -194,11 +219,11 @@ class StoryAgent:
     async def _write(
         self, msg: Message, req: StoryRequest, headers: dict[str, str]
     ) -> tuple[Written, float, int] | None:
-        """The request's story, with the start of the attempt that wrote it (perf counter, epoch ns).
-        Waits out an unavailable Triton; a bad request, or a model that fails ``story_attempts`` times,
-        goes to the dead-letter topic instead (None)."""
+        """The request's story, with the start of the attempt that wrote it (perf counter, epoch ns). An
+        unavailable Triton is waited out inside the client. A bad request, or a model that fails on this
+        request ``story_attempts`` times, goes to the dead-letter topic instead (None): a poison request
+        must not hold its partition forever."""
         failures = 0
-        delay = 0.2
         while True:
             t0 = time.perf_counter()
             t0_ns = time.time_ns()
@@ -212,14 +237,6 @@ class StoryAgent:
                 if failures >= self.settings.story_attempts:
                     self._dead_letter(msg, f"model failed {failures} times: {e}")
                     return None
-            except (InferenceError, asyncio.CancelledError) as e:  # Triton unreachable, slow, or the circuit is open
-                task = asyncio.current_task()
-                if isinstance(e, asyncio.CancelledError) and (task is None or task.cancelling()):
-                    raise  # the agent is stopping; a call cancelled under us (a closed channel) is retried
-                self.stats.triton_waits += 1
-                log.warning("triton unavailable (%s); story %s waits %.1fs", e or "call cancelled", req.story_id, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     def _publish(self, written: Written, process: Span | None, in_headers: dict[str, Any], t0_ns: int) -> None:
         """The story to ``user-stories``, with its id and trace headers (and the generation's spans)."""

@@ -22,6 +22,7 @@ class AgentCollector:
             ("linernotes_grounding_rejections", st.grounding_rejections, "Model candidates the checker rejected"),
             ("linernotes_story_dead_letters", st.dead_letters, "Requests sent to story-requests.dlq"),
             ("linernotes_triton_waits", st.triton_waits, "Backoffs while Triton was unreachable"),
+            ("linernotes_story_registry_waits", st.registry_waits, "Requests that waited for the schema registry"),
             ("linernotes_story_duplicates", st.duplicates, "Redelivered requests skipped"),
             ("linernotes_stories_ungrounded", st.ungrounded, "Published stories whose text failed the check"),
         ):

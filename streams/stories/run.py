@@ -27,6 +27,7 @@ def build_agent(settings: Settings, *, on_story: Callable[[Any], None] | None = 
         url=settings.triton_url,
         model=settings.triton_model,
         timeout_s=settings.triton_timeout_s,
+        retries=None,  # the agent's requests wait until Triton answers; the client is the one that waits
         breaker=CircuitBreaker(failures_to_open=5, reset_s=5.0),
     )
     writer = StoryWriter(
@@ -47,6 +48,7 @@ def build_agent(settings: Settings, *, on_story: Callable[[Any], None] | None = 
             "linernotes-stories", settings.otlp_endpoint, settings.trace_ratio, privacy=Privacy.of(settings)
         ),
     )
+    client.on_retry = agent.triton_waited
     return agent, client
 
 

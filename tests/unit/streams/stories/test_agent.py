@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from inference import golden
-from inference.errors import BadRequest, ModelFailed, Unavailable
-from inference.writer import Written, template_story
+from inference.errors import BadRequest, ModelFailed
+from inference.writer import StoryWriter, WriterConfig, Written, template_story
 from schemas import schema_str
 from schemas.codec import Decoder, Encoder
 from schemas.records import StoryRequest
@@ -144,11 +144,36 @@ def test_a_model_that_keeps_failing_sends_the_request_to_the_dlq(make: Any) -> N
     assert producer.sent[0]["headers"][dlq.REASON] == f"model failed {attempts} times: boom".encode()
 
 
-def test_an_unavailable_triton_is_waited_out(make: Any) -> None:
-    writer = FakeWriter([Unavailable("down"), ModelFailed("once")])
-    agent, producer = make(writer)
+def test_an_unavailable_triton_is_waited_out_by_the_client_alone(make: Any) -> None:
+    """Wired as build_agent wires it: the client (retries=None) waits Triton out and the agent counts the
+    waits; the agent itself does not retry an unavailable Triton (one policy, not two stacked)."""
+    from tests.unit.inference.test_client_retry import Server, client
+
+    server = Server(["StatusCode.UNAVAILABLE", "StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED"])
+    triton = client(server, retries=None)
+    agent, producer = make(StoryWriter(triton, WriterConfig(regenerations=0)))
+    triton.on_retry = agent.triton_waited
     asyncio.run(agent._process(FakeMessage(encoded(REQUEST))))
-    assert writer.calls == 3 and agent.stats.triton_waits == 1
+    assert server.calls == 4 and agent.stats.triton_waits == 3
+    assert [m["topic"] for m in producer.sent] == [agent.settings.topic_stories]
+
+
+def test_a_registry_outage_is_waited_out_not_dead_lettered(make: Any) -> None:
+    from schemas import RegistryUnavailable
+
+    schema = schema_str("StoryRequest")
+    down = [2]
+
+    def lookup(_id: int) -> str:
+        if down[0]:
+            down[0] -= 1
+            raise RegistryUnavailable("connection refused")
+        return schema
+
+    agent, producer = make(FakeWriter([]))
+    agent.decoder = Decoder(schema, lookup)  # no reader id: every writer id is looked up
+    asyncio.run(agent._process(FakeMessage(encoded(REQUEST))))
+    assert down == [0] and agent.stats.registry_waits == 1 and agent.stats.dead_letters == 0
     assert [m["topic"] for m in producer.sent] == [agent.settings.topic_stories]
 
 
