@@ -170,7 +170,10 @@ def simulate(
 def import_history(
     files: tuple[Path, ...], user_id: str, include_incognito: bool, tz: str | None, as_json: bool, **kw: Any
 ) -> None:
-    """Import Spotify "Extended Streaming History" JSON files as listening events and catalog entries."""
+    """Import Spotify "Extended Streaming History" JSON files as listening events and catalog entries:
+    all files sorted by time, each play once, only plays after the listener's current features."""
+    from datetime import UTC, datetime
+
     from streams.ingest.spotify import check_zone
     from streams.ingest.spotify_import import run as run_import
 
@@ -186,12 +189,22 @@ def import_history(
         "files": report.files,
         "entries": report.entries,
         "imported": report.imported,
+        "repeats_dropped": report.repeats,
         "podcasts_skipped": report.podcasts,
         "incognito_skipped": report.incognito,
         "malformed": report.malformed,
+        "already_covered": report.covered,
+        "sent": report.sent,
     }
     for problem in report.problems:
         click.echo(f"malformed: {problem}", err=True)
+    if report.covered:
+        as_of = datetime.fromtimestamp((report.features_as_of or 0) / 1000, UTC).isoformat(timespec="seconds")
+        click.echo(
+            f"not sent: {report.covered} plays at or before {user_id}'s features (as of {as_of}); "
+            "they cannot be applied in order any more (docs/ingest.md, 'Imports and live events')",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps(counts))
     else:

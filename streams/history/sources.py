@@ -66,21 +66,25 @@ def start_offsets(settings: Settings, start_ms: int) -> tuple[dict[int, int], bo
 
 
 def file_events(paths: Sequence[Path], users: frozenset[str]) -> Iterator[tuple[RawMessage, dict[str, Any]]]:
+    """The events of the Avro exports, file by file, then those of the Spotify history files: read
+    together, as an import reads them (sorted by time, each play once), as one source."""
+    spotify = [p for p in paths if p.suffix == ".json"]
+    for path in paths:
+        if path.suffix not in (".avro", ".json"):
+            raise ReplayError(f"{path}: not an export (.avro) or Spotify history (.json)")
+        if path.suffix == ".json" and len(users) != 1:
+            raise ReplayError(f"{path}: Spotify history has no user id; give exactly one --users")
     for i, path in enumerate(paths):
         if path.suffix == ".avro":
             with path.open("rb") as f:
                 for n, rec in enumerate(fastavro.reader(f)):
                     ev: dict[str, Any] = rec  # type: ignore[assignment]  # ListeningEvent records
                     yield RawMessage(f"file:{path.name}", i, n, None, None, int(ev["event_time"])), ev
-        elif path.suffix == ".json":
-            if len(users) != 1:
-                raise ReplayError(f"{path}: Spotify history has no user id; give exactly one --users")
-            (user,) = users
-            for n, item in enumerate(history.read([path], user)):
-                event = item.event.to_avro()
-                yield RawMessage(f"file:{path.name}", i, n, None, None, event["event_time"]), event
-        else:
-            raise ReplayError(f"{path}: not an export (.avro) or Spotify history (.json)")
+    if spotify:
+        (user,) = users
+        for n, item in enumerate(history.read(spotify, user)):
+            event = item.event.to_avro()
+            yield RawMessage("file:spotify-history", len(paths), n, None, None, event["event_time"]), event
 
 
 def file_chunks(

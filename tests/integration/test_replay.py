@@ -21,7 +21,7 @@ from streams.history.sources import latest, load_catalog, story_ids
 from streams.ingest import simulate
 from streams.ingest.simulator import Simulation, SimulationConfig
 from streams.kafka import topics
-from tests.integration.test_worker import read_all
+from tests.integration.test_worker import produce_events, read_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CONFIG = SimulationConfig(users=40, events=3000, days=4, seed=17)
@@ -171,3 +171,28 @@ def test_point_in_time_features_and_training_rows(rsettings: Settings) -> None:
         assert before["total_plays"] == sum(1 for x in times if x < t)
     sim_events = [e for day in Simulation(CONFIG).days() for e in day if e["user_id"] == "u0000003"]
     assert sorted(e["event_time"] for e in sim_events) == times
+
+
+def test_replay_applies_an_event_sent_twice_once(rsettings: Settings) -> None:
+    """Issue 30, item 2, in replay: the same processor skips an event_id it applied, and says so in its
+    figures; with a state cache smaller than the listeners (item 6) the features are the same."""
+    s = rsettings.model_copy(update={"state_cache_users": 5})
+    config = SimulationConfig(users=20, events=1200, days=2, seed=CONFIG.seed)
+    simulate.run(s, config, progress=False, workers=1)  # the catalog (and events, replaced below)
+    events = [e for day in Simulation(config).days() for e in day]
+    topics.delete(s, [s.topic_events])
+    topics.create(s)
+    produce_events(s, [x for i, e in enumerate(events) for x in ([e, e] if i % 4 == 0 else [e])])
+    catalog = load_catalog(s)
+    opts = ReplayOptions(*ALL, checkpoint_every=200, progress=False)  # many saves: states leave the cache
+    result = Replay(s, opts, catalog).run(lambda _l: None)
+    assert (result.events, result.applied, result.duplicates) == (1500, 1200, 300)
+    by_user: dict[str, list[dict]] = {}
+    for e in events:
+        by_user.setdefault(e["user_id"], []).append(e)
+    want = {}
+    for user, evs in by_user.items():
+        state = UserState(user)
+        update(state, evs, catalog, s.feature_config())
+        want[user] = snapshot(state, s.feature_config())
+    assert latest(s, s.topic_features + ".backfill", "UserFeatures") == want

@@ -58,14 +58,18 @@ def latest_by_key(msgs: list) -> dict[str, bytes]:
 
 
 def ground_truth(s: Settings) -> dict[str, UserState]:
-    """Fold every event on the topic through features.update, per user in offset order."""
+    """Fold every event on the topic through features.update, per user in offset order, each event_id
+    once (the tests that send an event twice send it within its listener's grace window)."""
     registry = Registry(s.schema_registry_url)
     decoder = registry.decoder("ListeningEvent")
     catalog = {t.track_id: t for t in Simulation(CONFIG).catalog.tracks}
     by_user: dict[str, list[dict]] = {}
+    seen: set[str] = set()
     for m in sorted(read_all(s, s.topic_events), key=lambda m: (m.partition(), m.offset())):
         e = decoder.decode(m.value())
-        by_user.setdefault(e["user_id"], []).append(e)
+        if e["event_id"] not in seen:
+            seen.add(e["event_id"])
+            by_user.setdefault(e["user_id"], []).append(e)
     config = FeatureConfig(session_gap_ms=int(s.session_gap_s * 1000), grace_ms=int(s.grace_s * 1000))
     states = {}
     for user, events in by_user.items():
@@ -250,3 +254,70 @@ def test_two_workers_share_partitions_and_hand_over_without_losing_state(wsettin
         total += produce_more(s, CONFIG.users, 800, "2026-11-12T00:00:00Z", CONFIG.seed)
         wait_total(s, total)
     assert_equal_to_truth(s)
+
+
+# -- counting once (issue 30, item 2) and bounded memory (item 6) ---------------------------------
+def produce_events(s: Settings, events: list[dict]) -> None:
+    registry = Registry(s.schema_registry_url)
+    writer = ListeningEventWriter(registry.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
+    producer = RecordProducer(s)
+    for e in events:
+        producer.produce(s.topic_events, e["user_id"].encode(), writer.encode(e), timestamp_ms=e["event_time"])
+    producer.flush()
+
+
+def run_to_end(s: Settings, workdir: Path, messages: int) -> dict:
+    """A worker over the topic until ``messages`` new records were applied or found duplicates, and
+    made durable; its stats. (Records read again after a restart count in neither.)"""
+
+    def done(x: dict) -> bool:
+        return x["applied"] + x["duplicates"] >= messages and x["flushed_messages"] >= x["messages"] > 0
+
+    with worker_process(s, workdir) as (proc, url):
+        return wait_for(url, proc, done, timeout_s=240, what="worker")
+
+
+def test_an_event_sent_twice_is_applied_once_across_restarts_and_rebalances(
+    wsettings: Settings, tmp_path: Path
+) -> None:
+    config = SimulationConfig(users=20, events=1500, days=2, seed=CONFIG.seed)  # CONFIG's catalog (same seed)
+    simulate.run(wsettings, config, progress=False, workers=1)  # the catalog, and the events in order
+    events = [e for day in Simulation(config).days() for e in day]
+    topics.delete(wsettings, [wsettings.topic_events])  # keep the catalog, send the events ourselves
+    topics.create(wsettings)
+    # Live: every fifth event sent twice in a row (a producer's retry).
+    first = events[:900]
+    produce_events(wsettings, [x for i, e in enumerate(first) for x in ([e, e] if i % 5 == 0 else [e])])
+    st = run_to_end(wsettings, tmp_path / "w", len(first) + 180)
+    assert (st["applied"], st["duplicates"]) == (900, 180)
+
+    def last_of_each_user(upto: int) -> list[dict]:
+        return list({e["user_id"]: e for e in events[:upto]}.values())
+
+    # A restart (same local state): each listener's latest event again, then new ones.
+    again = last_of_each_user(900)
+    produce_events(wsettings, again + events[900:1200])
+    st = run_to_end(wsettings, tmp_path / "w", len(again) + 300)
+    assert (st["applied"], st["duplicates"]) == (300, len(again))
+    # A new owner of every partition (no local state: it recovers from the changelog), as after a
+    # rebalance onto another machine.
+    again = last_of_each_user(1200)
+    produce_events(wsettings, again + events[1200:])
+    st = run_to_end(wsettings, tmp_path / "other", len(again) + len(events) - 1200)
+    assert (st["applied"], st["duplicates"]) == (len(events) - 1200, len(again))
+    assert sum(x.total_plays for x in worker_states(wsettings).values()) == len(events)
+    assert_equal_to_truth(wsettings)
+
+
+def test_a_bounded_state_cache_gives_the_same_features(wsettings: Settings, tmp_path: Path) -> None:
+    simulate.run(wsettings, CONFIG, progress=False, workers=1)
+    small = wsettings.model_copy(update={"state_cache_users": 8, "max_poll_records": 200})  # 60 listeners
+    with worker_process(small, tmp_path / "w") as (proc, url):
+        st = wait_for(url, proc, lambda x: x["flushed_messages"] >= CONFIG.events, timeout_s=240, what="worker")
+        import httpx
+
+        metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    (cached,) = [float(x.split()[-1]) for x in metrics.splitlines() if x.startswith("linernotes_cached_users ")]
+    # The bound, plus the states changed since the last flush (they are not in the store yet).
+    assert st["evicted"] > 0 and cached <= 8 + 60
+    assert_equal_to_truth(wsettings)

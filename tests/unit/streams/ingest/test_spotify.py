@@ -68,3 +68,49 @@ def test_the_listeners_zone_is_stamped_on_every_play_and_an_unknown_one_is_refus
     for bad in ("Mars/Olympus_Mons", "", "../etc/passwd", "Europe"):
         with pytest.raises(ValueError, match="unknown time zone"):
             next(read([FIXTURE], "me", tz=bad))
+
+
+def play(ts: str, uri: str = "spotify:track:a", ms: int = 200_000, **kw: object) -> dict:
+    return {
+        "ts": ts,
+        "ms_played": ms,
+        "spotify_track_uri": uri,
+        "master_metadata_track_name": "Song " + uri[-1],
+        "master_metadata_album_artist_name": "Artist",
+        **kw,
+    }
+
+
+def test_every_problem_of_a_malformed_entry_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([{"ts": "not-a-time", "ms_played": "abc", "master_metadata_track_name": "A"}]))
+    report = ImportReport()
+    assert list(read([path], "me", report=report)) == []
+    (problem,) = report.problems
+    assert problem.startswith(f"{path}[0]: ")
+    for needle in ("spotify_track_uri", "ts 'not-a-time'", "ms_played 'abc'", "artist name missing"):
+        assert needle in problem, (needle, problem)
+
+
+def test_files_in_any_order_and_overlapping_give_each_play_once_in_time_order(tmp_path: Path) -> None:
+    plays = [play(f"2024-03-0{d}T10:00:00Z", uri=f"spotify:track:{d}") for d in range(1, 8)]
+    older, newer = tmp_path / "a.json", tmp_path / "b.json"
+    older.write_text(json.dumps(plays[:5]))  # days 1-5
+    newer.write_text(json.dumps(plays[3:]))  # days 4-7: two plays in both files
+    got = {}
+    for order in ([older, newer], [newer, older]):
+        report = ImportReport()
+        got[tuple(order)] = [i.event for i in read(order, "me", report=report)]
+        assert (report.entries, report.repeats, report.imported) == (9, 2, 7)
+    first, second = got.values()
+    assert first == second
+    assert [e.event_time for e in first] == sorted(e.event_time for e in first)
+    assert len({e.event_id for e in first}) == 7
+
+
+def test_a_repeat_that_differs_outside_its_id_keeps_the_same_entry_whatever_the_file_order(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps([play("2024-03-01T10:00:00Z", platform="iOS")]))
+    b.write_text(json.dumps([play("2024-03-01T10:00:00Z", platform="Android")]))
+    kept = {next(read(order, "me")).event.platform for order in ([a, b], [b, a])}
+    assert len(kept) == 1
