@@ -23,6 +23,7 @@ whose timestamp is before ``--from``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +33,9 @@ from rocksdict import Rdict
 from tqdm import tqdm
 
 from features.facts import request
+from schemas import retry
 from schemas.contract import schema_str
+from schemas.errors import RegistryUnavailable
 from schemas.fastread import read_listening_event_core
 from schemas.records import StoryRequest, TrackInfo
 from schemas.registry import Registry, subject_for
@@ -43,7 +46,7 @@ from streams.history.sources import ReplayError, file_chunks, start_offsets
 from streams.kafka import topics
 from streams.kafka.producer import RecordProducer
 from streams.kafka.read import read_batches
-from streams.pipeline.processor import FeatureProcessor, RawMessage, dead_letter_headers
+from streams.pipeline.processor import DeadLetter, FeatureProcessor, RawMessage, dead_letter_headers
 from streams.pipeline.publisher import FlushPublisher, FlushWriter, Request
 from streams.stories.backfill import write_stories
 
@@ -210,7 +213,7 @@ class Replay:
             pairs, raw = chunk
             dead = self.processor.process_decoded(pairs) if pairs else []
             if raw:
-                dead += self.processor.process(raw)
+                dead += self._process(raw)
             self._dead(dead)
             requests = self._requests()
             if requests:  # their fact sheets are written while the replay goes on
@@ -247,6 +250,21 @@ class Replay:
         self.result.users = len(self.touched)
         self._checkpoint(positions, done=True)
         return self.result
+
+    def _process(self, raw: list[RawMessage]) -> list[DeadLetter]:
+        """The processor's verdict on records read from the topic. A registry outage is waited out
+        (``schemas.retry``, the boundary's one policy) and the chunk processed again, counted once:
+        valid events never become dead letters because the registry was down."""
+        again = False
+        while True:
+            try:
+                return self.processor.process(raw, again=again)
+            except RegistryUnavailable as e:
+                if e.schema_id is None:  # not a lookup of ours: nothing to ask again but the chunk itself
+                    time.sleep(retry.WAIT_OUT.delay_s(0))
+                else:
+                    retry.WAIT_OUT.call(functools.partial(self.processor.decoder.resolve, e.schema_id))
+            again = True
 
     def _chunks(
         self, positions: dict[str, int], report: Callable[[str], None]
