@@ -9,10 +9,13 @@ its value cannot have (the same rules the gate reads off a story's skeleton).
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from dataclasses import dataclass
-from functools import cache
+from difflib import SequenceMatcher
+from functools import cache, lru_cache
+from importlib import resources
 
 from schemas.records import FactSheet
 
@@ -102,3 +105,29 @@ def fill(frame: str, sheet: FactSheet) -> str:
     names = facts_by_name(sheet)
     text = frame.format(**{s: names[s].value for s in parse(frame).slots})
     return text[0].upper() + text[1:] if text else text
+
+
+@cache
+def house_frames() -> dict[str, tuple[str, ...]]:
+    """The house-style frames by kind (``inference/data/frames.jsonl``): what the model is trained on."""
+    text = resources.files("inference").joinpath("data", "frames.jsonl").read_text(encoding="utf-8")
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line.strip():
+            d = json.loads(line)
+            out.setdefault(d["kind"], []).append(d["frame"])
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@cache
+def _house_skeletons(kind: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(roles.skeleton_of_frame(f).split()) for f in house_frames().get(kind, ()))
+
+
+@lru_cache(maxsize=8192)  # a model repeats its frames; the comparison is the costly part of ranking
+def likeness(frame: str, kind: str) -> float:
+    """How close ``frame`` is to the nearest house frame of its kind, word for word with the slots as
+    words: 1.0 for a house frame, near 0 for nothing in common. The model recombines house frames; the
+    further it strays from them, the likelier an editor finds the words around the facts wanting."""
+    words = tuple(roles.skeleton_of_frame(frame).split())
+    return max((SequenceMatcher(None, words, h, autojunk=False).ratio() for h in _house_skeletons(kind)), default=0.0)

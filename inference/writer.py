@@ -20,7 +20,7 @@ from schemas.records import FactSheet, Story, StoryRequest
 from .client import Generated
 from .errors import BadRequest
 from .factsheet import FactSheetError, validate
-from .frames import fill
+from .frames import fill, likeness
 from .frames import problems as frame_problems
 from .grounding import GroundingReport, check
 from .prompt import Sampling
@@ -74,6 +74,7 @@ class Candidate:
     report: GroundingReport | None
     logprob: float = 0.0
     refused: tuple[str, ...] = ()  # why the frame could not be filled
+    likeness: float = 0.0  # how close the frame is to a house frame (``frames.likeness``); 0 for free text
 
     @property
     def accepted(self) -> bool:
@@ -90,9 +91,9 @@ def read(kind: str, sheet: FactSheet, written: str, logprob: float = 0.0) -> Can
         if found:
             return Candidate(written, "", None, logprob, tuple(found))
         text = fill(written, sheet)
-    else:
-        text = written
-    return Candidate(written, text, check(text, sheet, kind), logprob)
+        report = check(text, sheet, kind)
+        return Candidate(written, text, report, logprob, likeness=likeness(written, kind) if report.grounded else 0.0)
+    return Candidate(written, written, check(written, sheet, kind), logprob)
 
 
 class RecentStories:
@@ -115,9 +116,16 @@ class RecentStories:
             self._by_user.popitem(last=False)
 
 
+def score(c: Candidate) -> float:
+    """How good an accepted candidate is likely to read: a frame close to a house frame that the model
+    was sure of. Both count alike: the model is surest of short, generic frames ("{play_count} of
+    {artist}.") that editors find dull, and a frame like a house frame reads like one."""
+    return c.likeness + c.logprob
+
+
 def rank(candidates: list[Candidate], recent: RecentStories, user: str, t_ms: int) -> int | None:
-    """The candidate to publish: accepted by the gate; of those, one the listener has not just read,
-    then the one the model was surest of (mean token log-probability). None when none is accepted."""
+    """The candidate to publish: accepted by the frame checks and the gate; of those, one the listener
+    has not just read, then the best ``score``. None when none is accepted."""
     accepted = [i for i, c in enumerate(candidates) if c.accepted]
     if not accepted:
         return None
@@ -125,7 +133,7 @@ def rank(candidates: list[Candidate], recent: RecentStories, user: str, t_ms: in
     def key(i: int) -> tuple[bool, float]:
         c = candidates[i]
         assert c.report is not None
-        return (not recent.seen(user, c.report.skeleton, t_ms), c.logprob)
+        return (not recent.seen(user, c.report.skeleton, t_ms), score(c))
 
     return max(accepted, key=key)
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 
-from inference.frames import problems
+from inference.frames import house_frames, problems
 from schemas.records import FactSheet
 
 
@@ -21,13 +19,7 @@ class Example:
 
 def load_frames() -> dict[str, list[str]]:
     """The shipped frames by kind."""
-    text = resources.files("inference").joinpath("data", "frames.jsonl").read_text(encoding="utf-8")
-    out: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        if line.strip():
-            d = json.loads(line)
-            out.setdefault(d["kind"], []).append(d["frame"])
-    return out
+    return {kind: list(frames) for kind, frames in house_frames().items()}
 
 
 def fitting(frames: list[str], sheet: FactSheet) -> list[str]:

@@ -25,9 +25,9 @@ class Pair:
 
 @dataclass(frozen=True, slots=True)
 class DpoConfig:
-    steps: int = 40
-    batch: int = 8
-    lr: float = 5e-5
+    steps: int = 10
+    batch: int = 4
+    lr: float = 2e-4
     beta: float = 0.1
     max_tokens: int = 160
     seed: int = 11

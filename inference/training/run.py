@@ -21,11 +21,11 @@ from typing import Any
 
 from inference.generator import StoryModel, ensure_weights
 from inference.prompt import Sampling
-from inference.writer import read
+from inference.writer import read, score
 from schemas.records import FactSheet
 
 from . import preference, sft
-from .examples import Example, build, load_frames
+from .examples import Example, build, fitting, load_frames
 from .preference import DpoConfig
 from .sft import SftConfig
 
@@ -35,10 +35,12 @@ Progress = Callable[[str, int, int, float], None]
 @dataclass(frozen=True, slots=True)
 class Plan:
     sft: SftConfig = field(default_factory=SftConfig)
-    second: SftConfig = field(default_factory=lambda: SftConfig(steps=40, lr=1e-4, warmup=2, seed=8))
+    second: SftConfig = field(default_factory=lambda: SftConfig(steps=10, lr=3e-4, warmup=2, seed=8))
     dpo: DpoConfig = field(default_factory=DpoConfig)
-    sample_sheets: int = 160
+    # Sampling on a CPU costs what supervised steps cost; the run spends its time on stage 1.
+    sample_sheets: int = 32
     samples: int = 4
+    own_likeness: float = 0.8
     seed: int = 7
 
 
@@ -46,8 +48,14 @@ Sampled = tuple[list[Example], list[preference.Pair], int]
 
 
 def _sample(model: StoryModel, sheets: list[tuple[str, FactSheet]], plan: Plan) -> Sampled:
-    """The model's own frames for ``sheets``: accepted ones as examples, (accepted, refused) pairs."""
+    """The model's own frames for ``sheets``. Examples: frames the frame checks and the gate accept and
+    that read like house frames (``frames.likeness`` at least ``plan.own_likeness``): the gate alone also
+    passes dull, well-formed frames ("{play_count} of {artist}."), and training on those teaches them.
+    Pairs: the best of those (or, when the model wrote none, a house frame that fits the sheet) preferred
+    over each frame the checks refused."""
     examples, pairs, seen = [], [], 0
+    house = load_frames()
+    rng = random.Random(plan.seed)
     for start in range(0, len(sheets), 16):
         part = sheets[start : start + 16]
         asks: list[tuple[str, Any, str | None, Sampling]] = [
@@ -55,12 +63,17 @@ def _sample(model: StoryModel, sheets: list[tuple[str, FactSheet]], plan: Plan) 
             for i, (k, s) in enumerate(part)
         ]
         for (kind, sheet), gen in zip(part, model.generate(asks), strict=True):
-            cands = [read(kind, sheet, c) for c in dict.fromkeys(gen.candidates) if c]
+            written = dict(zip(gen.candidates, gen.logprobs or [0.0] * len(gen.candidates), strict=True))
+            cands = [read(kind, sheet, c, lp) for c, lp in written.items() if c]
             seen += len(cands)
-            good = [c for c in cands if c.accepted and "{" in c.written]
+            good = [c for c in cands if c.accepted and "{" in c.written and c.likeness >= plan.own_likeness]
+            good.sort(key=score, reverse=True)
             bad = [c for c in cands if not c.accepted]
             examples += [Example(kind, sheet, c.written) for c in good[:2]]
-            pairs += [preference.Pair(kind, sheet, good[0].written, b.written) for b in bad[:2]] if good else []
+            fitting_frames = fitting(house.get(kind, []), sheet)
+            chosen = good[0].written if good else (rng.choice(fitting_frames) if fitting_frames else None)
+            if chosen is not None:
+                pairs += [preference.Pair(kind, sheet, chosen, b.written) for b in bad[:2]]
     return examples, pairs, seen
 
 

@@ -246,3 +246,15 @@ def test_recent_stories_are_bounded() -> None:
             recent.add(user, f"s{k}", 0)
     assert not recent.seen("a", "s2", 0)  # the least recent listener was forgotten
     assert recent.seen("c", "s2", 0) and not recent.seen("c", "s0", 0)  # two kept per listener
+
+
+def test_a_frame_like_the_house_frames_is_preferred_to_a_surer_bare_one() -> None:
+    frames = [
+        ("{minutes} of music across {tracks}.", -0.2),
+        ("Your {time_of_day} session ran {minutes} across {tracks}, led by {top_artist}.", -0.35),
+        ("{tracks} led {minutes} in the count.", -0.05),  # refused unfilled: a count leads nothing
+    ]
+    w = asyncio.run(StoryWriter(FrameModel(frames)).write(req(), now_ms=0))
+    assert w.story.text.startswith("Your late night session ran 47 minutes across 12 tracks, led by ")
+    assert [r.text for r in w.rejected] == ["{tracks} led {minutes} in the count."]
+    assert "the tracks lead nothing" in w.rejected[0].reason
