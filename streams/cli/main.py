@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from streams.cli import dlq as cli_dlq
 from streams.cli import replay as cli_replay
 from streams.cli import run as cli_run
 from streams.cli import stories as cli_stories
@@ -237,6 +238,7 @@ cli.add_command(cli_replay.features_at)
 cli.add_command(cli_replay.training_set)
 cli.add_command(cli_replay.verify_parity)
 cli.add_command(cli_run.trace)
+cli.add_command(cli_dlq.dlq)
 
 
 # -- entry point ----------------------------------------------------------------------------------
