@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from inference.generator import StoryModel, ensure_weights
+from inference.generator import Generation, StoryModel, ensure_weights
 from inference.prompt import Sampling
 from inference.writer import read, score
 from schemas.records import FactSheet
@@ -47,7 +47,13 @@ class Plan:
 Sampled = tuple[list[Example], list[preference.Pair], int]
 
 
-def _sample(model: StoryModel, sheets: list[tuple[str, FactSheet]], plan: Plan) -> Sampled:
+class Writes(Protocol):
+    """What stage 2 needs of a model: its frames for a batch of requests (``StoryModel.generate``)."""
+
+    def generate(self, requests: list[tuple[str, Any, str | None, Sampling]]) -> list[Generation]: ...
+
+
+def _sample(model: Writes, sheets: list[tuple[str, FactSheet]], plan: Plan) -> Sampled:
     """The model's own frames for ``sheets``. Examples: frames the frame checks and the gate accept and
     that read like house frames (``frames.likeness`` at least ``plan.own_likeness``): the gate alone also
     passes dull, well-formed frames ("{play_count} of {artist}."), and training on those teaches them.
