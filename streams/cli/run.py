@@ -146,6 +146,28 @@ def bench_features(events: int, users: int, naive_events: int, rounds: int, as_j
     echo_figures(figures, as_json)
 
 
+@bench.command("memory")
+@option("--listeners", type=click.IntRange(min=1), default=1_000_000, help="Distinct listeners")
+@option("--plays", type=click.IntRange(min=1), default=2, help="Plays of each listener (rounds)")
+@option("--cache-users", type=click.IntRange(min=1), default=None, help="The cache's bound [default: the setting]")
+@option("--baseline/--no-baseline", default=True, help="Also run without a bound (the cache before issue 30)")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures")
+def bench_memory(listeners: int, plays: int, cache_users: int | None, baseline: bool, as_json: bool) -> None:
+    """The worker's peak RSS with many listeners: its state cache bounded, and without a bound."""
+    from streams.bench.memory import run as run_bench
+
+    settings = settings_from()
+    figures = run_bench(
+        settings,
+        listeners=listeners,
+        plays=plays,
+        cache_users=cache_users or settings.state_cache_users,
+        baseline=baseline,
+        report=reporter(as_json),
+    )
+    echo_figures(figures, as_json)
+
+
 @bench.command("triggers")
 @option("--events", type=click.IntRange(min=1000), default=200_000, help="Avro events to process")
 @option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners (skewed activity)")

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     """Listener states a feature worker (or a replay shard) keeps in memory; the least recently used
     leave first and are read back from RocksDB on their next event. Memory follows this, not the
     number of listeners (docs/operations.md)."""
+    state_block_cache_mb: int = Field(default=16, ge=1)
+    """RocksDB's block cache of each state partition the worker holds (faust's default, 2 GiB a
+    partition, would let the states read back from disk grow memory with the listeners again)."""
+    state_write_buffer_mb: int = Field(default=16, ge=1)
+    """RocksDB's memtable size of each state partition, two of them at most (faust's default: 64 MiB,
+    three)."""
     standby_replicas: int = Field(default=0, ge=0)
 
     # -- triggers (features/triggers.py documents each) ---------------------------------------

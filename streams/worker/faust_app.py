@@ -100,5 +100,22 @@ def declare_events_and_state(app: faust.App, settings: Settings) -> tuple[Any, A
         value_serializer="raw",
         partitions=settings.events_partitions,
     )
-    table = app.Table(STATE_TABLE, key_type=bytes, value_type=bytes, partitions=settings.events_partitions)
+    table = app.Table(
+        STATE_TABLE,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.events_partitions,
+        options=state_store_options(settings),
+    )
     return topic, table
+
+
+def state_store_options(settings: Settings) -> dict[str, int]:
+    """RocksDB options of each state partition (faust's ``RocksDBOptions``): the memory it may take
+    is bounded by settings, as the states in Python memory are (``state_cache_users``)."""
+    mib = 1024 * 1024
+    return {
+        "block_cache_size": settings.state_block_cache_mb * mib,
+        "write_buffer_size": settings.state_write_buffer_mb * mib,
+        "max_write_buffer_number": 2,
+    }
