@@ -41,6 +41,7 @@ def test_the_installed_faust_and_aiokafka_are_the_ones_checked() -> None:
     assert aiokafka.__version__ == faust_compat.AIOKAFKA_VERSION, "re-check _fetch_max_wait_ms"
     pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert f"faust-streaming=={faust_compat.FAUST_STREAMING_VERSION}" in pins
+    assert f"aiokafka=={faust_compat.AIOKAFKA_VERSION}" in pins
 
 
 def test_the_worker_refuses_another_faust(monkeypatch: pytest.MonkeyPatch) -> None:
