@@ -112,18 +112,26 @@ class Redrive:
             self._partitions[topic] = len(meta.partitions) if meta is not None and meta.error is None else 0
         return self._partitions[topic]
 
-    def _bounds(self) -> tuple[dict[int, int], dict[int, int]]:
-        """Per partition of the dead-letter topic: where the group is, and the end when the run starts."""
+    def _starts(self) -> dict[int, int]:
+        """Per partition of the dead-letter topic, where the group is (the beginning if it never ran)."""
         meta = self.position.list_topics(self.topic, timeout=QUERY_TIMEOUT_S).topics.get(self.topic)
         if meta is None or meta.error is not None:
             raise TopicError(f"topic {self.topic!r} does not exist")
         tps = [TopicPartition(self.topic, p) for p in meta.partitions]
-        starts = {
-            tp.partition: tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
-            for tp in self.position.committed(tps, timeout=QUERY_TIMEOUT_S)
-        }
-        ends = {tp.partition: self.position.get_watermark_offsets(tp, timeout=QUERY_TIMEOUT_S)[1] for tp in tps}
-        return starts, ends
+        committed = self.position.committed(tps, timeout=QUERY_TIMEOUT_S)
+        return {tp.partition: tp.offset if tp.offset >= 0 else OFFSET_BEGINNING for tp in committed}
+
+    def _ends(self, starts: dict[int, int]) -> dict[int, int]:
+        """Per partition with dead letters past ``starts``, the end of what it holds now, found by reading
+        to the end (``streams.kafka.read``: end offsets are not trusted, some brokers under-report them)."""
+        ends: dict[int, int] = {}
+        for batch in read_batches(self.settings.kafka_conf(), self.topic, starts=starts):
+            if not batch:  # every partition reported its end
+                break
+            for m in batch:
+                p, offset = m.partition() or 0, m.offset() or 0
+                ends[p] = max(ends.get(p, 0), offset + 1)
+        return ends
 
     def _send(self, m: Message, part: _Part) -> None:
         """One dead letter back to its source (or only counted, in a dry run)."""
@@ -177,10 +185,11 @@ class Redrive:
 
     def run(self) -> RedriveResult:
         try:
-            starts, ends = self._bounds()
-            todo = {p for p, end in ends.items() if end > 0 and (starts[p] == OFFSET_BEGINNING or starts[p] < end)}
-            if not todo:
+            starts = self._starts()
+            ends = self._ends(starts)  # the first pass only finds the end: what this run re-drives
+            if not ends:
                 return self.result
+            todo = set(ends)
             part = _Part()
             for batch in read_batches(
                 self.settings.kafka_conf(), self.topic, starts=starts, partitions=frozenset(todo)

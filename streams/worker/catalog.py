@@ -11,7 +11,8 @@ the worker does not use it.)
 The join (:class:`CatalogJoin`): a track missing from the table may only not have been read yet; a
 history import writes catalog entries and plays together, and a worker can see the plays first.
 Kafka Streams aligns a stream with its table by time; here a miss is judged only once the table was
-read up to the end offsets the broker reports after the batch was fetched. Until then the lookup
+read to the end the topic had after the batch was fetched (found by reading, as ``streams.kafka.read``
+does: some brokers under-report end offsets). Until then the lookup
 raises :class:`CatalogBehind`, the processor applies nothing of the batch, the hot path waits for
 :meth:`CatalogJoin.read_to_end` and processes the batch again; a track still missing then is unknown.
 """
@@ -24,17 +25,17 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from schemas import retry
 from schemas.codec import Decoder
 from schemas.errors import DecodeError, RegistryUnavailable
 from schemas.records import TrackInfo
 from streams.errors import StreamsError
+from streams.kafka.read import read_batches
+from streams.kafka.topics import TopicError
 
 log = logging.getLogger("linernotes.catalog")
-END_QUERY_TIMEOUT_S = 10.0
-BROKER_RETRY_S = 1.0  # between end-offset queries while the broker does not answer
 
 
 class CatalogBehind(StreamsError):
@@ -51,8 +52,7 @@ class CatalogTable:
         self._tracks: dict[str, TrackInfo] = {}
         self._positions: dict[int, int] = {}  # partition -> every offset below it was read
         self._progress = threading.Condition()  # notified when positions advance (and on stop)
-        self._ends_consumer: Consumer | None = None  # end-offset queries, from the caller's thread
-        self._ends_lock = threading.Lock()
+        self._partitions: list[int] = []  # the topic's, once the reader assigned them
         self.ready = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="catalog-reader", daemon=True)
@@ -66,10 +66,6 @@ class CatalogTable:
         with self._progress:
             self._progress.notify_all()
         self._thread.join(timeout=5)
-        with self._ends_lock:
-            if self._ends_consumer is not None:
-                self._ends_consumer.close()
-                self._ends_consumer = None
 
     def wait_ready(self, timeout_s: float) -> bool:
         return self.ready.wait(timeout_s)
@@ -83,7 +79,7 @@ class CatalogTable:
     # -- reading to the end ----------------------------------------------------------------------
     def read_to_end(self) -> bool:
         """Block until every record the catalog topic holds now was read (and decoded). False if the
-        reader stopped first. A broker or registry outage makes this wait as long as it lasts."""
+        reader stopped first. A registry outage makes this wait as long as it lasts."""
         ends = self._end_offsets()
         if ends is None:
             return False
@@ -96,28 +92,22 @@ class CatalogTable:
         return read()
 
     def _end_offsets(self) -> dict[int, int] | None:
-        """The topic's end offset per partition, as the broker reports it now (empty: no topic yet)."""
-        while not self._stop.is_set():
-            try:
-                with self._ends_lock:
-                    if self._ends_consumer is None:
-                        self._ends_consumer = Consumer(
-                            {**self._conf, "group.id": f"catalog-ends-{uuid.uuid4()}", "enable.auto.commit": False}
-                        )
-                    consumer = self._ends_consumer
-                    meta = consumer.list_topics(self.topic, timeout=END_QUERY_TIMEOUT_S).topics.get(self.topic)
-                    if meta is None or meta.error is not None:
-                        return {}
-                    return {
-                        p: consumer.get_watermark_offsets(
-                            TopicPartition(self.topic, p), timeout=END_QUERY_TIMEOUT_S, cached=False
-                        )[1]
-                        for p in meta.partitions
-                    }
-            except KafkaException as e:
-                log.warning("catalog end offsets: %s; asking again in %.0fs", e, BROKER_RETRY_S)
-                self._stop.wait(BROKER_RETRY_S)
-        return None
+        """Per partition, the end of what the topic holds now, found by reading on from the reader's
+        positions to the end (``streams.kafka.read``: end offsets are not trusted, some brokers
+        under-report them); a partition with nothing past the reader is where the reader is."""
+        starts = {p: self._positions.get(p, OFFSET_BEGINNING) for p in self._partitions}
+        ends = {p: max(start, 0) for p, start in starts.items()}
+        try:
+            for batch in read_batches(self._conf, self.topic, starts=starts):
+                if not batch:  # every partition reported its end
+                    break
+                for m in batch:
+                    p, offset = m.partition(), m.offset()
+                    if p is not None and offset is not None:
+                        ends[p] = max(ends.get(p, 0), offset + 1)
+        except TopicError:
+            return {}
+        return None if self._stop.is_set() else ends
 
     # -- the reader thread -----------------------------------------------------------------------
     def _decode(self, track_id: str, value: bytes) -> TrackInfo | None:
@@ -146,6 +136,7 @@ class CatalogTable:
         while not self._stop.is_set():
             t = consumer.list_topics(self.topic, timeout=10).topics.get(self.topic)
             if t is not None and t.error is None and t.partitions:
+                self._partitions = sorted(t.partitions)
                 consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in t.partitions])
                 return True
             self._stop.wait(1.0)
