@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
 
 from faust.types import TP
 
 from streams.kafka.producer import RecordProducer
-from streams.pipeline.changelog import StateWriter
 from streams.pipeline.processor import FeatureProcessor
 from streams.pipeline.publisher import FlushPublisher, Request
+
+
+class StateSink(Protocol):
+    """Where the states go (the worker's StateWriter: faust's store and its changelog topic)."""
+
+    producer: RecordProducer
+
+    def write(self, items: Iterable[tuple[bytes, int, bytes]]) -> int: ...
+
+    def persist_offsets(self) -> None: ...
 
 
 class Checkpoint:
@@ -68,7 +78,7 @@ class Checkpoint:
         self,
         processor: FeatureProcessor,
         publisher: FlushPublisher,
-        states: StateWriter,
+        states: StateSink,
         producer: RecordProducer,
         mark_done: Callable[[Mapping[TP, int]], None],
         *,

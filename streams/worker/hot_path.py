@@ -18,11 +18,11 @@ from schemas.errors import RegistryUnavailable
 from streams.config import gc as gctune
 from streams.config.settings import Settings
 from streams.kafka.producer import RecordProducer
-from streams.pipeline.changelog import StateWriter
 from streams.pipeline.checkpoint import Checkpoint
 from streams.pipeline.processor import DeadLetter, FeatureProcessor, RawMessage, dead_letter_headers
 from streams.pipeline.publisher import FlushPublisher
 from streams.worker.catalog import CatalogBehind, CatalogJoin, CatalogTable
+from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer
 from streams.worker.faust_app import PartitionContext
 

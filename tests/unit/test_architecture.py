@@ -132,3 +132,13 @@ def test_runtime_never_imports_dev_tooling() -> None:
         if m.startswith(RUNTIME):
             bad = {e for e in edges if e.startswith(DEV_ONLY)}
             assert not bad, f"{m} imports dev-only {bad}"
+
+
+def test_the_shared_pipeline_stands_on_its_own() -> None:
+    """Replay runs the same pipeline as the worker, so the pipeline imports neither faust wiring
+    nor anything that composes it."""
+    above = ("streams.worker", "streams.stories", "streams.history", "streams.cli", *DEV_ONLY)
+    for m, edges in module_graph().items():
+        if m.startswith("streams.pipeline"):
+            bad = {e for e in edges if e.startswith(above)}
+            assert not bad, f"{m} imports {bad}"

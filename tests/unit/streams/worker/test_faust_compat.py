@@ -25,8 +25,8 @@ from aiokafka.structs import ConsumerRecord
 from faust.types import TP
 
 from streams.config.settings import load
-from streams.pipeline.changelog import StateWriter
 from streams.worker import faust_compat
+from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.faust_app import PartitionContext, declare_events_and_state, make_faust_app
 from streams.worker.faust_compat import PRIVATE_NAMES, PUBLIC_INTERNALS, Private
