@@ -38,14 +38,19 @@ def live_traffic(
     sys.path.insert(0, str(ROOT))
     from features import UserState, snapshot, update
     from features.triggers import fire
+    from schemas.codec import Encoder
+    from schemas.contract import schema_str
     from schemas.fastpath import ListeningEventWriter, UserFeaturesWriter
-    from schemas.fastrequest import StoryRequestWriter
     from streams.ingest.simulator import Simulation, SimulationConfig
     from streams.pipeline.processor import Stored
 
     sim = Simulation(SimulationConfig(users=users, events=users * days * events_per_user_day, days=days, seed=seed))
     catalog = {t.track_id: t for t in sim.catalog.tracks}
-    events_w, features_w, requests_w = ListeningEventWriter(1), UserFeaturesWriter(1), StoryRequestWriter(1)
+    events_w, features_w, requests_w = (
+        ListeningEventWriter(1),
+        UserFeaturesWriter(1),
+        Encoder(schema_str("StoryRequest"), 1),
+    )
     states: dict[str, UserState] = {}
     flush_ms = int(flush_s * 1000)
     totals = dict.fromkeys(
@@ -88,7 +93,7 @@ def live_traffic(
             if not steady:
                 continue
             encoded = [events_w.encode(e) for e in evs]
-            reqs = [requests_w.encode(r) for r in requests]
+            reqs = [requests_w.encode(r.to_avro()) for r in requests]
             totals["events"] += len(evs)
             totals["writes"] += 1
             totals["event_bytes"] += sum(map(len, encoded))

@@ -86,8 +86,7 @@ def _n(count: int, noun: str) -> str:
 
 
 FactRow = tuple[str, str, str, float | None, str | None]
-"""A fact as its fields (name, type, value, number, unit): what the writers below return, so the
-feature worker's helper encodes a request without building ``Fact`` objects (see ``request_fields``)."""
+"""A fact as its fields (name, type, value, number, unit): what the writers below return."""
 
 
 # Facts recur across listeners and days ("3 tracks", "12 minutes", a date): each is written once and
@@ -203,7 +202,7 @@ _WRITERS: dict[str, tuple[str, Callable[..., list[FactRow]]]] = {
 
 def request_fields(t: Trigger | tuple[Any, ...]) -> tuple[str, str, str, str, int, str, list[FactRow], int]:
     """A fired trigger's ``StoryRequest`` as its fields: story id, user, kind, trigger key, event time,
-    key fact, facts (rows) and seed (``schemas.fastrequest.StoryRequestWriter.encode_fields`` takes them)."""
+    key fact, facts (rows) and seed."""
     event_time, kind, key, user, args = t
     key_fact, write = _WRITERS[kind]
     sid = story_id(user, kind, key)

@@ -267,31 +267,6 @@ def test_same_stories_whatever_the_batching_and_all_templates_grounded() -> None
     assert replace(next(iter(reference.values()))).seed >= 0
 
 
-def test_the_helpers_request_bytes_are_the_requests_avro() -> None:
-    # The worker's helper encodes a trigger's fields (no dataclasses); replay and the tests build the
-    # StoryRequest: the same bytes as fastavro's encoding of that request, for every kind fired here.
-    from features.facts import request, request_fields
-    from features.triggers import detect
-    from schemas.codec import Encoder
-    from schemas.contract import schema_str
-    from schemas.fastrequest import StoryRequestWriter
-
-    events, catalog = simulated()
-    config, found = FeatureConfig(), []
-    by_user: dict[str, list[dict[str, Any]]] = {}
-    for e in events:
-        by_user.setdefault(e["user_id"], []).append(e)
-    for user, evs in by_user.items():
-        state = UserState(user)
-        for i in range(0, len(evs), 20):
-            r = update(state, evs[i : i + 20], catalog, config, DEFAULT_TRIGGERS.watch)
-            found += detect(state, r, evs[i : i + 20], catalog).triggers
-    assert {t.kind for t in found} >= set(KINDS) - {"TIME_OF_DAY_SHIFT"}
-    fast, reference = StoryRequestWriter(3), Encoder(schema_str("StoryRequest"), 3)
-    for t in found:
-        assert fast.encode_fields(*request_fields(t)) == reference.encode(request(t).to_avro()), t
-
-
 def test_fact_writers_remember_what_they_wrote_and_write_the_same() -> None:
     import datetime as dt
 

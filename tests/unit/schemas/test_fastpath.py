@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 from schemas import schema_str
 from schemas.codec import Encoder
 from schemas.fastpath import ListeningEventWriter, varint_long
-from schemas.records import CONTEXT_TYPES, FACT_TYPES, PLATFORMS, STORY_KINDS, Fact, FactSheet, StoryRequest
+from schemas.records import CONTEXT_TYPES, PLATFORMS
 
 text = st.text(max_size=30)
 events = st.fixed_dictionaries(
@@ -135,51 +135,3 @@ def test_readers_reject_corrupt_bodies() -> None:
         for reader in (read_listening_event, read_listening_event_core):
             with pytest.raises((ValueError, IndexError, UnicodeDecodeError)):
                 reader(bad)
-
-
-@settings(max_examples=200)
-@given(
-    st.builds(
-        StoryRequest,
-        text,
-        text,
-        st.sampled_from(STORY_KINDS),
-        text,
-        st.integers(min_value=-(2**62), max_value=2**62),
-        st.builds(
-            FactSheet,
-            text,
-            st.lists(
-                st.builds(
-                    Fact,
-                    text,
-                    st.sampled_from(FACT_TYPES),
-                    text,
-                    st.none() | st.floats(allow_nan=False),
-                    st.none() | text,
-                ),
-                max_size=6,
-            ).map(tuple),
-        ),
-        st.integers(min_value=0, max_value=2**62),
-    )
-)
-def test_story_request_writer_matches_fastavro(req: StoryRequest) -> None:
-    from schemas.fastrequest import StoryRequestWriter
-
-    assert StoryRequestWriter(7).encode(req) == Encoder(schema_str("StoryRequest"), 7).encode(req.to_avro())
-
-
-def test_story_request_writer_keeps_whole_facts_and_tells_zeros_apart() -> None:
-    """A fact is encoded once and kept; 0.0 and -0.0 are equal as dict keys but not as Avro bytes,
-    so a zero is never taken from the cache."""
-    from schemas.fastrequest import StoryRequestWriter
-
-    reference = Encoder(schema_str("StoryRequest"), 7)
-    writer = StoryRequestWriter(7)
-    for number in (3.0, 0.0, -0.0, 3.0, -0.0, 0.0, float("nan")):
-        facts = (Fact("tracks", "NUMBER", "3 tracks", number, "track"), Fact("artist", "ARTIST", "Ada", None, None))
-        req = StoryRequest("st-1", "u1", "MILESTONE", "a:10", 1_700_000_000_000, FactSheet("tracks", facts), seed=5)
-        assert writer.encode(req) == reference.encode(req.to_avro())
-    assert ("tracks", "NUMBER", "3 tracks", 3.0, "track") in writer._facts
-    assert all(f[3] is None or f[3] != 0.0 for f in writer._facts)
