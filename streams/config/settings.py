@@ -92,9 +92,9 @@ class Settings(BaseSettings):
     state_block_cache_mb: int = Field(default=16, ge=1)
     """RocksDB's block cache of each state partition the worker holds (faust's default, 2 GiB a
     partition, would let the states read back from disk grow memory with the listeners again)."""
-    state_write_buffer_mb: int = Field(default=16, ge=1)
-    """RocksDB's memtable size of each state partition, two of them at most (faust's default: 64 MiB,
-    three)."""
+    state_write_buffer_mb: int = Field(default=64, ge=1)
+    """RocksDB's memtable size of each state partition, three of them at most (faust's default: smaller
+    ones cost the worker more flushes to disk, for memory that does not grow with the listeners)."""
     standby_replicas: int = Field(default=0, ge=0)
 
     # -- triggers (features/triggers.py documents each) ---------------------------------------

@@ -220,7 +220,8 @@ class FeatureProcessor:
                 if fired.suppressed:
                     for kind, n in fired.suppressed.items():
                         suppressed[kind] = suppressed.get(kind, 0) + n
-            stored.forget_before(state.as_of - grace)
+            if len(seen) > stored.prune_at:
+                stored.forget_before(state.as_of - grace)
             stats.applied += result.applied
             stats.late += result.late
         self.stats.dead += len(dead)

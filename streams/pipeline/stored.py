@@ -10,8 +10,12 @@ restarts and rebalances exactly as the state does:
   grace window, ``event_time >= as_of - grace``. An event sent twice (a producer's retry, a history
   imported again, a dead letter re-driven) is skipped as a duplicate by its id. The window is the
   horizon because nothing older can be applied anyway: ``features.update`` refuses an event older
-  than ``as_of - grace`` as late, and ``as_of`` never goes back. So an id may be forgotten the moment
-  its event leaves the window, and the set holds only the events of the last ``grace`` of event time.
+  than ``as_of - grace`` as late, and ``as_of`` never goes back. So an id may be forgotten once its
+  event has left the window. Ids are forgotten in bulk (:meth:`Stored.forget_before`), when the set
+  has doubled since the last time, so the set holds the window's ids plus at most as many older ones
+  (and never fewer than ``PRUNE_AT``): bounded by the listener's plays in ``grace`` of event time.
+  An older id still there only changes how a repeat of its event is counted (a duplicate, not late):
+  applied it is never.
 
 Format, versioned: ``{"v": 2, "s": state, "o": offsets, "i": seen}`` in msgpack. Version 1 (no
 ``v``, no ``i``) is what workers before ids wrote; it reads with an empty ``seen``. Fields a reader
@@ -28,6 +32,7 @@ import msgpack
 from features import UserState
 
 FORMAT: Final = 2
+PRUNE_AT: Final = 32  # ids a set may hold before old ones are looked for
 
 
 @dataclass(slots=True)
@@ -38,7 +43,10 @@ class Stored:
     state: UserState
     offsets: dict[int, int] = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
-    """event_id -> event_time, in the order applied (close to event time: see :meth:`forget_before`)."""
+    """event_id -> event_time of the events applied within the grace window (and some older ones)."""
+    prune_at: int = field(default=PRUNE_AT, compare=False)
+    """Size of ``seen`` above which :meth:`forget_before` runs again (not stored: a loaded state starts
+    at ``PRUNE_AT``)."""
 
     def dumps(self) -> bytes:
         packed: bytes = msgpack.packb(
@@ -54,12 +62,11 @@ class Stored:
         return cls(UserState.from_dict(d["s"]), {int(k): v for k, v in d["o"].items()}, d.get("i") or {})
 
     def forget_before(self, floor: int) -> None:
-        """Forget the ids of events older than ``floor`` (the start of the grace window).
-
-        Ids are added as events are applied, which is nearly event-time order, so the oldest entry is
-        nearly always the first: the set is scanned only when that one is out of the window. An entry
-        applied out of order leaves with the next scan, at most one grace window later."""
+        """Forget the ids of events older than ``floor`` (the start of the grace window), and run again
+        only once the set has doubled: a scan costs its size, so ids cost O(1) each however many a
+        listener plays within the window. (The processor checks ``len(seen) > prune_at`` itself, on the
+        hot path, and calls this only then.)"""
         seen = self.seen
-        if seen and next(iter(seen.values())) < floor:
-            for event_id in [k for k, t in seen.items() if t < floor]:
-                del seen[event_id]
+        for event_id in [k for k, t in seen.items() if t < floor]:
+            del seen[event_id]
+        self.prune_at = max(PRUNE_AT, 2 * len(seen))

@@ -117,5 +117,5 @@ def state_store_options(settings: Settings) -> dict[str, int]:
     return {
         "block_cache_size": settings.state_block_cache_mb * mib,
         "write_buffer_size": settings.state_write_buffer_mb * mib,
-        "max_write_buffer_number": 2,
+        "max_write_buffer_number": 3,
     }

@@ -6,6 +6,7 @@ from schemas.fastpath import ListeningEventWriter
 from schemas.fastread import read_listening_event
 from schemas.records import TrackInfo
 from streams.pipeline.processor import FeatureProcessor, RawMessage, Stored, dead_letter_headers
+from streams.pipeline.stored import PRUNE_AT
 
 NOW = 1_800_000_000_000
 CATALOG = {"t1": TrackInfo("t1", "Song", "a1", "Artist", genres=("bebop", "jazz"))}
@@ -140,20 +141,21 @@ def test_ids_survive_a_restart_through_the_stored_state() -> None:
     assert again.take_dirty()[0][3]["total_plays"] == 3
 
 
-def test_ids_are_kept_for_the_grace_window_only() -> None:
+def test_ids_are_kept_for_the_grace_window_and_the_set_stays_bounded() -> None:
     p = processor({})
     grace = p.config.grace_ms
-    p.process([msg(i, W.encode(ev(i))) for i in range(30)])  # one play a minute: 30 minutes
-    seen = p.cache["u1"].seen
-    as_of = p.cache["u1"].state.as_of
-    assert seen and all(t >= as_of - grace for t in seen.values())
-    assert len(seen) == grace // 60_000 + 1  # the plays of the last ten minutes, both ends included
-    # An event out of the window is refused as late, so its id is not needed to keep it out.
-    p.process([msg(30, W.encode(ev(0)))])
-    assert (p.stats.duplicates, p.stats.late, p.stats.applied) == (0, 1, 30)
+    for start in range(0, 160, 20):  # one play a minute for 160 minutes, in batches of 20
+        p.process([msg(i, W.encode(ev(i))) for i in range(start, start + 20)])
+        stored = p.cache["u1"]
+        in_window = {f"e{i}" for i in range(start + 20) if ev(i)["event_time"] >= stored.state.as_of - grace}
+        assert in_window <= set(stored.seen)  # every id of the window is kept
+        assert len(stored.seen) <= max(PRUNE_AT, 2 * len(in_window)) + 20  # and the set stays bounded
+    # An event long out of the window is refused as late, so its id is not needed to keep it out.
+    p.process([msg(160, W.encode(ev(0)))])
+    assert (p.stats.duplicates, p.stats.late, p.stats.applied) == (0, 1, 160)
     # One within the window is a duplicate.
-    p.process([msg(31, W.encode(ev(29)))])
-    assert (p.stats.duplicates, p.stats.applied) == (1, 30)
+    p.process([msg(161, W.encode(ev(159)))])
+    assert (p.stats.duplicates, p.stats.applied) == (1, 160)
 
 
 def test_replayed_offsets_are_not_counted_as_duplicates() -> None:
