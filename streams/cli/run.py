@@ -275,3 +275,47 @@ def bench_stories(stories: int, concurrency: int, as_json: bool) -> None:
         report=reporter(as_json),
     )
     echo_figures(figures, as_json)
+
+
+FAULT_SCENARIOS = (
+    "worker-kill",
+    "agent-kill",
+    "triton-outage",
+    "registry-outage",
+    "garbage",
+    "duplicates",
+    "history-import",
+)
+
+
+@bench.command("faults")
+@option("--scenario", "scenarios", type=click.Choice(FAULT_SCENARIOS), multiple=True, help="Only these [default: all]")
+@option("--events", type=click.IntRange(min=100), default=200_000, help="Events of each scenario's flow")
+@option("--users", type=click.IntRange(min=1), default=10_000, help="Listeners of the flow")
+@option("--events-per-s", type=click.FloatRange(min=1), default=2000.0, help="Good events sent a second")
+@option("--story-events", type=click.IntRange(min=100), default=600, help="Events of the story scenarios")
+@option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A Spotify export to import")
+@option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Keep the processes' logs and state here")
+@option("--json", "as_json", is_flag=True, help="Print one JSON object (the last line)")
+@kafka_options
+def bench_faults(
+    *, scenarios: tuple[str, ...], history: Path | None, keep: Path | None, as_json: bool, **kw: Any
+) -> None:
+    """Kills, outages, garbage, duplicates and a history import on the real local stack, each run's outputs
+    against a fold over its inputs (lost, double_counted, ...). Stops and starts the stack's Triton and registry."""
+    from streams.bench.faults import HISTORY_FIXTURE, table
+    from streams.bench.faults import run as run_bench
+
+    sizes = {k: kw.pop(k) for k in ("events", "users", "events_per_s", "story_events")}
+    try:
+        figures = run_bench(
+            settings_from(**kw),
+            scenarios=list(scenarios or FAULT_SCENARIOS),
+            **sizes,
+            history_file=history or HISTORY_FIXTURE,
+            keep=keep,
+            report=reporter(as_json),
+        )
+    except RuntimeError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(json.dumps(figures) if as_json else table(figures))
