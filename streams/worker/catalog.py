@@ -36,6 +36,9 @@ from streams.kafka.read import read_batches
 from streams.kafka.topics import TopicError
 
 log = logging.getLogger("linernotes.catalog")
+# The read to the end is on the hot path's clock: a fetch at the end of a partition answers at once
+# (without this the broker holds it for librdkafka's 500 ms, waiting for data that is not coming).
+_PROBE_CONF = {"fetch.wait.max.ms": 5}
 
 
 class CatalogBehind(StreamsError):
@@ -98,7 +101,7 @@ class CatalogTable:
         starts = {p: self._positions.get(p, OFFSET_BEGINNING) for p in self._partitions}
         ends = {p: max(start, 0) for p, start in starts.items()}
         try:
-            for batch in read_batches(self._conf, self.topic, starts=starts):
+            for batch in read_batches({**self._conf, **_PROBE_CONF}, self.topic, starts=starts):
                 if not batch:  # every partition reported its end
                     break
                 for m in batch:
