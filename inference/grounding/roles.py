@@ -65,6 +65,20 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(_NAME + r" (?:now )?(?:played|plays|started|starts|ran|filled) " + _COUNT),
         "wrong role: the {1} are not for {0} alone",
     ),
+    # "X came to 131 minutes", "X and Y came to 88 minutes", "X of 126 minutes": the total as theirs
+    (
+        re.compile(
+            _NAME + r" (?:and (?:the )?\{(?:" + "|".join(NAMES) + r")\} )?(?:now )?(?:came to|comes to|of) " + _AMOUNT
+        ),
+        "wrong role: the {1} are not for {0} alone",
+    ),
+    # the week and its start are the listener's
+    (
+        re.compile(_NAME + r" (?:started|starts|opened|opens|began|begins|kicked off) (?:your|the) week"),
+        "wrong role: the week is the listener's, not the {0}'s",
+    ),
+    # skips are what was passed over, not what the listening spanned
+    (re.compile(r"(?:over|across) \{(skips)\}"), "wrong role: the listening did not span the {0}"),
     (
         re.compile(r"\{(top_artist|artist)\} of (?:the )?\{(top_genre)\}"),
         "wrong role: the {1} is the listening's, not {0}'s",

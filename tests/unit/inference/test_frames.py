@@ -180,3 +180,21 @@ def test_the_same_words_around_a_slot_of_another_role_are_refused() -> None:
     assert problems("{tracks} led your session, {minutes} in all.", SHEET)
     assert problems("Your listening moved from the {old_time_of_day} to the {new_time_of_day}.", SHIFT) == []
     assert problems("Your listening moved from the {new_time_of_day} to the {old_time_of_day}.", SHIFT)
+
+
+@pytest.mark.parametrize(
+    ("frame", "why"),
+    [
+        ("{top_artist} came to {minutes} and {top_genre} on top.", "not for top artist alone"),
+        ("{top_artist} and {top_genre} came to {minutes}.", "not for top artist alone"),
+        ("The {top_artist} of {minutes}, led by {top_genre}.", "not for top artist alone"),
+        ("{top_artist} started your week: {minutes}.", "the week is the listener's"),
+        ("{tracks} now: {minutes} over {skips}.", "did not span the skips"),
+    ],
+)
+def test_a_total_said_as_one_artists_is_refused(frame: str, why: str) -> None:
+    # Slips of the trained adapter that editors labelled wrong_role or unsupported (editor 4).
+    from inference.grounding.roles import problems, skeleton_of_frame
+
+    found = problems(skeleton_of_frame(frame), "WEEKLY_DIGEST")
+    assert any(why in p for p in found), found
