@@ -216,7 +216,9 @@ def produce_more(s: Settings, users: int, events: int, start: str, seed: int) ->
     sim = Simulation(SimulationConfig(users=users, events=events, days=1, seed=seed, start=start))
     n = 0
     for day in sim.days():
-        for e in day:
+        for played in day:
+            # new plays, not the first run's again: the simulator's ids repeat with its seed
+            e = {**played, "event_id": f"{played['event_id']}@{start}"}
             producer.produce(s.topic_events, e["user_id"].encode(), writer.encode(e), timestamp_ms=e["event_time"])
             n += 1
     producer.flush()
