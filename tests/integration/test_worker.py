@@ -135,7 +135,8 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(wsettings: Se
     producer = RecordProducer(wsettings)
     later = SimulationConfig(users=CONFIG.users, events=500, days=1, seed=CONFIG.seed, start="2026-11-20T00:00:00Z")
     sim = Simulation(later)
-    extra = [e for day in sim.days() for e in day]
+    # new plays with ids of their own (the simulator's ids repeat with its seed)
+    extra = [{**e, "event_id": f"{e['event_id']}@later"} for day in sim.days() for e in day]
     for e in extra:
         producer.produce(wsettings.topic_events, e["user_id"].encode(), writer.encode(e), timestamp_ms=e["event_time"])
     producer.flush()
