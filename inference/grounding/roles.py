@@ -117,6 +117,18 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"\{(top_artist|artist|track)\} (?:session|sessions|week|streak|listening|hours)\b"),
         "wrong role: the session and the week are the listener's, not the {0}'s",
     ),
+    # listening moves between parts of the day, never to an artist or a track
+    (
+        re.compile(
+            r"(?:moved|moves|moving|shifted|shifts|went|turned) (?:over )?(?:to|toward|towards|into|from) " + _NAME
+        ),
+        "wrong role: listening moves between parts of the day, not to the {0}",
+    ),
+    # the latest is a track: the one that made the milestone
+    (
+        re.compile(r"\blatest (?:one |play )?(?:being |is |was )?\{((?!track\})\w+)\}"),
+        "wrong role: the latest is the track, not the {0}",
+    ),
     # a discovery: the listener found the artist, through the track
     (re.compile(r"through (?:the )?\{(artist)\}"), "wrong role: the listener found the artist through the track"),
     (
@@ -152,6 +164,14 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # a streak is days in a row; a count is not a place to listen
     (re.compile(r"listen(?:ed)? to \{(streak_days)\}"), "grammar: listened to the {0}"),
+    # a count or a name with "now" and a colon is no sentence ("9 tracks now: 28 minutes"); a part of
+    # the day may be ("late night now: evening before")
+    (re.compile(_any(COUNTS + NAMES) + r" now (?:played )?:"), "grammar: the {0} and 'now' with no verb"),
+    # one verb cannot carry an amount and a name that leads ("came to 143 minutes and X on top")
+    (
+        re.compile(r"(?:came to|ran|reached) " + _COUNT + r" and " + _NAME + r" (?:on top|leading|in the lead)\b"),
+        "grammar: the {1} on top has no verb",
+    ),
     # two facts with no word between them
     (
         re.compile(r"(?<!given )(?<!gave )" + _any(_NOUNS) + " " + _any(_NOUNS)),
@@ -204,6 +224,8 @@ def problems(skeleton: str, kind: str, said: str = "") -> list[str]:
         out.append("grammar: the time of day said with neither 'the' nor what it is the time of")
     if kind == "STREAK" and "{streak_days}" in skeleton and not STREAK_MARKERS.search(skeleton + " " + said):
         out.append("wrong role: the streak's days are not said to be in a row")
+    if kind == "MILESTONE" and re.search(r"\bfirst (?:play|played)\b", skeleton) and "{first_played}" not in skeleton:
+        out.append("wrong role: a milestone's first play is on the first-play date, not now")
     for sentence in sentences:
         if "{old_time_of_day}" in sentence and not OLD_MARKERS.search(sentence):
             out.append("wrong role: the old part of the day is not said as the one before")

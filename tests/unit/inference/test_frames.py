@@ -109,6 +109,9 @@ MILESTONE = FactSheet(
 )
 
 
+MILESTONE_DATED = FactSheet("play_count", (*MILESTONE.facts, Fact("first_played", "DATE", "Monday, November 2, 2026")))
+
+
 @pytest.mark.parametrize(
     ("frame", "sheet", "why"),
     [
@@ -140,6 +143,13 @@ MILESTONE = FactSheet(
         ("You kept the music on for {streak_days}.", STREAK, "not said to be in a row"),
         ("{artist} found you through {track}.", DISCOVERY, "the listener found the artist, not the reverse"),
         ("{artist} came to {track}, and you kept listening.", DISCOVERY, "not to the track"),
+        # listening moves between parts of the day; the latest is a track; a milestone's first play is dated
+        ("Your listening moved to {artist}. Here's to the next discovery.", DISCOVERY, "not to the artist"),
+        ("You pressed play on {artist}, the latest being {play_count}.", MILESTONE, "the latest is the track"),
+        ("You gave {artist} your first play, with {play_count} of them.", MILESTONE, "first-play date"),
+        # a count with "now" and a colon, or a name on top with no verb of its own, is no sentence
+        ("{play_count} now played: {artist}.", MILESTONE, "'now' with no verb"),
+        ("Your week came to {minutes} and {top_artist} on top.", WEEK, "on top has no verb"),
         # facts strung together say nothing about them
         ("{play_count} of {artist}.", MILESTONE, "dull: lists its facts"),
         ("{minutes} of music: {tracks}.", SHEET, "dull: lists its facts"),
@@ -167,6 +177,8 @@ def test_slots_in_roles_their_values_cannot_have_are_refused(frame: str, sheet: 
         ("You found {artist} through {track}, a new {genre} voice.", DISCOVERY),
         ("{artist} reached {play_count} with you, the latest being {track}.", MILESTONE),
         ("You have now given {artist} {play_count}.", MILESTONE),
+        ("{play_count} for {artist} since {first_played}, the latest being {track}.", MILESTONE_DATED),
+        ("Your listening moved from the {old_time_of_day} to the {new_time_of_day}, {share} of it now.", SHIFT),
     ],
 )
 def test_slots_in_their_roles_are_filled(frame: str, sheet: FactSheet) -> None:
