@@ -62,7 +62,8 @@ listening-events.dlq, read once the processes have stopped and the topics are qu
   (or 30 passed) with something still missing.
 
 And to say what went wrong where one does: ``unexpected_requests`` / ``unexpected_stories`` (ids the
-truth does not have), ``mismatched_states`` (listeners whose final state is not the truth's, field by
+truth does not have), ``lost_requests_by_kind`` / ``duplicate_requests_by_kind`` (by trigger kind, where
+any), ``mismatched_states`` (listeners whose final state is not the truth's, field by
 field: a late count or a session the plays alone do not show), ``mismatched_requests`` (request
 records whose fact sheet differs from the truth's for the same id), ``undecodable_requests``,
 ``good_in_dlq`` (good events dead-lettered), ``expected_plays``, ``expected_requests``, the kills,

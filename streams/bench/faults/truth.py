@@ -118,6 +118,17 @@ def mismatched_states(truth: Truth, observed: Observed) -> tuple[int, Counter[st
     return states, fields
 
 
+def _repeats(requests: list[StoryRequest]) -> list[StoryRequest]:
+    """The request records whose story id came before."""
+    seen: set[str] = set()
+    out = []
+    for r in requests:
+        if r.story_id in seen:
+            out.append(r)
+        seen.add(r.story_id)
+    return out
+
+
 def compare(truth: Truth, observed: Observed, sent: Sent) -> dict[str, Any]:
     """The figures of ``streams.bench.faults`` (its docstring defines each), less ``recovery_s``."""
     lost_plays, extra_plays = play_differences(truth.states, observed.states)
@@ -156,6 +167,10 @@ def compare(truth: Truth, observed: Observed, sent: Sent) -> dict[str, Any]:
         "expected_plays": truth.plays,
         "expected_requests": len(expected),
     }
+    missing = Counter(truth.requests[i].kind for i in expected - requested)
+    repeated = Counter(r.kind for r in _repeats(observed.requests))
+    if missing or repeated:  # by trigger kind: where a trigger fired twice or not at all
+        figures["lost_requests_by_kind"], figures["duplicate_requests_by_kind"] = dict(missing), dict(repeated)
     if sent.garbage:
         figures["garbage_by_kind"] = {
             kind: {"sent": sum(values.values()), "in_dlq": garbage_found[kind]} for kind, values in sent.garbage.items()

@@ -86,6 +86,8 @@ def test_requests_and_stories_missing_or_repeated(truth: Truth) -> None:
     assert (got["lost_requests"], got["duplicate_request_records"]) == (1, 1)
     assert (got["lost_stories"], got["unexpected_stories"], got["duplicate_story_records"]) == (2, 1, 1)
     assert got["lost"] == 3 and got["double_counted"] == 1
+    first, last = truth.requests[ids[0]], truth.requests[ids[-1]]
+    assert got["lost_requests_by_kind"] == {first.kind: 1} and got["duplicate_requests_by_kind"] == {last.kind: 1}
 
 
 def test_without_a_story_agent_stories_are_not_counted(truth: Truth) -> None:
