@@ -89,8 +89,8 @@ ADAPTER_DIR = Path(__file__).resolve().parent / "data" / "story-adapter"
 
 def shipped_adapter() -> Path | None:
     """The frame-writing adapter to serve: ``LINERNOTES_STORY_ADAPTER`` = ``shipped`` (the one in
-    ``inference/data/story-adapter``) or a folder; unset or ``none``, the base model. Opt-in for now:
-    its frames pass the gate but many read badly (``docs/model-card.md``), which the gate cannot see."""
+    ``inference/data/story-adapter``) or a folder; unset or ``none``, the base model. Opt-in until
+    editors find its stories at least as acceptable as the templates' (``docs/model-card.md``)."""
     chosen = os.environ.get("LINERNOTES_STORY_ADAPTER", "none")
     if chosen.lower() == "none":
         return None
