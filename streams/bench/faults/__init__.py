@@ -42,13 +42,13 @@ listening-events.dlq, read once the processes have stopped and the topics are qu
 
 - ``lost``: ``lost_plays + lost_requests + lost_stories``. ``lost_plays``: expected applications
   missing from the final states, per (listener, artist): the truth's plays less the state's, where
-  positive (a listener without a state lacks all its plays). ``lost_requests``: expected story ids
-  absent from story-requests. ``lost_stories``: expected story ids absent from user-stories (null
-  where no story agent runs).
+  positive (a listener's total shortfall if that is more; a listener without a state lacks all its
+  plays). ``lost_requests``: expected story ids absent from story-requests. ``lost_stories``:
+  expected story ids absent from user-stories (null where no story agent runs).
 - ``double_counted``: ``double_counted_plays + duplicate_request_records``. ``double_counted_plays``:
   plays counted more than once, per (listener, artist): the state's plays less the truth's, where
-  positive. ``duplicate_request_records``: records on story-requests whose story id came before
-  (a trigger that fired twice).
+  positive (or a listener's total excess if that is more). ``duplicate_request_records``: records
+  on story-requests whose story id came before (a trigger that fired twice).
 - ``duplicate_story_records``: records on user-stories whose story id (its ``linernotes.story_id``
   header) came before.
 - ``garbage_in_dlq_pct``: of the bad records sent, the percentage found on listening-events.dlq,
@@ -58,13 +58,15 @@ listening-events.dlq, read once the processes have stopped and the topics are qu
   ``100 * (expected_plays - lost_plays) / expected_plays``.
 - ``recovery_s``: seconds from the end of the fault (the last kill, the stopped service healthy again,
   the import done), or from the last record sent if that is later, until nothing counted in ``lost``
-  was missing any more; outputs are compared every second. Null when they went quiet for 3 minutes
-  (or 30 passed) with something still missing.
+  was missing any more; outputs are compared every second. Null when something was still missing
+  after 3 minutes in which nothing was written and no process was at work (the worker consuming, the
+  agent with stories in flight), or after 30 minutes in all; ``lost`` then counts what never came.
 
 And to say what went wrong where one does: ``unexpected_requests`` / ``unexpected_stories`` (ids the
 truth does not have), ``lost_requests_by_kind`` / ``duplicate_requests_by_kind`` (by trigger kind, where
 any), ``mismatched_states`` (listeners whose final state is not the truth's, field by
-field: a late count or a session the plays alone do not show), ``mismatched_requests`` (request
+field: a late count or a session the plays alone do not show) with ``mismatched_fields`` (how many
+differ in each field), ``mismatched_requests`` (request
 records whose fact sheet differs from the truth's for the same id), ``undecodable_requests``,
 ``good_in_dlq`` (good events dead-lettered), ``expected_plays``, ``expected_requests``, the kills,
 crashes and outage lengths, ``events``, ``records_sent``, ``elapsed_s``.

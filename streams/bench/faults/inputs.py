@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import struct
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,10 +47,6 @@ class Inputs:
     side_events: list[dict[str, Any]] = field(default_factory=list)
     """Events another process sends (the history import), in its order."""
     side_tracks: list[TrackInfo] = field(default_factory=list)
-
-    @property
-    def good_records(self) -> int:
-        return len(self.good)
 
 
 def _key(event: dict[str, Any]) -> bytes:
@@ -122,7 +118,3 @@ def history(path: Path, user_id: str) -> tuple[list[dict[str, Any]], list[TrackI
     plays = list(spotify.read([path], user_id))
     tracks = {p.track.track_id: p.track for p in plays}
     return [p.event.to_avro() for p in plays], list(tracks.values())
-
-
-def sizes(records: Sequence[Record]) -> int:
-    return sum(len(v) for _, v in records)

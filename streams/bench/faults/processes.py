@@ -139,6 +139,7 @@ class Flow:
         self.ended_at: float | None = None
         self.error: str | None = None
         self.done = threading.Event()
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._produce, name="fault-bench-flow", daemon=True)
 
     def start(self) -> None:
@@ -149,6 +150,8 @@ class Flow:
         topic, t0 = self.settings.topic_events, time.monotonic()
         try:
             for key, value in self.records:
+                if self._stop.is_set():
+                    break
                 producer.produce(topic, key, value)
                 self.sent += 1
                 if self.sent % 200 == 0:
@@ -165,8 +168,8 @@ class Flow:
             self.ended_at = time.monotonic()
             self.done.set()
 
-    def join(self, timeout_s: float | None = None) -> None:
-        self._thread.join(timeout_s)
-
-    def summary(self) -> dict[str, Any]:
-        return {"records_sent": self.sent}
+    def stop(self) -> None:
+        """Stop sending (a scenario that failed half-way) and wait for the thread."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=70)

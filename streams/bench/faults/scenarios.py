@@ -114,6 +114,8 @@ def worker_kill(run: Run) -> Fault:
 
 
 def agent_kill(run: Run) -> Fault:
+    """SIGKILL the story agent 20 s after each start, and start it again at once, at most
+    ``MAX_AGENT_KILLS`` times or until every expected story is out."""
     last = 0.0
     agent = run.agent
     assert agent is not None
@@ -273,6 +275,7 @@ def _run(
                 else None
             )
             flow = Flow(s, inputs.records, per_s)
+            procs.callback(flow.stop)
             run = Run(s, stack, worker, agent, flow, outputs, truth, inputs, sizes.history_file, user)
             run.wait_ready()
             flow.start()
