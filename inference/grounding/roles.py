@@ -172,6 +172,13 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"(?:came to|ran|reached) " + _COUNT + r" and " + _NAME + r" (?:on top|leading|in the lead)\b"),
         "grammar: the {1} on top has no verb",
     ),
+    # listening moves from one part of the day to another: "moved:" names them, not an artist or an amount
+    (
+        re.compile(r"\bmoved : (?!(?:the )?\{(?:old|new)_time_of_day\})"),
+        "grammar: 'moved:' with no parts of the day after it",
+    ),
+    # "listed" says where a name is listed ("listed under {genre}"), never alone
+    (re.compile(_NAME + r" listed [.,;]"), "grammar: the {0} listed, with nothing it is listed under"),
     # two facts with no word between them
     (
         re.compile(r"(?<!given )(?<!gave )" + _any(_NOUNS) + " " + _any(_NOUNS)),

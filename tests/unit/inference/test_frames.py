@@ -149,6 +149,8 @@ MILESTONE_DATED = FactSheet("play_count", (*MILESTONE.facts, Fact("first_played"
         ("You gave {artist} your first play, with {play_count} of them.", MILESTONE, "first-play date"),
         # a count with "now" and a colon, or a name on top with no verb of its own, is no sentence
         ("{play_count} now played: {artist}.", MILESTONE, "'now' with no verb"),
+        ("Your listening moved: {artist}. Here's to the next discovery.", DISCOVERY, "'moved:' with no parts"),
+        ("Your session ran {minutes}, with {top_artist} listed.", SHEET, "listed, with nothing"),
         ("Your week came to {minutes} and {top_artist} on top.", WEEK, "on top has no verb"),
         # facts strung together say nothing about them
         ("{play_count} of {artist}.", MILESTONE, "dull: lists its facts"),
@@ -177,6 +179,8 @@ def test_slots_in_roles_their_values_cannot_have_are_refused(frame: str, sheet: 
         ("You found {artist} through {track}, a new {genre} voice.", DISCOVERY),
         ("{artist} reached {play_count} with you, the latest being {track}.", MILESTONE),
         ("You have now given {artist} {play_count}.", MILESTONE),
+        ("Listening moved: {old_time_of_day} to {new_time_of_day}, with {share} of it there.", SHIFT),
+        ("You found {artist}, listed under {genre}, through {track}.", DISCOVERY),
         ("{play_count} for {artist} since {first_played}, the latest being {track}.", MILESTONE_DATED),
         ("Your listening moved from the {old_time_of_day} to the {new_time_of_day}, {share} of it now.", SHIFT),
     ],
