@@ -140,6 +140,16 @@ def measure(settings: Settings, *, listeners: int, plays: int, unbounded: bool) 
         flush()
         seconds, cpu = time.monotonic() - t0, time.process_time() - cpu0
         store_bytes = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
+        # RocksDB's own share of the memory at the end (not its peak): memtables, and the index and filter
+        # blocks held outside the block cache, summed over the partitions.
+        rocksdb_mb = {
+            name: round(sum(db.property_int_value(f"rocksdb.{prop}") or 0 for db in dbs) / 1024 / 1024, 1)
+            for name, prop in (
+                ("memtables", "size-all-mem-tables"),
+                ("block_cache", "block-cache-usage"),
+                ("table_readers", "estimate-table-readers-mem"),
+            )
+        }
         status = {
             k: int(v.split()[0]) / 1024
             for k, v in (line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
@@ -160,6 +170,7 @@ def measure(settings: Settings, *, listeners: int, plays: int, unbounded: bool) 
         "cpu_s": round(cpu, 1),
         "events_per_s": round(st.applied / seconds, 1) if seconds else 0.0,
         "store_mb": round(store_bytes / 1024 / 1024, 1),
+        "rocksdb_mb_at_end": rocksdb_mb,
         "block_cache_mb_per_partition": settings.state_block_cache_mb,
         "write_buffer_mb_per_partition": settings.state_write_buffer_mb,
         "partitions": partitions,

@@ -220,7 +220,7 @@ class FeatureProcessor:
                 if fired.suppressed:
                     for kind, n in fired.suppressed.items():
                         suppressed[kind] = suppressed.get(kind, 0) + n
-            if len(seen) > stored.prune_at:
+            if seen and next(iter(seen.values())) < state.as_of - grace:  # the oldest id, nearly always
                 stored.forget_before(state.as_of - grace)
             stats.applied += result.applied
             stats.late += result.late

@@ -11,11 +11,10 @@ restarts and rebalances exactly as the state does:
   imported again, a dead letter re-driven) is skipped as a duplicate by its id. The window is the
   horizon because nothing older can be applied anyway: ``features.update`` refuses an event older
   than ``as_of - grace`` as late, and ``as_of`` never goes back. So an id may be forgotten once its
-  event has left the window. Ids are forgotten in bulk (:meth:`Stored.forget_before`), when the set
-  has doubled since the last time, so the set holds the window's ids plus at most as many older ones
-  (and never fewer than ``PRUNE_AT``): bounded by the listener's plays in ``grace`` of event time.
-  An older id still there only changes how a repeat of its event is counted (a duplicate, not late):
-  applied it is never.
+  event has left the window (:meth:`Stored.forget_before`), and the set holds the ids of the
+  listener's plays in ``grace`` of event time (an id applied out of order may stay up to one window
+  longer). An older id still there only changes how a repeat of its event is counted (a duplicate,
+  not late): applied it is never.
 
 Format, versioned: ``{"v": 2, "s": state, "o": offsets, "i": seen}`` in msgpack. Version 1 (no
 ``v``, no ``i``) is what workers before ids wrote; it reads with an empty ``seen``. Fields a reader
@@ -32,7 +31,6 @@ import msgpack
 from features import UserState
 
 FORMAT: Final = 2
-PRUNE_AT: Final = 32  # ids a set may hold before old ones are looked for
 
 
 @dataclass(slots=True)
@@ -43,10 +41,7 @@ class Stored:
     state: UserState
     offsets: dict[int, int] = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
-    """event_id -> event_time of the events applied within the grace window (and some older ones)."""
-    prune_at: int = field(default=PRUNE_AT, compare=False)
-    """Size of ``seen`` above which :meth:`forget_before` runs again (not stored: a loaded state starts
-    at ``PRUNE_AT``)."""
+    """event_id -> event_time of the events applied within the grace window, in the order applied."""
 
     def dumps(self) -> bytes:
         packed: bytes = msgpack.packb(
@@ -62,11 +57,9 @@ class Stored:
         return cls(UserState.from_dict(d["s"]), {int(k): v for k, v in d["o"].items()}, d.get("i") or {})
 
     def forget_before(self, floor: int) -> None:
-        """Forget the ids of events older than ``floor`` (the start of the grace window), and run again
-        only once the set has doubled: a scan costs its size, so ids cost O(1) each however many a
-        listener plays within the window. (The processor checks ``len(seen) > prune_at`` itself, on the
-        hot path, and calls this only then.)"""
-        seen = self.seen
-        for event_id in [k for k, t in seen.items() if t < floor]:
-            del seen[event_id]
-        self.prune_at = max(PRUNE_AT, 2 * len(seen))
+        """Forget the ids of events older than ``floor`` (the start of the grace window).
+
+        Ids come in nearly in event time, so the first is nearly always the oldest: the processor looks
+        at that one alone (no call) and calls this only once it has left the window. An id applied out
+        of order behind a newer one leaves with the next call, at most one window later."""
+        self.seen = {k: t for k, t in self.seen.items() if t >= floor}

@@ -6,7 +6,6 @@ from schemas.fastpath import ListeningEventWriter
 from schemas.fastread import read_listening_event
 from schemas.records import TrackInfo
 from streams.pipeline.processor import FeatureProcessor, RawMessage, Stored, dead_letter_headers
-from streams.pipeline.stored import PRUNE_AT
 
 NOW = 1_800_000_000_000
 CATALOG = {"t1": TrackInfo("t1", "Song", "a1", "Artist", genres=("bebop", "jazz"))}
@@ -149,7 +148,7 @@ def test_ids_are_kept_for_the_grace_window_and_the_set_stays_bounded() -> None:
         stored = p.cache["u1"]
         in_window = {f"e{i}" for i in range(start + 20) if ev(i)["event_time"] >= stored.state.as_of - grace}
         assert in_window <= set(stored.seen)  # every id of the window is kept
-        assert len(stored.seen) <= max(PRUNE_AT, 2 * len(in_window)) + 20  # and the set stays bounded
+        assert len(stored.seen) == len(in_window)  # and no more (these come in event time)
     # An event long out of the window is refused as late, so its id is not needed to keep it out.
     p.process([msg(160, W.encode(ev(0)))])
     assert (p.stats.duplicates, p.stats.late, p.stats.applied) == (0, 1, 160)
