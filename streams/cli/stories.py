@@ -36,7 +36,7 @@ def _table(result: dict[str, Any]) -> str:
     lines = [f"{k:<28} {_fmt(result[k])}" for k in keys]
     for t in result["adversarial_false_accepted_texts"][:10]:
         lines.append(f"  accepted false [{t['category']}] {t['text']}")
-    for name in ("pipeline", "served"):
+    for name in ("pipeline", "adapter", "templates", "served"):
         part = result.get(name)
         if part:
             lines.append(f"{name}: {part['source']}")
@@ -58,19 +58,34 @@ def _table(result: dict[str, Any]) -> str:
     help="Evaluation set folder [default: the one shipped in inference/data/eval]",
 )
 @option("--served", is_flag=True, help="Also write a story for every sheet with the served model (needs Triton)")
+@option(
+    "--record",
+    is_flag=True,
+    help="First write the shipped adapter's candidates for every sheet again, in this process (minutes on a CPU), "
+    "into the evaluation set's recorded.jsonl; then score them",
+)
 @option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write the JSON here")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @option(
     "--triton-url", envvar="LINERNOTES_TRITON_URL", default=None, help="Triton gRPC host:port [default: local stack]"
 )
 def eval_cmd(
-    *, split: str, data: Path | None, served: bool, out: Path | None, as_json: bool, triton_url: str | None
+    *,
+    split: str,
+    data: Path | None,
+    served: bool,
+    record: bool,
+    out: Path | None,
+    as_json: bool,
+    triton_url: str | None,
 ) -> None:
     """Score the truth gate and the stories the pipeline publishes, on the labelled evaluation set."""
     from inference.eval import sets
     from inference.eval.run import evaluate, pipeline_figures
 
     es = sets.load(data)
+    if record:
+        _record(data)
     result = evaluate(es, split)
     if served:
         from inference.client import StoryClient
@@ -93,6 +108,21 @@ def eval_cmd(
     if out:
         out.write_text(json.dumps(result, indent=2))
     click.echo(json.dumps(result) if as_json else _table(result))
+
+
+def _record(data: Path | None) -> None:
+    """Record the shipped adapter's candidates for every sheet (all splits: a sheet's seed comes from
+    its id, so each split reads the same candidates) where ``evaluate`` reads them."""
+    from importlib import resources
+
+    from inference.eval import recorded, sets
+    from inference.generator import ADAPTER_DIR, StoryModel
+    from inference.writer import WriterConfig
+
+    target = (data or Path(str(resources.files("inference").joinpath("data", "eval")))) / recorded.RECORDING
+    rows, tokens_per_s = recorded.record(StoryModel(adapter=ADAPTER_DIR), sets.load(data), WriterConfig())
+    recorded.save(target, rows)
+    click.echo(f"recorded {len(rows)} sheets' candidates at {tokens_per_s:.1f} tokens/s into {target}", err=True)
 
 
 @click.command("verify")

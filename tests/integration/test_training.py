@@ -45,3 +45,21 @@ def test_the_story_model_generates_on_cuda() -> None:
         [(k, s, None, Sampling(n=2, seed=i, temperature=0.0)) for i, (k, s) in enumerate(sheets[:1])]
     )
     assert all(len(g.candidates) == 2 for g in gens) and cpu[0].candidates
+
+
+def test_eval_record_writes_the_shipped_adapters_candidates_and_scores_them(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from inference.eval.recorded import load, shipped_generator
+    from streams.cli.stories import eval_cmd
+
+    shipped = Path(__file__).resolve().parents[2] / "inference" / "data" / "eval"
+    (tmp_path / "sheets.jsonl").write_text("".join((shipped / "sheets.jsonl").read_text().splitlines(True)[:3]))
+    (tmp_path / "labels.jsonl").write_text("")
+    r = CliRunner().invoke(eval_cmd, ["--record", "--data", str(tmp_path), "--split", "all", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = load(tmp_path / "recorded.jsonl")
+    assert len(rows) == 3 and {row.generator for row in rows} == {shipped_generator()}
+    assert all(row.candidates and len(row.logprobs) == len(row.candidates) for row in rows)
+    adapter = json.loads(r.stdout.splitlines()[-1])["adapter"]
+    assert adapter["current"] and adapter["stories"] == 3
