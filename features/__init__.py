@@ -2,15 +2,11 @@
 time comes in with the events. The live agent, the replay and the tests all call :func:`update`.
 """
 
-from features import native
-
-native.select()  # compiled trigger modules, or their pure-Python sources (see features.native)
-
-from features.config import FeatureConfig  # noqa: E402
-from features.errors import FeatureError  # noqa: E402
-from features.result import UpdateResult  # noqa: E402
-from features.snapshot import snapshot  # noqa: E402
-from features.state import UserState  # noqa: E402
-from features.update import update  # noqa: E402
+from features.config import FeatureConfig
+from features.errors import FeatureError
+from features.result import UpdateResult
+from features.snapshot import snapshot
+from features.state import UserState
+from features.update import update
 
 __all__ = ["FeatureConfig", "FeatureError", "UpdateResult", "UserState", "snapshot", "update"]

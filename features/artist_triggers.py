@@ -58,7 +58,7 @@ def milestones_and_discoveries(
     counts = result.artist_plays
     artists = state.artists
     # Most calls find nothing (a second play, or a new artist of a listener without the history for a
-    # discovery): that is decided first, in native loops (no set, no bisect call).
+    # discovery): that is decided first, in plain loops (no set, no bisect call).
     crossing: list[str] = []
     second_play: list[str] = []  # artists played for the second time ever (so not new in this batch)
     for a in reached if len(reached) <= 1 else list(dict.fromkeys(reached)):  # (one needs no de-duplication)

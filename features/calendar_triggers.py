@@ -60,7 +60,7 @@ def time_of_day(
     out: list[Trigger] = []
     if not result.new_days:
         return out
-    times: list[int] = [e["event_time"] for e in applied]  # (typed ints: the compiled loops stay native)
+    times: list[int] = [e["event_time"] for e in applied]
     local: list[int] = [localtime.local_hour(e.get("tz"), e["event_time"]) for e in applied]
     firsts: dict[int, int] = {}
     for et in times:

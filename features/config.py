@@ -8,7 +8,7 @@ from typing import Final
 
 from schemas.records import STORY_KINDS
 
-MINUTE_MS: Final = 60_000  # (literal Finals: the compiled trigger modules fold them)
+MINUTE_MS: Final = 60_000
 HOUR_MS: Final = 3_600_000
 DAY_MS: Final = 86_400_000
 WEEK_MS: Final = 604_800_000  # 7 days

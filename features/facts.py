@@ -57,7 +57,7 @@ class Trigger(NamedTuple):
 
 new_trigger: Callable[[tuple[int, str, str, str, tuple[Any, ...]]], Trigger] = functools.partial(tuple.__new__, Trigger)
 """A :class:`Trigger` from its fields as one tuple, without the Python-level ``__new__`` of a named
-tuple, which the compiled detection would run as interpreted Python for every trigger."""
+tuple (a function call for every trigger)."""
 
 
 def part_of_day(hour: int) -> str:

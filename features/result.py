@@ -1,11 +1,5 @@
 """What ``features.update`` did with a batch, including the little the triggers need of the state
-before it: the trigger modules read it for every listener's batch.
-
-Plain classes (not dataclasses or named tuples) in a module compiled with the trigger modules
-(``features.native``): compiled, their fields are C struct members, which the compiled detection
-reads directly, where each attribute of a Python object would cost it a dictionary lookup, and a
-detection reads many of them.
-"""
+before it: the trigger modules read it for every listener's batch."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
-# Literal Finals: the compiled trigger modules (features.native) fold them instead of looking them up.
 # Indexes into an artist record: [plays, ms_played, first_seen, last_seen, name]
 A_PLAYS: Final = 0
 A_MS: Final = 1

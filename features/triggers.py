@@ -69,27 +69,21 @@ class FireResult:
     suppressed: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
 class Detected:
     """What :func:`detect` found: the triggers that passed the cooldowns (fact sheets not yet
-    written, see ``features.facts.request``) and the ones the cooldowns dropped, by kind. (A plain
-    class: compiled, its ``__init__`` is native, where a dataclass's is generated Python run
-    interpreted at every call.)"""
+    written, see ``features.facts.request``) and the ones the cooldowns dropped, by kind."""
 
-    def __init__(self, triggers: list[Trigger], suppressed: dict[str, int]) -> None:
-        self.triggers = triggers
-        self.suppressed = suppressed
-
-    def __repr__(self) -> str:
-        return f"Detected({self.triggers!r}, {self.suppressed!r})"
+    triggers: list[Trigger]
+    suppressed: dict[str, int]
 
 
 _NOTHING = Detected([], {})  # what most calls find: shared, never changed
 
 
 class Rules:
-    """A configuration's values as the fields of a class compiled with this module: compiled code
-    reads them as C struct members, where a dataclass's attributes cost a Python attribute lookup
-    each, and a detection reads many of its configuration's."""
+    """A configuration's values as a detection reads them, worked out once per configuration
+    (:func:`rules`): which kinds are on, the cooldowns as a dict, when a session closes."""
 
     def __init__(self, cfg: TriggerConfig, fcfg: FeatureConfig) -> None:
         self.cfg, self.fcfg = cfg, fcfg

@@ -69,7 +69,7 @@ def update(
 
     batch_plays, new_artists = result.artist_plays, result.new_artists
     old_as_of = as_of
-    applied = 0  # (a local: UpdateResult may be a compiled class, whose attributes cost interpreted code more)
+    applied = 0  # (counted in a local, stored in the result once)
     # The UTC offset of the last zone seen, and the UTC times [lo, hi) it holds for: one listener's
     # batch is nearly always one zone within one offset, so the zone is looked up once a batch.
     span_tz: str | None = None

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-from features import native
 from streams.config.settings import Settings
 from streams.devstack.stack.base import free_port
 from streams.kafka import topics
@@ -70,7 +69,6 @@ def worker_process(
     log = (workdir / f"{log_name}.log").open("wb")
     cmd = command or [
         sys.executable,
-        *native.python_flags(),
         "-m",
         "streams.cli",
         "worker",

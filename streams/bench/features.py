@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from features import native
 from streams.bench.common import (
     RunCpu,
     cleanup,
@@ -115,7 +114,6 @@ def run(
         return {
             "events": events,
             "users": users,
-            "native_triggers": native.active(),  # the workers run in this environment: the same choice
             "events_per_s": round(rate, 1),
             "naive_events": nst["messages"],
             "naive_events_per_s": round(naive_rate, 1),

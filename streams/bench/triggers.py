@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from features import native
 from streams.config import gc as gctune
 from streams.config.settings import Settings
 from streams.ingest.simulator import Simulation, SimulationConfig
@@ -133,7 +132,6 @@ def _callgrind(data: Path, report: Any) -> dict[str, int]:
             "--tool=callgrind",
             f"--callgrind-out-file={data.parent / ('cg.' + mode)}",
             sys.executable,
-            *native.python_flags(),
             "-m",
             "streams.bench.triggers",
             mode,
@@ -166,7 +164,7 @@ def run(
     messages, catalog = _messages(events, users, seed, settings.events_partitions)
     report(f"simulated {len(messages):,} events for {users:,} listeners")
     gctune.tune()
-    out: dict[str, Any] = {"events": len(messages), "users": users, "native_triggers": native.active()}
+    out: dict[str, Any] = {"events": len(messages), "users": users}
     if callgrind:
         with tempfile.TemporaryDirectory(prefix="ln-bench-triggers-") as tmp:
             data = Path(tmp) / "events.pkl"

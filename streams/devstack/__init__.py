@@ -1,4 +1,4 @@
-"""Dev-only tooling: the local stack, the local schema registry service, the native build.
+"""Dev-only tooling: the local stack and the local schema registry service.
 
 Never imported by the runtime (a test checks the import graph).
 """

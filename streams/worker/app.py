@@ -3,14 +3,12 @@ path (``streams.worker.hot_path``), web routes and idle timer."""
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import faust
 
-from features import native
 from schemas.contract import schema_str
 from schemas.fastread import read_listening_event_core
 from schemas.registry import Registry, subject_for
@@ -27,7 +25,6 @@ from streams.worker.faust_app import PartitionContext, declare_events_and_state,
 from streams.worker.hot_path import FeatureHotPath
 from streams.worker.incarnation import check_local_state
 
-log = logging.getLogger("linernotes.worker")
 IDLE_S = 0.1  # the stream counts as quiet after this long without a batch
 
 
@@ -74,8 +71,6 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     catalog = CatalogTable(settings.kafka_conf(), settings.topic_catalog, registry.decoder("TrackInfo"))
     join = CatalogJoin(catalog)  # a missing track is judged only once the catalog was read to its end
     trigger_config = settings.trigger_config()
-    if trigger_config.enabled:
-        log.info("trigger detection: %s", "compiled (mypyc)" if native.active() else "pure Python (not compiled)")
     tracer = make_tracer(
         "linernotes-features", settings.otlp_endpoint, settings.trace_ratio, privacy=Privacy.of(settings)
     )

@@ -109,7 +109,7 @@ def test_streams_root_is_a_table_of_contents() -> None:
     assert len(root_modules) <= 5, root_modules
 
 
-# Dev-only tooling: the local stack, the local registry service, the native build and the benches.
+# Dev-only tooling: the local stack, the local registry service and the benches.
 DEV_ONLY = ("streams.devstack", "streams.bench")
 # What runs in production: none of it may import dev-only tooling (the CLI and the benches may).
 RUNTIME = (
