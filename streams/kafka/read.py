@@ -21,6 +21,55 @@ EOF_CONFIRM_S = 0.25
 """Once every partition reported its end, how long a read waits for records appended meanwhile."""
 
 
+class _End:
+    """Where a read stands against the end of its partitions: which ones reported their end, since
+    when all of them have, and how long the read has waited without a record."""
+
+    CAUGHT_UP, DONE = "caught up", "done"
+
+    def __init__(self, partitions: int, idle_s: float) -> None:
+        self.partitions, self.idle_s = partitions, idle_s
+        self.at_end: set[int] = set()
+        self.caught_up_at: float | None = None
+        # Idle = time spent *waiting* without a record. Wall time would also count the caller's work
+        # between records (a replay chunk can take seconds) and end the read early.
+        self.idle = 0.0
+
+    def timeout(self) -> float:
+        if self.caught_up_at is None:
+            return 0.1
+        return min(0.1, max(0.01, EOF_CONFIRM_S - (time.monotonic() - self.caught_up_at)))
+
+    def records(self, messages: list[Any]) -> list[Any]:
+        """The records among ``messages``, noting the end-of-partition reports (a record after one
+        means the partition grew)."""
+        batch = []
+        at_end = self.at_end
+        for m in messages:
+            err = m.error()
+            if err is None:
+                batch.append(m)
+                if at_end:
+                    at_end.discard(m.partition())
+            elif err.code() == KafkaError._PARTITION_EOF and (p := m.partition()) is not None:
+                at_end.add(p)
+        return batch
+
+    def after(self, got: bool, waited_s: float) -> str | None:
+        """After a consume that returned records (``got``) or waited ``waited_s`` in vain: ``DONE``,
+        ``CAUGHT_UP`` the first time every partition is at its end, else None."""
+        self.idle = 0.0 if got else self.idle + waited_s
+        if len(self.at_end) < self.partitions:
+            self.caught_up_at = None
+            return self.DONE if self.idle >= self.idle_s else None
+        if self.caught_up_at is None:
+            self.caught_up_at = time.monotonic()
+            return self.CAUGHT_UP
+        if not got and time.monotonic() - self.caught_up_at >= EOF_CONFIRM_S:
+            return self.DONE
+        return None
+
+
 def read_batches(
     conf: Mapping[str, Any],
     topic: str,
@@ -46,37 +95,31 @@ def read_batches(
         starts = starts or {}
         mine = [p for p in meta.partitions if not partitions or p in partitions]
         consumer.assign([TopicPartition(topic, p, starts.get(p, 0)) for p in mine])
-        at_end: set[int] = set()
-        caught_up_at: float | None = None
-        # Idle = time spent *waiting* without a record. Wall time would also count the caller's work
-        # between records (a replay chunk can take seconds) and end the read early.
-        idle = 0.0
+        end = _End(len(mine), idle_s)
         while True:
-            timeout = 0.1 if caught_up_at is None else max(0.01, EOF_CONFIRM_S - (time.monotonic() - caught_up_at))
             t = time.monotonic()
-            batch = []
-            for m in consumer.consume(5000, timeout=min(0.1, timeout)):
-                err = m.error()
-                if err is None:
-                    batch.append(m)
-                    if at_end:
-                        at_end.discard(m.partition())
-                elif err.code() == KafkaError._PARTITION_EOF and (p := m.partition()) is not None:
-                    at_end.add(p)
+            batch = end.records(consumer.consume(5000, timeout=end.timeout()))
             if batch:
-                idle = 0.0
                 yield batch
-            else:
-                idle += time.monotonic() - t
-            if len(at_end) < len(mine):
-                caught_up_at = None
-                if idle >= idle_s:
-                    return
-            elif caught_up_at is None:
-                caught_up_at = time.monotonic()
-                yield []
-            elif not batch and time.monotonic() - caught_up_at >= EOF_CONFIRM_S:
+            state = end.after(bool(batch), time.monotonic() - t)
+            if state is _End.DONE:
                 return
+            if state is _End.CAUGHT_UP:
+                yield []
+    finally:
+        consumer.close()
+
+
+def end_marks(conf: Mapping[str, Any], topic: str) -> dict[int, int]:
+    """Per partition of ``topic``, its reported end (high watermark): a record appended from now on
+    lies at or past it, so a later read from these marks finds every such record (a broker that
+    under-reports the end only makes that read longer). Empty if the topic does not exist."""
+    consumer = Consumer({**conf, "group.id": f"marks-{uuid.uuid4()}", "enable.auto.commit": False})
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return {}
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in meta.partitions}
     finally:
         consumer.close()
 

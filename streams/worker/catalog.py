@@ -145,6 +145,25 @@ class CatalogTable:
             self._stop.wait(1.0)
         return False
 
+    def _apply(self, msgs: list[Message]) -> bool:
+        """Take the records of ``msgs`` into the table and note the positions they (and the
+        end-of-partition reports) leave the reader at; True if any was a record."""
+        data = False
+        positions = self._positions
+        for msg in msgs:
+            partition, offset, err = msg.partition(), msg.offset(), msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("catalog reader: %s", err)
+                elif partition is not None and offset is not None:
+                    positions[partition] = max(positions.get(partition, 0), offset)
+                continue
+            self._take(msg)
+            data = True
+            if partition is not None and offset is not None:
+                positions[partition] = max(positions.get(partition, 0), offset + 1)
+        return data
+
     def _run(self) -> None:
         consumer = Consumer(
             {
@@ -160,19 +179,7 @@ class CatalogTable:
             last = time.monotonic()
             while not self._stop.is_set():
                 msgs = consumer.consume(10_000, timeout=0.2)
-                data = False
-                for msg in msgs:
-                    partition, offset, err = msg.partition(), msg.offset(), msg.error()
-                    if err is not None:
-                        if err.code() != KafkaError._PARTITION_EOF:
-                            log.warning("catalog reader: %s", err)
-                        elif partition is not None and offset is not None:
-                            self._positions[partition] = max(self._positions.get(partition, 0), offset)
-                        continue
-                    self._take(msg)
-                    data = True
-                    if partition is not None and offset is not None:
-                        self._positions[partition] = max(self._positions.get(partition, 0), offset + 1)
+                data = self._apply(msgs)
                 if msgs:
                     with self._progress:
                         self._progress.notify_all()
