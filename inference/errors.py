@@ -10,19 +10,21 @@ class InferenceError(Exception):
 
 
 class Unavailable(InferenceError):
-    """The server is down, not ready, or the connection failed. Retried with backoff."""
+    """The server is down, not ready, or the connection failed. Retried with backoff (``StoryClient``
+    says how often, by its ``retries``)."""
 
     retriable = True
 
 
 class Timeout(InferenceError):
-    """The request outlived its deadline. Retried with backoff."""
+    """The request outlived its deadline. A caller with a retry budget gets it back at once (the
+    deadline was all the time it gave); one that waits for Triton (``retries=None``) tries again."""
 
     retriable = True
 
 
 class Overloaded(InferenceError):
-    """The server refused for lack of capacity (queue full). Retried with backoff."""
+    """The server refused for lack of capacity (queue full). Retried with backoff, as ``Unavailable``."""
 
     retriable = True
 
@@ -36,6 +38,8 @@ class ModelFailed(InferenceError):
 
 
 class CircuitOpen(InferenceError):
-    """Calls are short-circuited after repeated failures, until the breaker's cool-down ends."""
+    """Calls are short-circuited after repeated failures, until the breaker's cool-down ends. Given back
+    at once to a caller with a retry budget (failing fast is the breaker's point); waited out by one
+    that waits for Triton."""
 
     retriable = True
