@@ -1,11 +1,14 @@
 """A hand-specialised reader for ``ListeningEvent`` bodies written with the current schema.
 
 Every event the worker reads is decoded, so a generic reader's walk of the schema is paid per event.
-:func:`read_listening_event` returns the
-full record; :func:`read_listening_event_core` checks the same bytes but keeps only the fields the
-feature path reads (:data:`CORE_FIELDS`, the time zone among them), skipping the rest without
-decoding it. Both raise ``ValueError``, ``IndexError`` or ``UnicodeDecodeError`` on corrupt input;
-tests/unit/test_fastpath.py checks them against fastavro.
+:func:`read_listening_event_core` keeps only the fields the feature path reads (:data:`CORE_FIELDS`, the
+time zone among them) and checks the rest of the body without building it. It refuses every body that
+fastavro (:class:`schemas.codec.Decoder`'s reference) refuses, raising ``ValueError``, ``IndexError`` or
+``UnicodeDecodeError``, which the Decoder turns into a dead letter; for a body both accept, it returns
+the values fastavro returns. It also refuses some bodies that fastavro reads but no Avro writer writes:
+booleans other than 0 and 1, negative union branches and enum indexes (which fastavro's Python list
+indexing reads from the end), longs past 64 bits (which fastavro truncates). tests/unit/schemas/
+test_fastread.py checks this against fastavro.
 """
 
 from __future__ import annotations
@@ -28,75 +31,56 @@ def _read_long(b: bytes, pos: int) -> tuple[int, int]:
         pos += 1
         n |= (byte & 0x7F) << shift
         shift += 7
+    # fastavro accumulates in 64 bits: past them its value is no longer the varint's.
+    if shift > 63 and n >> 64:
+        raise ValueError("long varint past 64 bits")
     return (n >> 1) ^ -(n & 1), pos
 
 
-def _string_end(b: bytes, pos: int) -> tuple[int, int]:
+def _read_string(b: bytes, pos: int) -> tuple[str, int]:
     n, pos = _read_long(b, pos)
     end = pos + n
     if n < 0 or end > len(b):
         raise ValueError("string runs past the end of the message")
-    return pos, end
+    return b[pos:end].decode(), end
 
 
-def _read_string(b: bytes, pos: int) -> tuple[str, int]:
-    start, end = _string_end(b, pos)
-    return b[start:end].decode(), end
-
-
-def _optional(b: bytes, pos: int, keep: bool) -> tuple[str | None, int]:
+def _optional(b: bytes, pos: int) -> tuple[str | None, int]:
     branch, pos = _read_long(b, pos)
     if branch == 0:
         return None, pos
     if branch != 1:
         raise ValueError(f"bad union branch {branch}")
-    if keep:
-        return _read_string(b, pos)
-    return None, _string_end(b, pos)[1]
+    return _read_string(b, pos)
 
 
-def _enum(b: bytes, pos: int, symbols: tuple[str, ...]) -> tuple[str, int]:
+def _enum(b: bytes, pos: int, n_symbols: int) -> int:
     index, pos = _read_long(b, pos)
-    if not 0 <= index < len(symbols):
+    if not 0 <= index < n_symbols:
         raise ValueError(f"bad enum index {index}")
-    return symbols[index], pos
+    return pos
 
 
-def _parse(b: bytes, pos: int, full: bool) -> dict[str, Any]:
+def _parse(b: bytes, pos: int) -> dict[str, Any]:
+    """The general reader: any varint lengths, every string decoded, every malformed body refused."""
     rs = _read_string
     event_id, pos = rs(b, pos)
     user_id, pos = rs(b, pos)
     track_id, pos = rs(b, pos)
     event_time, pos = _read_long(b, pos)
     ms_played, pos = _read_long(b, pos)
-    platform, pos = _enum(b, pos, PLATFORMS)
-    country, pos = _optional(b, pos, full)
-    if full:
-        reason_start, pos = rs(b, pos)
-        reason_end, pos = rs(b, pos)
-    else:
-        pos = _string_end(b, _string_end(b, pos)[1])[1]
+    pos = _enum(b, pos, _N_PLATFORMS)
+    pos = _optional(b, pos)[1]  # country
+    pos = rs(b, rs(b, pos)[1])[1]  # reason_start, reason_end
     shuffle, skipped, offline = b[pos], b[pos + 1], b[pos + 2]
     if shuffle > 1 or skipped > 1 or offline > 1:
         raise ValueError("bad boolean")
-    ctx_type, pos = _enum(b, pos + 3, CONTEXT_TYPES)
-    uri, pos = _optional(b, pos, full)
-    tz, pos = _optional(b, pos, True)
+    pos = _enum(b, pos + 3, _N_CONTEXT_TYPES)
+    pos = _optional(b, pos)[1]  # context uri
+    tz, pos = _optional(b, pos)
     if pos != len(b):
         raise ValueError(f"{len(b) - pos} trailing bytes")
-    core = _core(event_id, user_id, track_id, event_time, ms_played, skipped, tz)
-    if not full:
-        return core
-    return {
-        **core,
-        "platform": platform,
-        "country": country,
-        "reason_start": reason_start,
-        "reason_end": reason_end,
-        "shuffle": shuffle == 1,
-        "offline": offline == 1,
-        "context": {"type": ctx_type, "uri": uri},
-    }
+    return _core(event_id, user_id, track_id, event_time, ms_played, skipped, tz)
 
 
 def _core(
@@ -114,11 +98,6 @@ def _core(
     }
 
 
-def read_listening_event(b: bytes, pos: int = 5) -> dict[str, Any]:
-    """The full record from the Avro body starting at ``pos`` (after the 5-byte header)."""
-    return _parse(b, pos, True)
-
-
 def _skip_short_optional(b: bytes, p: int) -> int:
     """Past a ``["null", "string"]`` at ``p`` whose string (if any) has a one-byte length; -1 otherwise."""
     n = b[p]
@@ -130,45 +109,46 @@ def _skip_short_optional(b: bytes, p: int) -> int:
 
 
 def read_listening_event_core(b: bytes, pos: int = 5) -> dict[str, Any]:
-    """Only :data:`CORE_FIELDS`, after checking the whole body.
+    """Only :data:`CORE_FIELDS`, after checking the whole body (``pos``: after the 5-byte header).
 
     The common case inline: every string shorter than 64 bytes (one length byte), enums and union
     branches in one byte. Anything else, including every malformed body, goes to :func:`_parse`,
     which validates and raises."""
     n = b[pos]
     if n & 0x81:  # a length of 64+ bytes (continuation bit) or a negative one
-        return _parse(b, pos, False)
+        return _parse(b, pos)
     p = pos + 1 + (n >> 1)
     event_id = b[pos + 1 : p].decode()
     n = b[p]
     if n & 0x81:
-        return _parse(b, pos, False)
+        return _parse(b, pos)
     q = p + 1 + (n >> 1)
     user_id = b[p + 1 : q].decode()
     n = b[q]
     if n & 0x81:
-        return _parse(b, pos, False)
+        return _parse(b, pos)
     p = q + 1 + (n >> 1)
     track_id = b[q + 1 : p].decode()
     event_time, p = _read_long(b, p)
     ms_played, p = _read_long(b, p)
+    rest = p  # from here to the end: the strings that are skipped, and the zone
     n = b[p]  # platform
     if n & 0x81 or (n >> 1) >= _N_PLATFORMS:
-        return _parse(b, pos, False)
+        return _parse(b, pos)
     p = _skip_short_optional(b, p + 1)  # country
     if p < 0:
-        return _parse(b, pos, False)
+        return _parse(b, pos)
     for _ in (0, 1):  # reason_start, reason_end
         n = b[p]
         if n & 0x81:
-            return _parse(b, pos, False)
+            return _parse(b, pos)
         p += 1 + (n >> 1)
     shuffle, skipped, offline, ctx = b[p], b[p + 1], b[p + 2], b[p + 3]
     if shuffle > 1 or skipped > 1 or offline > 1 or ctx & 0x81 or (ctx >> 1) >= _N_CONTEXT_TYPES:
-        return _parse(b, pos, False)
+        return _parse(b, pos)
     p = _skip_short_optional(b, p + 4)  # context uri
     if p < 0:
-        return _parse(b, pos, False)
+        return _parse(b, pos)
     n = b[p]  # tz: null, or a zone name shorter than 64 bytes (IANA names are at most ~30)
     if n == 0:
         tz = None
@@ -178,7 +158,15 @@ def read_listening_event_core(b: bytes, pos: int = 5) -> dict[str, Any]:
         tz = b[p + 2 : q].decode()
         p = q
     else:
-        return _parse(b, pos, False)
+        return _parse(b, pos)
     if p != len(b):
-        return _parse(b, pos, False)
+        return _parse(b, pos)
+    # The skipped strings must be UTF-8, as fastavro decodes them. One decode of everything after
+    # ms_played checks them all: on this path every other byte there (one-byte lengths, union
+    # branches, enum indexes, booleans) is below 0x80, which is never part of a multi-byte sequence,
+    # so the whole decodes exactly when each string does. _parse says which string did not.
+    try:
+        b[rest:].decode()
+    except UnicodeDecodeError:
+        return _parse(b, pos)
     return _core(event_id, user_id, track_id, event_time, ms_played, skipped, tz)

@@ -22,7 +22,6 @@ from schemas import retry
 from schemas.codec import Decoder, Encoder
 from schemas.contract import schema_str
 from schemas.errors import RegistryError, RegistryUnavailable, SchemaNotFound
-from schemas.fastread import read_listening_event
 
 HTTP_TIMEOUT_S = 10.0  # a registry that hangs is an outage too; without it httpx would wait forever
 _OUTAGE_STATUSES = {HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS}
@@ -88,9 +87,8 @@ class Registry:
         self, name: str, *, topic: str | None = None, fast_reader: Callable[[bytes], dict[str, Any]] | None = None
     ) -> Decoder:
         """Decoder into the current ``name`` schema for any registered writer version. With
-        ``topic``, messages written with the current schema take the hand-written fast path
-        where there is one (ListeningEvent)."""
+        ``topic`` and ``fast_reader``, messages written with the current schema (its id registered
+        under the topic's subject) are read by ``fast_reader`` instead of fastavro."""
         text = schema_str(name)
         reader_id = self.register(subject_for(topic), text) if topic else None
-        fast = fast_reader or (read_listening_event if name == "ListeningEvent" else None)
-        return Decoder(text, self.writer_schema, reader_id=reader_id, fast_reader=fast)
+        return Decoder(text, self.writer_schema, reader_id=reader_id, fast_reader=fast_reader)

@@ -5,7 +5,7 @@ import json
 
 from schemas import RegistryUnavailable, schema_str
 from schemas.codec import Decoder, Encoder
-from schemas.fastread import read_listening_event
+from schemas.fastread import read_listening_event_core
 from streams.history.replay import Replay
 from streams.pipeline.processor import FeatureProcessor
 from tests.unit.streams.pipeline.test_processor import CATALOG, NOW, ev, msg
@@ -22,7 +22,7 @@ def test_a_registry_outage_during_a_replay_is_waited_out() -> None:
             raise RegistryUnavailable("503 Service Unavailable")
         return json.dumps(newer)
 
-    decoder = Decoder(schema_str("ListeningEvent"), lookup, reader_id=1, fast_reader=read_listening_event)
+    decoder = Decoder(schema_str("ListeningEvent"), lookup, reader_id=1, fast_reader=read_listening_event_core)
     replay = Replay.__new__(Replay)
     replay.processor = FeatureProcessor(decoder, CATALOG.get, lambda _u, _p: None, clock_ms=lambda: NOW)
     enc = Encoder(newer, 7)

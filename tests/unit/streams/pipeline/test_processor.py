@@ -3,7 +3,7 @@
 from schemas import schema_str
 from schemas.codec import Decoder
 from schemas.fastpath import ListeningEventWriter
-from schemas.fastread import read_listening_event
+from schemas.fastread import read_listening_event_core
 from schemas.records import TrackInfo
 from streams.pipeline.processor import FeatureProcessor, RawMessage, Stored, dead_letter_headers
 
@@ -40,7 +40,7 @@ def processor(store: dict) -> FeatureProcessor:
         schema_str("ListeningEvent"),
         lambda _i: schema_str("ListeningEvent"),
         reader_id=1,
-        fast_reader=read_listening_event,
+        fast_reader=read_listening_event_core,
     )
     return FeatureProcessor(dec, CATALOG.get, lambda user, _p: store.get(user), clock_ms=lambda: NOW)
 

@@ -11,7 +11,7 @@ from faust.types import TP
 
 from schemas import RegistryUnavailable, schema_str
 from schemas.codec import Decoder, Encoder
-from schemas.fastread import read_listening_event
+from schemas.fastread import read_listening_event_core
 from schemas.records import TrackInfo
 from streams.pipeline.processor import FeatureProcessor
 from streams.worker.catalog import CatalogBehind, CatalogJoin
@@ -44,7 +44,7 @@ def with_catalog(table: Table, decoder: Decoder | None = None) -> tuple[FeatureH
         schema_str("ListeningEvent"),
         lambda _i: schema_str("ListeningEvent"),
         reader_id=1,
-        fast_reader=read_listening_event,
+        fast_reader=read_listening_event_core,
     )
     proc = FeatureProcessor(dec, join, lambda _u, _p: None, clock_ms=lambda: NOW)
     hot.processor, hot.join = proc, join
@@ -101,7 +101,7 @@ def test_a_registry_outage_is_waited_out_and_the_batch_applied() -> None:
             raise RegistryUnavailable("connection refused")
         return json.dumps(newer)
 
-    decoder = Decoder(schema_str("ListeningEvent"), lookup, reader_id=1, fast_reader=read_listening_event)
+    decoder = Decoder(schema_str("ListeningEvent"), lookup, reader_id=1, fast_reader=read_listening_event_core)
     hot, proc = with_catalog(Table({}), decoder)
     dead: list[Any] = []
     hot.producer.produce = lambda *a, **k: dead.append(k)  # type: ignore[method-assign]
