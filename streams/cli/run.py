@@ -279,6 +279,7 @@ def bench_stories(stories: int, concurrency: int, as_json: bool) -> None:
 
 FAULT_SCENARIOS = (
     "worker-kill",
+    "worker-restart",
     "agent-kill",
     "triton-outage",
     "registry-outage",

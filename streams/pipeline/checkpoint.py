@@ -11,15 +11,21 @@ what ``mark_done`` allowed, every ``broker_commit_interval``), and faust's recov
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from faust.types import TP
 
+from features.facts import story_id
 from streams.kafka.producer import RecordProducer
 from streams.pipeline.processor import FeatureProcessor
 from streams.pipeline.publisher import FlushPublisher, Request
+
+log = logging.getLogger("linernotes.worker")
+RequestsMark = Mapping[int, int]
+"""Per story-requests partition, an offset that no request handed over from now on can precede."""
 
 
 class StateSink(Protocol):
@@ -45,7 +51,9 @@ class Checkpoint:
        mark its offsets done, for faust's commit loop to commit.
     2. **Hand over the story requests** fired since the last hand-over, and note where they end.
        (The hot path may do this earlier, :meth:`hand_over_requests`: it changes when they are
-       delivered, not the order below.)
+       delivered, not the order below.) Ask for story-requests' end offsets meanwhile: the
+       *requests mark* of this commit, which goes with its offsets to faust's commit (1c), so a
+       next owner knows where the requests of events past them can be (``streams.worker.published``).
     3. **Serialize every dirty user's state once** and hand the states to the helpers in parts, as
        they are serialized, so the helpers start building snapshots at once.
     4. **Wait until the story requests of step 2 were delivered** (not the snapshots).
@@ -58,9 +66,11 @@ class Checkpoint:
     owner):
 
     * before step 5: nothing of the commit is stored; the events are applied again from the stored
-      states and fire the same triggers. A story request delivered in step 4 goes out again with the
-      same ``story_id`` (the story agent skips ids it published); a snapshot goes out again, keyed
-      by user on a compacted topic. Nothing is lost.
+      states and fire the same triggers, with the same ``story_id``. A request delivered in step 4
+      (or handed over after the last commit) lies at or past the requests mark of the last
+      committed offset: the next owner read story-requests back from there when it was assigned
+      the partition (``published``) and drops a fired request whose id it found. A snapshot goes
+      out again, keyed by user on a compacted topic. Nothing is lost, and no request is repeated.
     * after step 5, before 1a completed: a user whose stored state holds re-read events skips them
       (each state keeps, per partition, the offset of the last event applied), so nothing is counted
       twice; the processor marks that user dirty, so its snapshot and changelog record go out again
@@ -71,7 +81,9 @@ class Checkpoint:
     * after 1b, before faust committed: as above; faust's recovery starts at the recorded offset.
     * after faust's commit: nothing is read again.
 
-    Dead letters of events read again go out again (a dead letter changes no state).
+    Dead letters of events read again go out again (a dead letter changes no state). A graceful
+    stop (SIGTERM) commits and settles before faust's last commit (``streams.worker.hot_path``):
+    nothing is read again after it.
     """
 
     def __init__(
@@ -80,15 +92,24 @@ class Checkpoint:
         publisher: FlushPublisher,
         states: StateSink,
         producer: RecordProducer,
-        mark_done: Callable[[Mapping[TP, int]], None],
+        mark_done: Callable[[Mapping[TP, int], RequestsMark | None], None],
         *,
         requests_topic: str,
+        request_ends: Callable[[], RequestsMark] | None = None,
     ) -> None:
+        """``mark_done(offsets, requests_mark)``: offsets (next to read) whose effects are durable, for
+        faust's commit loop, with the requests mark to commit with them (None: none known).
+        ``request_ends``: story-requests' end offsets, a blocking call (None: no marks)."""
         self.processor, self.publisher, self.states, self.producer = processor, publisher, states, producer
-        self.mark_done = mark_done  # offsets (next to read) whose effects are durable, to faust's commit loop
+        self.mark_done = mark_done
         self.requests_topic = requests_topic
+        self.request_ends = request_ends
         self.pending: dict[TP, int] = {}  # next offset to read, per partition handled since the last commit
-        self._inflight: tuple[dict[TP, int], int] | None = None  # offsets and message count of the commit in flight
+        # Offsets, message count and requests mark of the commit in flight.
+        self._inflight: tuple[dict[TP, int], int, RequestsMark | None] | None = None
+        self._mark: RequestsMark | None = None  # the last requests mark read (an older one is lower: valid)
+        # Story ids already on story-requests, read back on assignment: a fired request with one is dropped.
+        self.published: set[str] = set()
 
     def has_uncommitted(self) -> bool:
         """Whether events were handled since the last commit (offsets to commit, or states changed)."""
@@ -113,6 +134,7 @@ class Checkpoint:
         if self.processor.requests:
             self.publisher.submit([], self._requests())
         requests_handed_over = self.publisher.mark()
+        ends = loop.run_in_executor(None, self.request_ends) if self.request_ends is not None else None
         # 3. The states, serialized once: the helpers build snapshots from each part as it comes.
         states: list[tuple[bytes, int, bytes]] = []
         for part in self.processor.dirty_parts():
@@ -121,11 +143,16 @@ class Checkpoint:
         # 4. The story requests delivered, before the states that record their triggers are written
         # (a restart skips the events a stored state holds). Their delivery overlapped step 3.
         await loop.run_in_executor(None, self.publisher.wait_for, requests_handed_over)
+        if ends is not None:
+            try:
+                self._mark = await ends
+            except Exception as e:  # noqa: BLE001 - the last mark read is still a valid one (lower)
+                log.warning("story-requests' end offsets unknown (%s): this commit carries the last known", e)
         # 5. The states: RocksDB now, changelog records on their way.
         self.states.write(states)
         self.producer.poll()
         # 6. In flight.
-        self._inflight = (offsets, messages_so_far)
+        self._inflight = (offsets, messages_so_far, self._mark)
         if wait:
             await self.settle(loop)
         return True
@@ -143,8 +170,8 @@ class Checkpoint:
         # 1b. The changelog's "persisted offset" of each RocksDB partition.
         self.states.persist_offsets()
         # 1c. The offsets, for faust's commit loop.
-        (offsets, messages), self._inflight = self._inflight, None
-        self.mark_done(offsets)
+        (offsets, messages, mark), self._inflight = self._inflight, None
+        self.mark_done(offsets, mark)
         stats = self.processor.stats
         stats.last_flush_s = time.monotonic()
         stats.last_flush_cpu_s = time.process_time()
@@ -167,5 +194,9 @@ class Checkpoint:
         """The fired triggers for the helpers, which write, encode and produce their requests. A
         traced one gets its ``send`` span here, at the hand-over."""
         fired, topic = self.processor.take_requests(), self.requests_topic
+        if self.published:  # after an assignment: drop what the partitions' previous owner published
+            published, n = self.published, len(fired)
+            fired = [f for f in fired if story_id(f[0].user, f[0].kind, f[0].key) not in published]
+            self.processor.stats.requests_already_published += n - len(fired)
         sent = self.processor.spans.sent
         return [(tuple(t), appended, sent(topic, ref, t) if ref is not None else None) for t, appended, ref in fired]

@@ -76,6 +76,7 @@ class BatchStats:
     batch_buckets: list[int] = field(default_factory=lambda: [0] * len(BATCH_BUCKETS))  # batch sizes, cumulative
     triggers: dict[str, int] = field(default_factory=dict)  # story requests by kind
     suppressed: dict[str, int] = field(default_factory=dict)  # triggers dropped by cooldowns, by kind
+    requests_already_published: int = 0  # fired again after a restart, found on story-requests: dropped
 
 
 class FeatureProcessor:

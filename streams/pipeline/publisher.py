@@ -8,12 +8,22 @@ fired trigger as a small tuple (``features.facts.Trigger``). The helper builds, 
 produces them with its own producer, on the machine's other core, while the worker goes on with
 the next batch. Offsets of a flush are committed only after the helper reports everything
 delivered (step 1 of ``streams.pipeline.checkpoint.Checkpoint.commit``), so nothing is lost on a crash.
+
+A helper lives exactly as long as its worker: it ignores SIGTERM and SIGINT (a stop signal sent to
+the worker's process group must not take the helpers away before the worker's last flush was
+delivered; the worker closes their pipes when it is done), and dies with the worker when that is
+killed (``PR_SET_PDEATHSIG`` on Linux), so that no request of a dead worker reaches story-requests
+after its successor read that topic back (``streams.pipeline.published``).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
 import multiprocessing as mp
+import signal
+import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -31,6 +41,10 @@ and its ``traceparent`` header value (``None``: not traced)."""
 
 class PublishError(StreamsError):
     """The helper failed or died; the worker stops rather than commit offsets without its output."""
+
+
+class PublishFailed(StreamsError):
+    """In a helper: records it produced were not delivered (reported to the worker as a failure)."""
 
 
 class FlushWriter:
@@ -72,11 +86,21 @@ class FlushWriter:
             produce(topic, req.user_id.encode(), encode(req.to_avro()), headers=headers)
 
 
+def _bind_to_worker() -> None:
+    """Stop signals are the worker's to act on; the worker's death is this helper's (see the module)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], config: FeatureConfig) -> None:
     from features import snapshot
     from streams.config import gc as gctune
     from streams.pipeline.processor import Stored
 
+    _bind_to_worker()
     gctune.tune()
     writer = FlushWriter(settings, schema_ids)
     pending: list[tuple[int, int]] = []  # jobs received and not yet answered: (snapshots, requests)
@@ -98,7 +122,14 @@ def _serve(conn: Any, settings: Settings, schema_ids: tuple[int, int | None], co
                 writer.snapshots((key, snapshot(Stored.loads(state).state, config)) for key, state in items)
                 writer.requests(requests)
                 if urgent or not conn.poll():
-                    writer.producer.flush(60.0)
+                    left = writer.producer.flush(60.0)
+                    # Answered as delivered only if it was: a record that failed (or is still queued)
+                    # would be a request lost once the worker writes the states that record it.
+                    if left or writer.producer.failed:
+                        raise PublishFailed(
+                            f"{writer.producer.failed} records failed, {left} undelivered after 60 s: "
+                            f"{writer.producer.first_error}"
+                        )
             except Exception as e:  # noqa: BLE001 - reported to the worker, which stops
                 failure = f"{type(e).__name__}: {e}"
         # More of this flush is waiting (it comes in parts): one delivery wait for all. Requests alone are
@@ -149,6 +180,10 @@ class FlushPublisher:
         self._answered = [0] * len(self._conns)  # and answered (or lost in the hand-over, which raised)
         self._delivered = [0, 0]  # snapshots, requests answered since the last wait
         self._failed: str | None = None
+        self._closed = False
+        # Before multiprocessing's own exit handler, which would signal the helpers (they ignore it)
+        # and then wait for them while their pipes are still open.
+        atexit.register(self.close)
 
     def submit(self, items: list[tuple[bytes, bytes]], requests: Sequence[Request] = ()) -> None:
         """``(key, state bytes)`` and fired triggers to publish. A flush may come in several parts (the
@@ -234,12 +269,18 @@ class FlushPublisher:
         return snapshots, requests
 
     def close(self) -> None:
+        """Let the helpers go: what they produced still goes out (10 s at most), then they exit."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
         for sender in self._senders:
             sender.shutdown(wait=True)
         for conn in self._conns:
             with contextlib.suppress(BrokenPipeError, OSError):
                 conn.send(None)
         for proc in self._procs:
-            proc.join(timeout=10)
+            proc.join(timeout=15)
             if proc.is_alive():
-                proc.terminate()
+                proc.kill()  # it ignores SIGTERM
+                proc.join(timeout=5)

@@ -3,7 +3,10 @@ path (``streams.worker.hot_path``), web routes and idle timer."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +25,10 @@ from streams.worker import faust_compat
 from streams.worker.catalog import CatalogJoin, CatalogTable
 from streams.worker.consumer import BatchConsumer, BatchTransport
 from streams.worker.faust_app import PartitionContext, declare_events_and_state, make_faust_app
-from streams.worker.hot_path import FeatureHotPath
+from streams.worker.hot_path import STOP_TIMEOUT_S, FeatureHotPath
 from streams.worker.incarnation import check_local_state
 
+log = logging.getLogger("linernotes.worker")
 IDLE_S = 0.1  # the stream counts as quiet after this long without a batch
 
 
@@ -36,6 +40,14 @@ class Worker:
     catalog: CatalogTable
     settings: Settings
 
+    async def stop(self) -> None:
+        """Before faust stops (SIGTERM): the hot path's last commit, settled, and faust's commit of it,
+        so a restart reads nothing again (``FeatureHotPath.stop``)."""
+        try:
+            await asyncio.wait_for(self.hot.stop(), STOP_TIMEOUT_S)
+        except Exception:  # a stop that fails leaves what a crash leaves: the next start reads again
+            log.exception("the last commit before stopping failed")
+
     def check_local_state(self) -> str | None:
         """Before faust opens the state store: wipe it if it was built from another incarnation of
         its topics, so recovery rebuilds it from the changelog (``streams.worker.incarnation``)."""
@@ -45,6 +57,16 @@ class Worker:
             self.settings.topic_events,
             self.state_table.changelog_topic.get_topic_name(),
         )
+
+
+def _story_ids(registry: Registry) -> Callable[[list[bytes | None]], list[str]]:
+    decoder = registry.decoder("StoryRequest")
+
+    def story_ids(values: list[bytes | None]) -> list[str]:
+        oks, _ = decoder.decode_many(values)
+        return [str(request["story_id"]) for _, request in oks]
+
+    return story_ids
 
 
 def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: Any = None) -> Worker:
@@ -100,6 +122,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
             processes=settings.flush_publishers,
         ),
         ctx,
+        story_ids=_story_ids(registry) if trigger_config.enabled else None,
     )
 
     consumer = app.consumer  # created now, started later by the worker

@@ -1,5 +1,8 @@
 """The feature worker's hot path: fetched batches in, and when to flush them; how a flush makes them
-durable before their offsets are committed is ``streams.pipeline.checkpoint.Checkpoint``."""
+durable before their offsets are committed is ``streams.pipeline.checkpoint.Checkpoint``. It also
+reads story-requests back for the partitions it is assigned, before it hands over a request
+(``streams.worker.published``), and stops gracefully: a last commit, settled, before faust's last
+offset commit."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import faust
@@ -25,16 +28,22 @@ from streams.worker.catalog import CatalogBehind, CatalogJoin, CatalogTable
 from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer
 from streams.worker.faust_app import PartitionContext
+from streams.worker.published import RequestEnds, committed_marks, read_back
 
 log = logging.getLogger("linernotes.worker")
 MIN_FLUSH_INTERVAL_S = 0.5
 REQUESTS_PER_HANDOVER = 4096  # in a backlog, fired triggers are handed to the helpers this many at a time
+READ_BACK_TRIES = 3
+STOP_TIMEOUT_S = 15.0  # the last commit on a graceful stop (a supervisor's SIGKILL comes later, e.g. 20-30 s)
 
 
 class FeatureHotPath:
     """Processes fetched batches and decides when their checkpoint is committed."""
 
     join: CatalogJoin | None = None  # the processor's catalog lookup; set by build_worker
+    story_ids: Callable[[list[bytes | None]], list[str]] | None = None
+    _read_back: frozenset[TP] = frozenset()  # assigned, story-requests not read back for them yet
+    stopping = False  # a graceful stop began: no more batches
 
     def __init__(
         self,
@@ -45,9 +54,14 @@ class FeatureHotPath:
         producer: RecordProducer,
         publisher: FlushPublisher,
         ctx: PartitionContext,
+        story_ids: Callable[[list[bytes | None]], list[str]] | None = None,
     ) -> None:
+        """``story_ids``: the story ids of story-requests values (None: this worker fires no requests,
+        and reads none back)."""
         self.app, self.settings, self.processor, self.table = app, settings, processor, table
         self.producer, self.ctx = producer, ctx
+        self.publisher, self.story_ids = publisher, story_ids
+        self.request_ends = RequestEnds(settings.kafka_conf(), settings.topic_requests) if story_ids else None
         self.checkpoint = Checkpoint(
             processor,
             publisher,
@@ -56,6 +70,7 @@ class FeatureHotPath:
             producer,
             self._mark_done,
             requests_topic=settings.topic_requests,
+            request_ends=self.request_ends,
         )
         self.topics = frozenset({settings.topic_events})
         self._read: dict[TP, int] = {}  # next offset to read, per hot partition read so far
@@ -69,11 +84,57 @@ class FeatureHotPath:
     def consumer(self) -> BatchConsumer:
         return self.app.consumer  # type: ignore[return-value]
 
-    def _mark_done(self, offsets: Mapping[TP, int]) -> None:
+    def _mark_done(self, offsets: Mapping[TP, int], requests_mark: Mapping[int, int] | None) -> None:
         # Looked up at each commit: faust creates its consumer when the worker starts, after this.
-        self.consumer.mark_done(offsets)
+        self.consumer.mark_done(offsets, requests_mark)
+
+    def assigned(self, assigned: set[TP]) -> None:
+        if self.story_ids is not None:
+            self._read_back = self._read_back | assigned
+
+    async def _read_back_requests(self) -> None:
+        """What the previous owners of the partitions just assigned published on story-requests since
+        their last commit: a request fired again for an event read again is dropped if it is there."""
+        tps, story_ids = sorted(self._read_back), self.story_ids
+        assert story_ids is not None
+        conf, loop = self.settings.kafka_conf(), asyncio.get_running_loop()
+
+        def read() -> set[str] | None:
+            marks = committed_marks(conf, self.settings.app_id, [(tp.topic, tp.partition) for tp in tps])
+            return read_back(conf, self.settings.topic_requests, marks, story_ids)
+
+        for attempt in range(READ_BACK_TRIES):
+            try:
+                ids = await loop.run_in_executor(None, read)
+                break
+            except Exception as e:
+                if attempt + 1 == READ_BACK_TRIES:
+                    raise
+                log.warning("reading story-requests back failed (%s): trying again", e)
+                await asyncio.sleep(1.0)
+        if ids is None:
+            log.warning(
+                "partitions %s were committed without a story-requests position (a worker before this one): "
+                "requests of events read again may go out twice",
+                ", ".join(f"{tp.topic}[{tp.partition}]" for tp in tps),
+            )
+        else:
+            self.checkpoint.published |= ids
+        self._read_back = self._read_back.difference(tps)
+
+    async def stop(self) -> None:
+        """A graceful stop: no more batches; the last commit, settled; faust's offset commit of it."""
+        async with self.consumer.hot_lock:
+            self.stopping = True
+            await self.flush(wait=True)
+        await self.consumer.commit()
+        self.publisher.close()
+        if self.request_ends is not None:
+            self.request_ends.close()
 
     async def handle(self, records: Mapping[TP, Sequence[Any]]) -> None:
+        if self._read_back:
+            await self._read_back_requests()
         if not self._catalog_frozen:
             if not self.catalog.ready.is_set():  # unknown tracks would go to the DLQ: wait for the join side
                 loop = asyncio.get_running_loop()

@@ -9,6 +9,9 @@ while the fault happens:
 - ``worker-kill``: the worker is killed with SIGKILL (its process group, flush helpers included) 10 s
   after each incarnation is ready, and started again at once on the same state directory, until the
   first kill after the last event was sent (the ``--events`` workload: 200k events by default).
+- ``worker-restart``: the same, stopped the polite way (SIGTERM to its process group, as a rolling
+  restart does; SIGKILL if it has not exited 20 s later), so a graceful stop is measured on its own:
+  ``worker_restarts``, the longest stop (``worker_stop_s_max``) and the stops that had to be killed.
 - ``agent-kill``: the story agent is killed with SIGKILL 20 s after each start and started again, at
   most 6 times, until every expected story is out (the story workload, below).
 - ``triton-outage``: Triton is stopped once a fifth of the expected stories are out, and started again

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -113,6 +114,27 @@ def worker_kill(run: Run) -> Fault:
             return Fault(time.monotonic())
 
 
+def worker_restart(run: Run) -> Fault:
+    """Stop the worker the polite way (SIGTERM, as a rolling restart does) 10 s after each incarnation
+    is ready, and start it again at once on the same state directory, until the first stop after the
+    last event was sent."""
+    stops: list[dict[str, Any]] = []
+    while True:
+        run.wait_ready()
+        run.wait(WORKER_KILL_EVERY_S)
+        flowed = run.flow.done.is_set()
+        stops.append(run.worker.restart())
+        if flowed:
+            return Fault(
+                time.monotonic(),
+                {
+                    "worker_restarts": len(stops),
+                    "worker_stop_s_max": max(st["stop_s"] for st in stops),
+                    "worker_stops_killed": sum(st["exit_code"] == -signal.SIGKILL for st in stops),
+                },
+            )
+
+
 def agent_kill(run: Run) -> Fault:
     """SIGKILL the story agent 20 s after each start, and start it again at once, at most
     ``MAX_AGENT_KILLS`` times or until every expected story is out."""
@@ -194,6 +216,7 @@ SCENARIOS = {
     s.name: s
     for s in (
         Scenario("worker-kill", plain, worker_kill),
+        Scenario("worker-restart", plain, worker_restart),
         Scenario("agent-kill", plain, agent_kill, stories=True),
         Scenario("triton-outage", plain, triton_outage, stories=True),
         Scenario("registry-outage", plain, registry_outage),

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from faust.types import TP
 
+from features.facts import Trigger, story_id
 from streams.pipeline.checkpoint import Checkpoint
 from streams.pipeline.publisher import PublishError
 from tests.unit.streams.pipeline.test_processor import W, ev, msg, processor
@@ -80,7 +81,7 @@ def checkpoint(**publisher: bool) -> tuple[Checkpoint, Log]:
         Publisher(log, **publisher),  # type: ignore[arg-type]
         States(log),  # type: ignore[arg-type]
         Producer(log, "dead letters"),  # type: ignore[arg-type]
-        lambda offsets: log("offsets done", dict(offsets)),
+        lambda offsets, _mark: log("offsets done", dict(offsets)),
         requests_topic="story-requests",
     )
     return cp, log
@@ -170,3 +171,53 @@ def test_revoked_partitions_are_not_committed() -> None:
     cp.forget({TP("le", 1)})
     asyncio.run(cp.commit())
     assert log[-1] == ("offsets done", {TP0: 2})
+
+
+# -- requests marks and requests already published (streams.worker.published) ----------------------
+def fired(user: str, key: str) -> tuple[Trigger, int, None]:
+    return Trigger(0, "MILESTONE", key, user, ()), 0, None
+
+
+def test_a_commit_carries_the_request_ends_read_while_it_ran_and_the_last_known_if_that_fails() -> None:
+    cp, _ = checkpoint()
+    ends: list[Any] = [{0: 7, 1: 3}, RuntimeError("broker away"), {0: 9, 1: 4}]
+    marks: list[Any] = []
+
+    def request_ends() -> dict[int, int]:
+        answer = ends.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    cp.request_ends = request_ends
+    cp.mark_done = lambda offsets, mark: marks.append((dict(offsets), mark))
+
+    async def run() -> None:
+        for first in (0, 3, 6):
+            handle(cp, range(first, first + 3))
+            await cp.commit(wait=True)
+
+    asyncio.run(run())
+    assert marks == [({TP0: 3}, {0: 7, 1: 3}), ({TP0: 6}, {0: 7, 1: 3}), ({TP0: 9}, {0: 9, 1: 4})]
+
+
+def test_without_request_ends_the_offsets_carry_no_mark() -> None:
+    cp, _ = checkpoint()
+    marks: list[Any] = []
+    cp.mark_done = lambda offsets, mark: marks.append(mark)
+    handle(cp, range(3))
+    asyncio.run(cp.commit(wait=True))
+    assert marks == [None]
+
+
+def test_a_request_read_back_from_story_requests_is_not_handed_over_again() -> None:
+    cp, log = checkpoint()
+    cp.published = {story_id("u1", "MILESTONE", "10")}
+    cp.processor.requests += [fired("u1", "10"), fired("u1", "50"), fired("u2", "10")]
+    cp.hand_over_requests()
+    assert log == [("submit", 0, 2)]  # u1's 10th play went out before the restart: dropped
+    assert cp.processor.stats.requests_already_published == 1
+    cp.published = set()
+    cp.processor.requests.append(fired("u1", "10"))
+    cp.hand_over_requests()
+    assert log[-1] == ("submit", 0, 1)  # no set, nothing dropped
