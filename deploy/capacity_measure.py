@@ -38,16 +38,16 @@ def live_traffic(
     sys.path.insert(0, str(ROOT))
     from features import UserState, snapshot, update
     from features.triggers import fire
-    from schemas.codec import Encoder
+    from schemas.codec import Encoder, listening_event_encoder
     from schemas.contract import schema_str
-    from schemas.fastpath import ListeningEventWriter, UserFeaturesWriter
+    from schemas.fastpath import UserFeaturesWriter
     from streams.ingest.simulator import Simulation, SimulationConfig
     from streams.pipeline.processor import Stored
 
     sim = Simulation(SimulationConfig(users=users, events=users * days * events_per_user_day, days=days, seed=seed))
     catalog = {t.track_id: t for t in sim.catalog.tracks}
     events_w, features_w, requests_w = (
-        ListeningEventWriter(1),
+        listening_event_encoder(1),
         UserFeaturesWriter(1),
         Encoder(schema_str("StoryRequest"), 1),
     )

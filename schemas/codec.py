@@ -74,6 +74,14 @@ class Encoder:
         return buf.getvalue()
 
 
+def listening_event_encoder(schema_id: int) -> Encoder:
+    """The ``ListeningEvent`` encoder for events written under ``schema_id`` (the simulator, history
+    imports, tests): fastavro's writer, as every record but the snapshots."""
+    from schemas.contract import schema_str
+
+    return Encoder(schema_str("ListeningEvent"), schema_id)
+
+
 WriterLookup = Callable[[int], str]
 UNKNOWN_RETRY_S = 5.0  # how long a schema id the registry did not know is not asked for again
 

@@ -1,17 +1,17 @@
-"""A hand-specialised Avro writer for ``ListeningEvent``, the one record type produced at volume.
+"""A hand-specialised Avro writer for ``UserFeatures``, the biggest record written at volume (one
+snapshot per changed listener per flush).
 
-fastavro's generic writer walks the schema for every record; this one is the schema written out,
-and caches the encodings of repeated values (ids, enums, reasons). Its bytes are identical to fastavro's for the
-current schema: ``tests/unit/test_fastpath.py`` checks that on generated records, so a schema
-change that is not mirrored here fails the tests instead of corrupting data.
+fastavro's generic writer walks the schema for every record; this one is the schema written out, and
+caches the encodings of names that repeat across listeners. Its bytes are identical to fastavro's for
+the current schema: ``tests/unit/schemas/test_fastpath.py`` checks that on generated records, so a
+schema change that is not mirrored here fails the tests instead of corrupting data. Kept with the
+event reader ``schemas/fastread.py`` as the codec's fast path (docs/decisions.md, decision 12).
 """
 
 from __future__ import annotations
 
 import struct
 from typing import Any
-
-from schemas.records import CONTEXT_TYPES, PLATFORMS
 
 _MAX_CACHE = 200_000
 
@@ -49,85 +49,14 @@ def varint_long(n: int) -> bytes:
     return _FINAL14[n] if n < 0x4000 else _uvarint(n)
 
 
-_PLATFORM = {p: varint_long(i) for i, p in enumerate(PLATFORMS)}
-_CONTEXT = {c: varint_long(i) for i, c in enumerate(CONTEXT_TYPES)}
-_NULL = varint_long(0)
-_SOME = varint_long(1)
-_BOOL = {False: b"\x00", True: b"\x01"}
-
-
 def avro_string(s: str) -> bytes:
     b = s.encode()
     n = len(b) << 1
     return (_FINAL14[n] if n < 0x4000 else _uvarint(n)) + b
 
 
-class ListeningEventWriter:
-    """Encodes ListeningEvent dicts to framed Confluent wire-format bytes."""
-
-    def __init__(self, schema_id: int) -> None:
-        self.header = b"\x00" + schema_id.to_bytes(4, "big")
-        self._strings: dict[str, bytes] = {}
-        self._optional: dict[str | None, bytes] = {None: _NULL}
-
-    def _s(self, s: str) -> bytes:
-        cache = self._strings
-        b = cache.get(s)
-        if b is None:
-            if len(cache) > _MAX_CACHE:
-                cache.clear()
-            b = cache[s] = avro_string(s)
-        return b
-
-    def _o(self, s: str | None) -> bytes:
-        cache = self._optional
-        b = cache.get(s)
-        if b is None:
-            if len(cache) > _MAX_CACHE:
-                cache.clear()
-                cache[None] = _NULL
-            b = cache[s] = _SOME + avro_string(s)  # type: ignore[arg-type]
-        return b
-
-    def encode(self, e: dict[str, Any]) -> bytes:
-        strings, optional = self._strings, self._optional
-        ctx = e["context"]
-        user, track, country, r_start, r_end, uri, tz = (
-            e["user_id"],
-            e["track_id"],
-            e["country"],
-            e["reason_start"],
-            e["reason_end"],
-            ctx["uri"],
-            e.get("tz"),  # (absent in a dict made for the schema before it: null, its default)
-        )
-        return b"".join(
-            (
-                self.header,
-                avro_string(e["event_id"]),
-                strings.get(user) or self._s(user),
-                strings.get(track) or self._s(track),
-                varint_long(e["event_time"]),
-                varint_long(e["ms_played"]),
-                _PLATFORM[e["platform"]],
-                optional.get(country) or self._o(country),
-                strings.get(r_start) or self._s(r_start),
-                strings.get(r_end) or self._s(r_end),
-                _BOOL[e["shuffle"]],
-                _BOOL[e["skipped"]],
-                _BOOL[e["offline"]],
-                _CONTEXT[ctx["type"]],
-                optional.get(uri) or self._o(uri),
-                optional.get(tz) or self._o(tz),
-            )
-        )
-
-
 # -- UserFeatures ------------------------------------------------------------------------------
-# Snapshots are published once per changed user per flush, and are the biggest records written
-# (nested windows, arrays of records), where a generic writer's walk of the schema costs most. This
-# writer mirrors the schema field by field; tests/unit/test_fastpath.py checks it byte for byte
-# against fastavro.
+# Nested windows and arrays of records: where a generic writer's walk of the schema costs most.
 
 _double = struct.Struct("<d").pack
 

@@ -25,8 +25,8 @@ from inference.client import StoryClient
 from inference.eval.metrics import percentile
 from inference.prompt import Sampling
 from inference.templates import render
+from schemas.codec import listening_event_encoder
 from schemas.contract import schema_str
-from schemas.fastpath import ListeningEventWriter
 from schemas.registry import Registry, subject_for
 from streams.bench.common import cleanup, isolated, story_agent_process, wait_for, worker_process
 from streams.config.settings import Settings
@@ -87,7 +87,7 @@ def run(
         for track in sim.catalog.tracks:
             producer.produce(s.topic_catalog, track.track_id.encode(), catalog_encoder.encode(track.to_avro()))
         producer.flush()
-        writer = ListeningEventWriter(registry.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
+        writer = listening_event_encoder(registry.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
         with tempfile.TemporaryDirectory(prefix="ln-bench-e2e-") as tmp:
             work = Path(tmp)
             with worker_process(s, work / "w") as (wproc, url), story_agent_process(s, work / "a") as (aproc, _):

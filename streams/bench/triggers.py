@@ -40,13 +40,13 @@ WRITER_ID = 1  # the events' schema id in their Confluent framing (no registry h
 
 
 def _messages(events: int, users: int, seed: int, partitions: int) -> tuple[list[RawMessage], dict[str, Any]]:
-    from schemas.fastpath import ListeningEventWriter
+    from schemas.codec import listening_event_encoder
     from streams.ingest.simulate import encoded_days
 
     sim = Simulation(SimulationConfig(users=users, events=events, days=7, seed=seed))
     offsets = [0] * partitions
     out = []
-    for day in encoded_days(sim, ListeningEventWriter(WRITER_ID), 0, 1):
+    for day in encoded_days(sim, listening_event_encoder(WRITER_ID), 0, 1):
         for event_time, key, value in day:
             p = zlib.crc32(key) % partitions
             out.append(RawMessage("listening-events", p, offsets[p], key, value, event_time))

@@ -19,8 +19,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from schemas.codec import Encoder, listening_event_encoder
 from schemas.contract import schema_str
-from schemas.fastpath import ListeningEventWriter
 from schemas.registry import Registry, subject_for
 from streams.config.settings import Settings
 from streams.ingest.simulator import Simulation, SimulationConfig
@@ -42,7 +42,7 @@ class SimulateResult:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
-def encoded_days(sim: Simulation, writer: ListeningEventWriter, shard: int, shards: int) -> Iterator[list[Encoded]]:
+def encoded_days(sim: Simulation, writer: Encoder, shard: int, shards: int) -> Iterator[list[Encoded]]:
     encode = writer.encode
     for day in sim.days(shard=shard, shards=shards):
         gc.disable()  # no cycles here; GC passes over the day's dicts would cost a third of the time
@@ -55,7 +55,7 @@ def encoded_days(sim: Simulation, writer: ListeningEventWriter, shard: int, shar
 
 def _worker(sim: Simulation, schema_id: int, shard: int, shards: int, conn: Connection) -> None:
     try:
-        for day in encoded_days(sim, ListeningEventWriter(schema_id), shard, shards):
+        for day in encoded_days(sim, listening_event_encoder(schema_id), shard, shards):
             conn.send(day)
     finally:
         conn.close()
@@ -85,7 +85,7 @@ class MergedDays:
 
     def __iter__(self) -> Iterator[list[Encoded]]:
         if self.workers <= 1:
-            yield from encoded_days(self.sim, ListeningEventWriter(self.schema_id), 0, 1)
+            yield from encoded_days(self.sim, listening_event_encoder(self.schema_id), 0, 1)
             return
         try:
             for _ in range(self.config.days):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from schemas.codec import listening_event_encoder
 from schemas.contract import schema_str
-from schemas.fastpath import ListeningEventWriter
 from schemas.registry import Registry, subject_for
 from streams.config.settings import Settings
 from streams.ingest.published import features_as_of
@@ -44,7 +44,9 @@ def run(
         report.covered, plays = len(plays) - len(after), after
     registry = Registry(settings.schema_registry_url)
     catalog = registry.encoder(settings.topic_catalog, "TrackInfo")
-    writer = ListeningEventWriter(registry.register(subject_for(settings.topic_events), schema_str("ListeningEvent")))
+    writer = listening_event_encoder(
+        registry.register(subject_for(settings.topic_events), schema_str("ListeningEvent"))
+    )
     producer = RecordProducer(settings)
     # The catalog first, delivered before any play is sent: a worker judges a play's track by the
     # catalog it has read, and its catalog reader is behind the broker, never ahead of it.

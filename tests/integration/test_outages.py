@@ -18,8 +18,7 @@ import pytest
 from inference import golden
 from inference.writer import Written, template_story
 from schemas import schema_str
-from schemas.codec import Encoder
-from schemas.fastpath import ListeningEventWriter
+from schemas.codec import Encoder, listening_event_encoder
 from schemas.records import Story, StoryRequest, TrackInfo
 from schemas.registry import Registry, subject_for
 from streams.bench.common import cleanup, isolated, stats, wait_for, worker_process
@@ -248,7 +247,7 @@ def test_dead_letters_are_redriven_once_their_cause_is_fixed_and_applied_once(
 
     s = osettings
     reg = Registry(s.schema_registry_url)
-    writer = ListeningEventWriter(reg.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
+    writer = listening_event_encoder(reg.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
     catalog_encoder = reg.encoder(s.topic_catalog, "TrackInfo")
     catalog = tracks(12)
     events = [event(i, catalog[i % 12]) for i in range(150)]

@@ -13,8 +13,8 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from features import FeatureConfig, UserState, snapshot, update
+from schemas.codec import listening_event_encoder
 from schemas.contract import schema_str
-from schemas.fastpath import ListeningEventWriter
 from schemas.registry import Registry, subject_for
 from streams.bench.common import cleanup, isolated, stats, wait_for, worker_process
 from streams.config.settings import Settings
@@ -131,7 +131,9 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(wsettings: Se
     assert at_kill["flushed_messages"] < many.events, "the kill came after everything was durable"
     # More events arrive while the worker is down.
     registry = Registry(wsettings.schema_registry_url)
-    writer = ListeningEventWriter(registry.register(subject_for(wsettings.topic_events), schema_str("ListeningEvent")))
+    writer = listening_event_encoder(
+        registry.register(subject_for(wsettings.topic_events), schema_str("ListeningEvent"))
+    )
     producer = RecordProducer(wsettings)
     later = SimulationConfig(users=CONFIG.users, events=500, days=1, seed=CONFIG.seed, start="2026-11-20T00:00:00Z")
     sim = Simulation(later)
@@ -164,7 +166,9 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(wsettings: Se
 def test_bad_input_goes_to_the_dlq_and_good_input_flows(wsettings: Settings, tmp_path: Path) -> None:
     simulate.run(wsettings, SimulationConfig(users=5, events=50, days=1, seed=9), progress=False, workers=1)
     registry = Registry(wsettings.schema_registry_url)
-    writer = ListeningEventWriter(registry.register(subject_for(wsettings.topic_events), schema_str("ListeningEvent")))
+    writer = listening_event_encoder(
+        registry.register(subject_for(wsettings.topic_events), schema_str("ListeningEvent"))
+    )
     base = {
         "event_id": "x",
         "user_id": "u0000001",
@@ -212,7 +216,7 @@ def test_bad_input_goes_to_the_dlq_and_good_input_flows(wsettings: Settings, tmp
 
 def produce_more(s: Settings, users: int, events: int, start: str, seed: int) -> int:
     registry = Registry(s.schema_registry_url)
-    writer = ListeningEventWriter(registry.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
+    writer = listening_event_encoder(registry.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
     producer = RecordProducer(s)
     sim = Simulation(SimulationConfig(users=users, events=events, days=1, seed=seed, start=start))
     n = 0
@@ -262,7 +266,7 @@ def test_two_workers_share_partitions_and_hand_over_without_losing_state(wsettin
 # -- counting once (issue 30, item 2) and bounded memory (item 6) ---------------------------------
 def produce_events(s: Settings, events: list[dict]) -> None:
     registry = Registry(s.schema_registry_url)
-    writer = ListeningEventWriter(registry.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
+    writer = listening_event_encoder(registry.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
     producer = RecordProducer(s)
     for e in events:
         producer.produce(s.topic_events, e["user_id"].encode(), writer.encode(e), timestamp_ms=e["event_time"])

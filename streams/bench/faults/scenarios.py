@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from schemas.codec import listening_event_encoder
 from schemas.contract import schema_str
-from schemas.fastpath import ListeningEventWriter
 from schemas.registry import Registry, subject_for
 from streams.bench.common import cleanup, env_for, isolated
 from streams.bench.faults.inputs import Inputs, Workload, history, plain, simulate, twice, with_garbage
@@ -250,7 +250,7 @@ def _settle(run: Run, since: float) -> float | None:
 
 def _prepare(s: Settings, scenario: Scenario, sizes: Sizes) -> tuple[Workload, Inputs, Truth, str]:
     registry = Registry(s.schema_registry_url)
-    writer = ListeningEventWriter(registry.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
+    writer = listening_event_encoder(registry.register(subject_for(s.topic_events), schema_str("ListeningEvent")))
     workload = simulate(sizes.stories if scenario.stories else sizes.workload, writer.encode)
     inputs = scenario.inputs(workload)
     user = f"history-{s.app_id.rsplit('-', 1)[-1]}"

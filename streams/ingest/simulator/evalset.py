@@ -39,9 +39,8 @@ def split_of(sheet_id: str, heldout_share: float = 0.4) -> str:
 
 def requests_of(seed: int, users: int, events: int, days: int) -> Iterator[Any]:
     """Every story request the worker's processor fires for a simulated run."""
-    from schemas.codec import Decoder
+    from schemas.codec import Decoder, listening_event_encoder
     from schemas.contract import schema_str
-    from schemas.fastpath import ListeningEventWriter
     from schemas.fastread import read_listening_event_core
     from streams.ingest.simulate import encoded_days
 
@@ -59,7 +58,7 @@ def requests_of(seed: int, users: int, events: int, days: int) -> Iterator[Any]:
         clock_ms=lambda: 1 << 62,
     )
     offsets: dict[int, int] = {}
-    for day in encoded_days(sim, ListeningEventWriter(WRITER_ID), 0, 1):
+    for day in encoded_days(sim, listening_event_encoder(WRITER_ID), 0, 1):
         batch = []
         for event_time, key, value in day:
             p = zlib.crc32(key) % 4

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from schemas import schema_str
 from schemas.codec import HEADER_SIZE, Encoder, parse
-from schemas.fastpath import ListeningEventWriter, UserFeaturesWriter, varint_long
+from schemas.fastpath import UserFeaturesWriter, varint_long
 from schemas.records import CONTEXT_TYPES, PLATFORMS
 
 text = st.text(max_size=30)
@@ -29,12 +29,6 @@ events = st.fixed_dictionaries(
         "tz": st.none() | st.sampled_from(("Europe/London", "America/New_York", "Asia/Kolkata")) | text,
     }
 )
-
-
-@settings(max_examples=300)
-@given(events)
-def test_fast_writer_matches_fastavro_byte_for_byte(event: dict) -> None:
-    assert ListeningEventWriter(42).encode(event) == Encoder(schema_str("ListeningEvent"), 42).encode(event)
 
 
 def test_varint_edges() -> None:
@@ -67,28 +61,6 @@ def test_user_features_writer_matches_fastavro_on_real_snapshots() -> None:
     assert checked > 100
     empty = snapshot(UserState("nobody"))
     assert fast.encode(empty) == slow.encode(empty)
-
-
-def test_an_event_without_a_zone_is_written_as_fastavro_writes_its_default() -> None:
-    """A dict made before the tz field (no "tz" key) is written with tz null, as fastavro writes a
-    missing field that has a default."""
-    event = {
-        "event_id": "e",
-        "user_id": "u",
-        "track_id": "t",
-        "event_time": 1,
-        "ms_played": 2,
-        "platform": "IOS",
-        "country": None,
-        "reason_start": "a",
-        "reason_end": "b",
-        "shuffle": False,
-        "skipped": False,
-        "offline": False,
-        "context": {"type": "ALBUM", "uri": None},
-    }
-    fastavro_bytes = Encoder(schema_str("ListeningEvent"), 42).encode({**event, "tz": None})
-    assert ListeningEventWriter(42).encode(event) == fastavro_bytes
 
 
 # UserFeatures from its schema: any text, names that repeat (the writer caches them), longs and ints

@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from schemas.fastpath import ListeningEventWriter
+from schemas.codec import listening_event_encoder
 from streams.ingest.simulate import MergedDays, encoded_days
 from streams.ingest.simulator import Simulation, SimulationConfig
 from streams.ingest.simulator.catalog import genre_paths
@@ -81,10 +81,10 @@ def test_catalog_uses_the_genre_tree() -> None:
 
 def test_encoded_days_matches_writer() -> None:
     sim = Simulation(CONFIG)
-    writer = ListeningEventWriter(5)
+    writer = listening_event_encoder(5)
     firsts = next(encoded_days(sim, writer, 0, 1))
     plain = next(Simulation(CONFIG).days())
-    assert [v for *_, v in firsts] == [ListeningEventWriter(5).encode(e) for e in plain]
+    assert [v for *_, v in firsts] == [listening_event_encoder(5).encode(e) for e in plain]
 
 
 def test_bad_config_is_rejected() -> None:

@@ -1,15 +1,14 @@
 """FeatureProcessor without faust or Kafka: validation, coalescing, and replay without double counting."""
 
 from schemas import schema_str
-from schemas.codec import Decoder
-from schemas.fastpath import ListeningEventWriter
+from schemas.codec import Decoder, listening_event_encoder
 from schemas.fastread import read_listening_event_core
 from schemas.records import TrackInfo
 from streams.pipeline.processor import FeatureProcessor, RawMessage, Stored, dead_letter_headers
 
 NOW = 1_800_000_000_000
 CATALOG = {"t1": TrackInfo("t1", "Song", "a1", "Artist", genres=("bebop", "jazz"))}
-W = ListeningEventWriter(1)
+W = listening_event_encoder(1)
 
 
 def ev(i: int, user: str = "u1", **kw) -> dict:

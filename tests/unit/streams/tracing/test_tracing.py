@@ -12,8 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from features.triggers import TriggerConfig
 from schemas import schema_str
-from schemas.codec import Decoder
-from schemas.fastpath import ListeningEventWriter
+from schemas.codec import Decoder, listening_event_encoder
 from schemas.fastread import read_listening_event_core
 from streams.ingest.simulator import Simulation, SimulationConfig
 from streams.pipeline.processor import FeatureProcessor, RawMessage
@@ -28,7 +27,7 @@ def _run(
 ) -> tuple[list[ReadableSpan], set[str], int]:
     sim = Simulation(SimulationConfig(users=users, events=events, days=3, seed=7))
     catalog = {t.track_id: t for t in sim.catalog.tracks}
-    writer = ListeningEventWriter(1)
+    writer = listening_event_encoder(1)
     evs = [e for day in sim.days() for e in day]
     msgs = [
         RawMessage("listening-events", 0, i, e["user_id"].encode(), writer.encode(e), e["event_time"])
