@@ -1,8 +1,8 @@
 """A flush's snapshots and story requests, written and published by a helper process.
 
-Building a ``UserFeatures`` snapshot (nine windows, top lists, streaks) and encoding it is ~120 µs
-of Python per dirty user per flush; writing a story request's fact sheet (number words, dates, the
-story id's hash) and encoding it is ~20 µs per request. Neither changes what the worker decides,
+Building a ``UserFeatures`` snapshot (nine windows, top lists, streaks) and encoding it is the
+biggest piece of Python per dirty user per flush; writing a story request's fact sheet (number words,
+dates, the story id's hash) and encoding it comes next. Neither changes what the worker decides,
 so the worker hands this helper what it already has: each dirty state's changelog bytes, and each
 fired trigger as a small tuple (``features.facts.Trigger``). The helper builds, encodes and
 produces them with its own producer, on the machine's other core, while the worker goes on with
@@ -172,8 +172,7 @@ class FlushPublisher:
             self._procs.append(proc)
         # One sender thread per helper: a part is written to its pipe while the worker goes on. A pipe
         # holds 64 KB and a helper reads the next part only when it finished the one before, so a
-        # worker writing the parts itself waited for the helpers inside a big flush (with the threads,
-        # handing over a 200k-event bench run's big flush takes the worker 5-20 ms).
+        # worker writing the parts itself waited for the helpers inside a big flush.
         self._senders = [ThreadPoolExecutor(1, thread_name_prefix=f"flush-send-{i}") for i in range(len(self._conns))]
         self._sent: list[list[Future[None]]] = [[] for _ in self._conns]  # each pipe's writes not yet checked
         self._submitted = [0] * len(self._conns)  # parts handed to each process, ever

@@ -142,8 +142,8 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
         # Batches flush as they go; this covers a stream that went quiet with dirty state, and marks
         # the offsets of a flush still in flight as soon as the stream is quiet (not at the next flush).
         # A quiet stream flushes at once: MIN_FLUSH_INTERVAL_S spaces the flushes of a stream that keeps
-        # coming (coalescing), and a quiet one has nothing to coalesce with (it kept a backlog's last
-        # events waiting up to 0.5 s, ~10% of a 200k-event features bench run).
+        # coming (coalescing), and a quiet one has nothing to coalesce with (it would keep a backlog's
+        # last events waiting for the next tick).
         async with consumer.hot_lock:
             now = time.monotonic()
             idle = now - hot.last_handle >= IDLE_S

@@ -1,8 +1,8 @@
 """Coalesced writes of the per-user state table: per flush, one RocksDB write batch per partition and
 the changelog records sent by the C producer.
 
-faust's ``table[key] = value`` costs ~25 µs of Python per key (a future, a buffer, the aiokafka
-producer, a RocksDB put and an offset put per record). A flush writes thousands of keys at once, so
+faust's ``table[key] = value`` runs, in Python, per key: a future, a buffer, the aiokafka producer,
+a RocksDB put and an offset put. A flush writes thousands of keys at once, so
 this writer does what faust would do, in bulk: the same keys and values in the same RocksDB files,
 the same records on the same changelog partitions, and, once the producer has delivered them, the
 same "persisted offset" marker faust reads at recovery (the offset of the last changelog record the

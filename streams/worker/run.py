@@ -15,7 +15,7 @@ from streams.worker.app import build_worker
 
 class _Worker(faust.Worker):
     """faust's worker without its terminal spinner: at WARNING and above faust installs one and turns
-    the root logger to DEBUG, so every changelog write formats a debug record (~3% of a busy worker)."""
+    the root logger to DEBUG, so every changelog write formats a debug record a busy worker pays for."""
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
