@@ -7,7 +7,10 @@ isolated application id with its own state, and writes to ``<topic><suffix>``:
 - ``user-features.backfill``: a snapshot of each replayed user at every checkpoint that changed it
   (the topic is compacted: the last one is the user's final features);
 - ``story-requests.backfill``: the requests the triggers fired, with the same deterministic ids;
-- with ``--with-stories``: ``user-stories.backfill``, written by the same story writer and checker.
+- with ``--with-stories``: ``user-stories.backfill``, written by the same story writer and checker at
+  the end, one story per story id fired over the whole replay, resumed or not: the requests are read
+  back from ``story-requests.backfill`` (from where it ended when the replay began), and the ids
+  already on the stories topic are left out (``streams.stories.backfill``).
 
 It is cheaper than live by construction: no changelog, no per-flush snapshots, no consumer group.
 Snapshots and story requests are written by helper processes (``FlushPublisher``, as in the live
@@ -32,12 +35,11 @@ from typing import Any
 from rocksdict import Rdict
 from tqdm import tqdm
 
-from features.facts import request
 from schemas import retry
 from schemas.contract import schema_str
 from schemas.errors import RegistryUnavailable
 from schemas.fastread import read_listening_event_core
-from schemas.records import StoryRequest, TrackInfo
+from schemas.records import TrackInfo
 from schemas.registry import Registry, subject_for
 from streams.config import gc as gctune
 from streams.config.settings import Settings
@@ -48,7 +50,7 @@ from streams.kafka.producer import RecordProducer
 from streams.kafka.read import read_batches
 from streams.pipeline.processor import DeadLetter, FeatureProcessor, RawMessage, dead_letter_headers
 from streams.pipeline.publisher import FlushPublisher, FlushWriter, Request
-from streams.stories.backfill import write_stories
+from streams.stories.backfill import Marks, marks, marks_from_json, pending, write_stories
 
 __all__ = ["Replay", "ReplayOptions", "ReplayResult", "target"]
 
@@ -108,7 +110,12 @@ class Replay:
         self.result = ReplayResult(resumed=bool(self.checkpoint))
         self.touched: set[str] = set(self.checkpoint.get("users", []))
         self.unsaved: set[str] = set()  # users whose states were published but not yet checkpointed
-        self.requests: list[StoryRequest] = []
+        # Where the requests and stories topics ended when the replay began (taken by run, before its
+        # first output, and kept for its resumes): the stories are written for what lies past them.
+        self.marks_file = self.dir / "marks.json"
+        self.marks: Marks | None = (
+            marks_from_json(json.loads(self.marks_file.read_text())) if self.marks_file.exists() else None
+        )
 
     # -- checkpoints ------------------------------------------------------------------------------
     def _publish(self, snapshots: list[tuple[bytes, Any]], requests: list[Request]) -> None:
@@ -124,8 +131,6 @@ class Replay:
     def _requests(self) -> list[Request]:
         fired = self.processor.take_requests()
         self.result.requests += len(fired)
-        if self.options.with_stories:
-            self.requests += [request(t) for t, _, _ in fired]
         return [(tuple(t), appended, None) for t, appended, _ in fired]
 
     def _save(self, positions: dict[str, int], *, persist: bool = True) -> None:
@@ -166,6 +171,19 @@ class Replay:
         tmp.write_text(json.dumps(self.checkpoint))
         tmp.replace(self.checkpoint_file)
 
+    def _mark(self) -> None:
+        """Take the marks at the replay's first start. A replay resumed without them (begun by a
+        version that took none) reads the topics whole: more to read, the same stories."""
+        if self.marks is not None:
+            return
+        if self.checkpoint:
+            self.marks = {}
+            return
+        self.marks = marks(self.out)
+        tmp = self.marks_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.marks))
+        tmp.replace(self.marks_file)
+
     def _dead(self, dead: list[Any]) -> None:
         for d in dead:
             self.producer.produce(
@@ -199,6 +217,7 @@ class Replay:
 
     def _run(self, report: Callable[[str], None], t0: float) -> ReplayResult:
         topics.create(self.out)
+        self._mark()
         gctune.tune()
         positions: dict[str, int] = dict(self.checkpoint.get("positions", {}))
         bar = tqdm(unit="ev", unit_scale=True, disable=not self.options.progress, desc="replay")
@@ -244,7 +263,8 @@ class Replay:
         self.result.applied = self.processor.stats.applied
         self.result.duplicates = self.processor.stats.duplicates
         if opts.with_stories:
-            self.result.stories = asyncio.run(write_stories(self.out, self.requests, self.producer))
+            todo = pending(self.out, since=self.marks or {}, users=self.touched)
+            self.result.stories = asyncio.run(write_stories(self.out, todo, self.producer))
         self.result.seconds = time.perf_counter() - t0
         self.result.finished_at = time.time()
         self.result.users = len(self.touched)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from schemas.registry import Registry
 from streams.bench.common import cleanup, isolated, story_agent_process, wait_for, worker_process
 from streams.config.settings import Settings
 from streams.devstack.stack import Stack
+from streams.history import replay as replay_module
 from streams.history.parallel import run_replay
 from streams.history.parity import verify_parity
 from streams.history.pointintime import features_at, training_rows, user_events
@@ -74,6 +77,58 @@ def test_replay_equals_live_features_story_ids_and_texts(rsettings: Settings, tr
     for r in replayed:
         assert r["text"] == live[r["story_id"]]["text"], r["story_id"]
         assert r["generator"] == live[r["story_id"]]["generator"]
+
+
+class _Stopped(Exception):
+    """The test's interruption of a replay while it writes its stories."""
+
+
+def _story_id_counts(s: Settings, topic: str) -> Counter[str]:
+    decoder = Registry(s.schema_registry_url).decoder("Story")
+    return Counter(decoder.decode(m.value())["story_id"] for m in read_all(s, topic, 1.5))
+
+
+def test_resumed_replay_with_stories_writes_each_story_once(
+    rsettings: Settings, triton: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 30, item 8: a --with-stories replay stopped after a checkpoint, resumed, stopped again
+    halfway through writing its stories and resumed again writes one story per story id fired over the
+    whole replay, as an uninterrupted (two-process) replay does."""
+    s = rsettings
+    simulate.run(s, CONFIG, progress=False, workers=1)
+    catalog = load_catalog(s)
+    # One listener from each of the two shards of a two-process replay (partitions {0, 2} and {1}),
+    # over the first half of their history: Triton on a CPU writes a story in seconds.
+    events = read_all(s, s.topic_events, 1.5)
+    first_user: dict[int, bytes] = {}
+    for m in events:
+        first_user.setdefault(m.partition(), m.key())
+    two = {first_user[0], first_user[1]}
+    times = sorted(m.timestamp()[1] for m in events if m.key() in two)
+    users = frozenset(u.decode() for u in two)
+    opts = ReplayOptions(0, times[len(times) // 2], users=users, with_stories=True, checkpoint_every=20, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        Replay(s, replace(opts, stop_after_checkpoints=1), catalog).run(lambda _l: None)
+    assert story_ids(s, s.topic_requests + ".backfill"), "no request fired before the checkpoint"
+    real = replay_module.write_stories
+
+    async def half(out: Settings, requests: list, producer: object) -> int:
+        await real(out, requests[: len(requests) // 2], producer)  # type: ignore[arg-type]
+        raise _Stopped
+
+    monkeypatch.setattr(replay_module, "write_stories", half)
+    with pytest.raises(_Stopped):
+        Replay(s, opts, catalog).run(lambda _l: None)
+    monkeypatch.setattr(replay_module, "write_stories", real)
+    assert _story_id_counts(s, s.topic_stories + ".backfill"), "nothing written before the second stop"
+    result = Replay(s, opts, catalog).run(lambda _l: None)
+    assert result.resumed, result
+    reference = run_replay(s, replace(opts, suffix=".par"), catalog, workers=2, report=lambda _l: None)
+    want = Counter(story_ids(s, s.topic_requests + ".par").keys())
+    assert reference.stories == len(want) > 0
+    assert _story_id_counts(s, s.topic_stories + ".par") == want
+    assert set(story_ids(s, s.topic_requests + ".backfill")) == set(want)
+    assert _story_id_counts(s, s.topic_stories + ".backfill") == want
 
 
 def test_interrupted_replay_resumes_without_duplicates(rsettings: Settings) -> None:
