@@ -33,6 +33,13 @@ Cooldowns: a kind fires for a listener at most once per ``cooldown_ms[kind]`` of
 two stories of one listener are at least ``user_cooldown_ms`` apart; a trigger inside a cooldown is
 dropped and counted (``FireResult.suppressed``), not deferred. Cooldowns are applied in the order of
 the triggers' event times, so they decide the same way for any batching of the same events.
+
+Batching: events that come in time order (as producers send them), at distinct times, in batches that
+span less than a day of the listener's time, give the same stories and the same ``UserState`` for any
+batching (``tests/unit/features/test_batching_property.py``). Outside that: a late event (within
+grace) can change which play is a batch's Nth, so a trigger's time and the cooldown and discovery it
+records; plays at one millisecond are taken by kind and key, not by arrival; and once a listener's
+events span 64 half-lives the decayed scores' landmark moves at a batch's end (``features.decay``).
 """
 
 from __future__ import annotations
@@ -203,7 +210,12 @@ def detect(
         found += calendar.weekly(state, result, cfg)
     discovered = state.discovered
     if discovered and new_day:  # pruned once a day is enough
-        horizon = state.as_of - r.discovered_kept_ms
+        # From the start of the (UTC) day the batch ends in, not from its last event: a batch that adds
+        # a day ends in the listener's latest day, where one event at a time last pruned too, so any
+        # batching keeps the same entries. An entry is read only while a replay can still make a
+        # discovery (up to discovery_replay_ms after the artist's first play, so with as_of less than
+        # that plus grace past the entry): the horizon stays a day further back.
+        horizon = state.as_of // DAY_MS * DAY_MS - r.discovered_kept_ms
         for a in [a for a, t in discovered.items() if t < horizon]:
             del discovered[a]
     return _after_cooldowns(state, r, found, suppressed)

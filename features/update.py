@@ -61,7 +61,9 @@ def update(
     a_scores, g_scores = state.artist_scores, state.genre_scores
     first_batch = not state.total_plays and not a_scores
     if first_batch:
-        state.landmark = min(map(_event_time, events))
+        # The first play that counts, in arrival order (not the batch's earliest, which may have come
+        # late): the same for any batching, so is every score.
+        state.landmark = next((e["event_time"] for e in events if e["track_id"] in catalog), events[0]["event_time"])
     landmark = state.landmark
     as_of = state.as_of
     pow2 = (2.0).__pow__
