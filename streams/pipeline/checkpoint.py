@@ -22,6 +22,8 @@ from features.facts import story_id
 from streams.kafka.producer import RecordProducer
 from streams.pipeline.processor import FeatureProcessor
 from streams.pipeline.publisher import FlushPublisher, Request
+from streams.pipeline.stored import REQUESTS_MARK_KEY
+from streams.stories.readback import encode_marks
 
 log = logging.getLogger("linernotes.worker")
 RequestsMark = Mapping[int, int]
@@ -52,12 +54,15 @@ class Checkpoint:
     2. **Hand over the story requests** fired since the last hand-over, and note where they end.
        (The hot path may do this earlier, :meth:`hand_over_requests`: it changes when they are
        delivered, not the order below.) Ask for story-requests' end offsets meanwhile: the
-       *requests mark* of this commit, which goes with its offsets to faust's commit (1c), so a
-       next owner knows where the requests of events past them can be (``streams.worker.published``).
+       *requests mark* of this commit. Every request handed over after this commit lands at or
+       past it, so a next owner knows where the requests of events this commit does not store can
+       be (``streams.worker.published``).
     3. **Serialize every dirty user's state once** and hand the states to the helpers in parts, as
        they are serialized, so the helpers start building snapshots at once.
     4. **Wait until the story requests of step 2 were delivered** (not the snapshots).
-    5. **Write the states**: one RocksDB write batch per partition, one changelog record per user.
+    5. **Write the states**: one RocksDB write batch per partition, one changelog record per user;
+       last in each partition's batch and changelog records, the requests mark under
+       ``REQUESTS_MARK_KEY`` (a mark restored from the changelog implies the states before it are).
     6. **Leave it in flight** with its offsets; step 1 of the next commit settles it, or
        :meth:`settle_if_delivered` on a quiet stream, or this commit itself with ``wait``.
 
@@ -67,10 +72,11 @@ class Checkpoint:
 
     * before step 5: nothing of the commit is stored; the events are applied again from the stored
       states and fire the same triggers, with the same ``story_id``. A request delivered in step 4
-      (or handed over after the last commit) lies at or past the requests mark of the last
-      committed offset: the next owner read story-requests back from there when it was assigned
-      the partition (``published``) and drops a fired request whose id it found. A snapshot goes
-      out again, keyed by user on a compacted topic. Nothing is lost, and no request is repeated.
+      (or handed over after the last commit) lies at or past the requests mark stored with the
+      partition's last states: the next owner (this worker restarted, or another one) reads
+      story-requests back from there before it hands over a request (``streams.worker.published``)
+      and drops a fired request whose id it found. A snapshot goes out again, keyed by user on a
+      compacted topic. Nothing is lost, and no request is repeated.
     * after step 5, before 1a completed: a user whose stored state holds re-read events skips them
       (each state keeps, per partition, the offset of the last event applied), so nothing is counted
       twice; the processor marks that user dirty, so its snapshot and changelog record go out again
@@ -92,21 +98,19 @@ class Checkpoint:
         publisher: FlushPublisher,
         states: StateSink,
         producer: RecordProducer,
-        mark_done: Callable[[Mapping[TP, int], RequestsMark | None], None],
+        mark_done: Callable[[Mapping[TP, int]], None],
         *,
         requests_topic: str,
         request_ends: Callable[[], RequestsMark] | None = None,
     ) -> None:
-        """``mark_done(offsets, requests_mark)``: offsets (next to read) whose effects are durable, for
-        faust's commit loop, with the requests mark to commit with them (None: none known).
-        ``request_ends``: story-requests' end offsets, a blocking call (None: no marks)."""
+        """``mark_done(offsets)``: offsets (next to read) whose effects are durable, for faust's commit
+        loop. ``request_ends``: story-requests' end offsets, a blocking call (None: no marks)."""
         self.processor, self.publisher, self.states, self.producer = processor, publisher, states, producer
         self.mark_done = mark_done
         self.requests_topic = requests_topic
         self.request_ends = request_ends
         self.pending: dict[TP, int] = {}  # next offset to read, per partition handled since the last commit
-        # Offsets, message count and requests mark of the commit in flight.
-        self._inflight: tuple[dict[TP, int], int, RequestsMark | None] | None = None
+        self._inflight: tuple[dict[TP, int], int] | None = None  # offsets and message count of the commit in flight
         self._mark: RequestsMark | None = None  # the last requests mark read (an older one is lower: valid)
         # Story ids already on story-requests, read back on assignment: a fired request with one is dropped.
         self.published: set[str] = set()
@@ -148,11 +152,14 @@ class Checkpoint:
                 self._mark = await ends
             except Exception as e:  # noqa: BLE001 - the last mark read is still a valid one (lower)
                 log.warning("story-requests' end offsets unknown (%s): this commit carries the last known", e)
-        # 5. The states: RocksDB now, changelog records on their way.
+        # 5. The states: RocksDB now, changelog records on their way; each partition's mark after its states.
+        if self._mark is not None:
+            mark = encode_marks(self._mark).encode()
+            states += [(REQUESTS_MARK_KEY, tp.partition, mark) for tp in offsets]
         self.states.write(states)
         self.producer.poll()
         # 6. In flight.
-        self._inflight = (offsets, messages_so_far, self._mark)
+        self._inflight = (offsets, messages_so_far)
         if wait:
             await self.settle(loop)
         return True
@@ -170,8 +177,8 @@ class Checkpoint:
         # 1b. The changelog's "persisted offset" of each RocksDB partition.
         self.states.persist_offsets()
         # 1c. The offsets, for faust's commit loop.
-        (offsets, messages, mark), self._inflight = self._inflight, None
-        self.mark_done(offsets, mark)
+        (offsets, messages), self._inflight = self._inflight, None
+        self.mark_done(offsets)
         stats = self.processor.stats
         stats.last_flush_s = time.monotonic()
         stats.last_flush_cpu_s = time.process_time()

@@ -16,6 +16,11 @@ restarts and rebalances exactly as the state does:
   longer). An older id still there only changes how a repeat of its event is counted (a duplicate,
   not late): applied it is never.
 
+Beside the users, each partition of the state table holds one record of the worker's own under
+``REQUESTS_MARK_KEY`` (not a listener: readers of the table or its changelog skip it with
+:func:`is_listener`): the requests mark of the partition's last commit
+(``streams.pipeline.checkpoint``). Stores written before it lack it, and load as they are.
+
 Format, versioned: ``{"v": 2, "s": state, "o": offsets, "i": seen}`` in msgpack. Version 1 (no
 ``v``, no ``i``) is what workers before ids wrote; it reads with an empty ``seen``. Fields a reader
 does not know are ignored, so a worker rolled back reads what a newer one wrote.
@@ -31,6 +36,13 @@ import msgpack
 from features import UserState
 
 FORMAT: Final = 2
+REQUESTS_MARK_KEY: Final = b"\x00linernotes:requests-mark"
+"""The state table's one key per partition that is no listener's (a user id does not begin with NUL)."""
+
+
+def is_listener(key: bytes) -> bool:
+    """Whether a key of the state table (or its changelog) is a listener's."""
+    return not key.startswith(b"\x00")
 
 
 @dataclass(slots=True)

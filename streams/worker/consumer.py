@@ -20,10 +20,7 @@ from confluent_kafka import Consumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
-from streams.stories.readback import encode_marks
 from streams.worker import faust_compat
-
-MARKS_KEPT = 16  # per partition, the requests marks of the latest offsets marked done (see mark_done)
 
 
 class HotPath(Protocol):
@@ -78,26 +75,14 @@ class BatchConsumer(faust_compat.Consumer):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._hot_done: dict[TP, int] = {}
-        # offset -> commit metadata (its requests mark), the latest few per partition: faust's commit
-        # runs in its consumer thread and may commit an offset marked done just before a newer one.
-        self._hot_marks: dict[TP, dict[int, str]] = {}
         self.hot_lock = asyncio.Lock()  # the hot path's batches, flushes and revocations, one at a time
 
     # -- offsets: faust commits hot partitions up to what the hot path marked done -------------
-    def mark_done(self, offsets: Mapping[TP, int], requests_mark: Mapping[int, int] | None = None) -> None:
-        """``offsets`` are next-offsets-to-read whose effects are durable; ``requests_mark`` is committed
-        with them, in the offsets' metadata (``streams.worker.published``)."""
-        metadata = encode_marks(requests_mark) if requests_mark is not None else ""
+    def mark_done(self, offsets: Mapping[TP, int]) -> None:
+        """``offsets`` are next-offsets-to-read whose effects are durable."""
         for tp, offset in offsets.items():
             if offset > self._hot_done.get(tp, -1):
                 self._hot_done[tp] = offset
-                marks = self._hot_marks.setdefault(tp, {})
-                marks[offset] = metadata
-                if len(marks) > MARKS_KEPT:
-                    del marks[next(iter(marks))]
-
-    def commit_metadata(self, tp: TP, offset: int) -> str:
-        return self._hot_marks.get(tp, {}).get(offset, "")
 
     def decides_offset(self, tp: TP) -> bool:
         return self.hot is not None and tp.topic in self.hot.topics
@@ -135,7 +120,6 @@ class BatchConsumer(faust_compat.Consumer):
                 self.hot.forget(revoked)
                 for tp in revoked:
                     self._hot_done.pop(tp, None)
-                    self._hot_marks.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:

@@ -16,7 +16,7 @@ private ones, and they are all here:
 
 What this module offers the rest of the worker is public: ``Consumer`` (faust's aiokafka consumer
 with the hooks ``take_records``, ``decides_offset``/``done_offset``/``done_partitions``,
-``mark_read``/``read_offset``, ``commit_metadata`` and ``fetch_max_wait_ms``), ``set_current_partition``,
+``mark_read``/``read_offset`` and ``fetch_max_wait_ms``), ``set_current_partition``,
 ``key_index``, ``partition_db`` and ``install_transport``.
 """
 
@@ -30,7 +30,6 @@ from typing import Any
 
 import aiokafka
 import faust
-from aiokafka.structs import OffsetAndMetadata
 from faust.streams import _current_event
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
@@ -197,14 +196,6 @@ PUBLIC_INTERNALS: tuple[Private, ...] = (
         f"(self, assigned: Set[{_TP}], generation_id: int = 0) -> None",
     ),
     Private(
-        "aiokafka.consumer.consumer:AIOKafkaConsumer",
-        "commit",
-        "overrides",
-        "on the instance faust's consumer thread commits with: faust commits an empty metadata, the "
-        "worker its requests mark (Consumer.commit_metadata)",
-        "(self, offsets=None)",
-    ),
-    Private(
         "faust.transport.drivers.aiokafka:Consumer",
         "on_partitions_revoked",
         "overrides",
@@ -281,26 +272,7 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                 f"{AIOKAFKA_VERSION}): see streams/worker/faust_compat.py"
             )
         consumer._fetch_max_wait_ms = getattr(self.consumer, "fetch_max_wait_ms", Consumer.fetch_max_wait_ms)
-        consumer.commit = _with_metadata(consumer.commit, self.consumer)
         return consumer
-
-
-def _with_metadata(commit: Any, owner: Any) -> Any:
-    """aiokafka's ``commit``, with each offset's metadata from ``owner.commit_metadata`` where it gives
-    one (faust's consumer thread commits ``OffsetAndMetadata(offset, "")``)."""
-    metadata_of = getattr(owner, "commit_metadata", None)
-
-    async def commit_with_metadata(offsets: Any = None) -> Any:
-        if offsets and metadata_of is not None:
-            out = {}
-            for tp, om in offsets.items():
-                offset = om.offset if isinstance(om, OffsetAndMetadata) else int(om)
-                metadata = metadata_of(TP(tp.topic, tp.partition), offset)
-                out[tp] = OffsetAndMetadata(offset, metadata) if metadata else om
-            offsets = out
-        return await commit(offsets)
-
-    return commit_with_metadata
 
 
 class Consumer(faust_aiokafka.Consumer):
@@ -323,10 +295,6 @@ class Consumer(faust_aiokafka.Consumer):
     def decides_offset(self, tp: TP) -> bool:
         """Whether ``done_offset``, not faust's acked messages, decides what is committed for ``tp``."""
         return False
-
-    def commit_metadata(self, tp: TP, offset: int) -> str:
-        """The metadata to commit with ``offset`` of ``tp`` ("": none). Called from faust's consumer thread."""
-        return ""
 
     def done_offset(self, tp: TP) -> int | None:
         """The offset to commit for a partition ``decides_offset`` holds (None: nothing yet)."""

@@ -24,11 +24,13 @@ from streams.kafka.producer import RecordProducer
 from streams.pipeline.checkpoint import Checkpoint
 from streams.pipeline.processor import DeadLetter, FeatureProcessor, RawMessage, dead_letter_headers
 from streams.pipeline.publisher import FlushPublisher
+from streams.pipeline.stored import REQUESTS_MARK_KEY
+from streams.stories.readback import decode_marks
 from streams.worker.catalog import CatalogBehind, CatalogJoin, CatalogTable
 from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer
 from streams.worker.faust_app import PartitionContext
-from streams.worker.published import RequestEnds, committed_marks, read_back
+from streams.worker.published import RequestEnds, read_back
 
 log = logging.getLogger("linernotes.worker")
 MIN_FLUSH_INTERVAL_S = 0.5
@@ -84,9 +86,9 @@ class FeatureHotPath:
     def consumer(self) -> BatchConsumer:
         return self.app.consumer  # type: ignore[return-value]
 
-    def _mark_done(self, offsets: Mapping[TP, int], requests_mark: Mapping[int, int] | None) -> None:
+    def _mark_done(self, offsets: Mapping[TP, int]) -> None:
         # Looked up at each commit: faust creates its consumer when the worker starts, after this.
-        self.consumer.mark_done(offsets, requests_mark)
+        self.consumer.mark_done(offsets)
 
     def assigned(self, assigned: set[TP]) -> None:
         if self.story_ids is not None:
@@ -94,13 +96,14 @@ class FeatureHotPath:
 
     async def _read_back_requests(self) -> None:
         """What the previous owners of the partitions just assigned published on story-requests since
-        their last commit: a request fired again for an event read again is dropped if it is there."""
+        their last commit: a request fired again for an event read again is dropped if it is there.
+        Called with the first batch after an assignment: faust has recovered the table by then."""
         tps, story_ids = sorted(self._read_back), self.story_ids
         assert story_ids is not None
         conf, loop = self.settings.kafka_conf(), asyncio.get_running_loop()
+        marks = [self._requests_mark(tp.partition) for tp in tps]
 
-        def read() -> set[str] | None:
-            marks = committed_marks(conf, self.settings.app_id, [(tp.topic, tp.partition) for tp in tps])
+        def read() -> set[str]:
             return read_back(conf, self.settings.topic_requests, marks, story_ids)
 
         for attempt in range(READ_BACK_TRIES):
@@ -112,15 +115,20 @@ class FeatureHotPath:
                     raise
                 log.warning("reading story-requests back failed (%s): trying again", e)
                 await asyncio.sleep(1.0)
-        if ids is None:
-            log.warning(
-                "partitions %s were committed without a story-requests position (a worker before this one): "
-                "requests of events read again may go out twice",
-                ", ".join(f"{tp.topic}[{tp.partition}]" for tp in tps),
-            )
-        else:
-            self.checkpoint.published |= ids
+        self.checkpoint.published |= ids
         self._read_back = self._read_back.difference(tps)
+
+    def _requests_mark(self, partition: int) -> dict[int, int]:
+        """The requests mark the partition's last commit stored ({}: none, story-requests is read whole)."""
+        self.ctx.enter(partition)
+        try:
+            raw = self.table.get(REQUESTS_MARK_KEY)
+        finally:
+            self.ctx.leave()
+        marks = decode_marks(bytes(raw).decode()) if raw is not None else None
+        if marks is None:
+            log.info("no story-requests mark stored for partition %d: reading story-requests from its start", partition)
+        return marks or {}
 
     async def stop(self) -> None:
         """A graceful stop: no more batches; the last commit, settled; faust's offset commit of it."""

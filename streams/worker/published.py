@@ -6,28 +6,33 @@ crash the events past the committed offset are read again, and those their liste
 does not hold fire their triggers again (``streams.pipeline.checkpoint``): requests that may already
 be on the topic, with the same ``story_id`` (it is deterministic: ``features.facts.story_id``).
 
-So with each commit the worker stores, in the committed offset's metadata, a position in
-``story-requests`` that no request of an event at or past that offset can precede: the topic's end
-offsets read while the commit that made those offsets durable was under way (a request of a later
-event is handed to the helpers after that commit, so it is appended at or past any end read
-before; a reported end below the real one, as Tansu gives, only moves the position back). On
-assignment the worker reads ``story-requests`` from the earliest such position of its partitions to
-the end, keeps the story ids it finds, and drops a fired request whose id is among them. A commit
-without the metadata (the group's first, or one by a worker before this) gives no position: the
-worker then reads nothing back and says so. One read of the recent tail per assignment.
+So with each commit's states the worker stores, per partition, a position in ``story-requests``
+that no request of an event the stored states do not hold can precede: the topic's end offsets read
+while that commit was under way (a request of a later event is handed to the helpers after the
+commit, so it is appended at or past any end read before; a reported end below the real one, as
+Tansu gives, only moves the position back). The position is the *requests mark*: one record per
+partition of the state table, in the same RocksDB write batch as the states and after them in the
+changelog (``streams.pipeline.stored.REQUESTS_MARK_KEY``), so it is restored with them, by this
+worker's store or by faust's recovery on another. (Not the committed offset's metadata, which would
+be its natural place: Tansu keeps no commit metadata.) With the first batch after an assignment the
+worker reads ``story-requests`` from the earliest mark of the partitions assigned to the end, keeps
+the story ids it finds, and drops a fired request whose id is among them (they stay known until
+the worker stops: the tail's ids, a few seconds of requests). A partition without a mark (never
+committed, or by a worker before this) has the topic read from its start. One read of the recent
+tail per assignment.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
 from streams.kafka.read import read_batches
-from streams.stories.readback import Marks, decode_marks, earliest
+from streams.stories.readback import Marks, earliest
 
 log = logging.getLogger("linernotes.worker")
 TIMEOUT_S = 10.0
@@ -58,33 +63,18 @@ class RequestEnds:
             self._consumer = None
 
 
-def committed_marks(conf: Mapping[str, Any], group: str, partitions: Collection[tuple[str, int]]) -> list[Marks | None]:
-    """The ``story-requests`` position each committed offset of ``partitions`` carries: ``{}`` where
-    nothing was committed (every event is read again: the topic is read from its start), None where
-    the commit carries no position."""
-    consumer = Consumer({**conf, "group.id": group, "enable.auto.commit": False})
-    try:
-        found = consumer.committed([TopicPartition(t, p) for t, p in partitions], timeout=TIMEOUT_S)
-    finally:
-        consumer.close()
-    return [decode_marks(tp.metadata) if tp.offset >= 0 else {} for tp in found]
-
-
 def read_back(
     conf: Mapping[str, Any],
     topic: str,
-    marks: list[Marks | None],
+    marks: list[Marks],
     story_ids: Callable[[list[bytes | None]], list[str]],
-) -> set[str] | None:
-    """The story ids on ``topic`` from the earliest of ``marks`` to the end (a partition of ``topic``
-    that no mark names: from its start); None when some mark is None (nothing bounds what was
-    published before that commit, so nothing is read)."""
-    if not marks or any(m is None for m in marks):
-        return None
-    known = [m for m in marks if m is not None]
-    starts = earliest(known)
-    if any(not m for m in known):
-        starts = {}
+) -> set[str]:
+    """The story ids on ``topic`` from the earliest of ``marks`` to the end: a partition of ``topic``
+    that no mark names, and every partition if some mark is empty (no commit stored one), from
+    its start."""
+    if not marks:
+        return set()
+    starts = {} if any(not m for m in marks) else earliest(marks)
     ids: set[str] = set()
     n = 0
     for batch in read_batches(conf, topic, starts=starts):

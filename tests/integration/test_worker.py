@@ -23,6 +23,7 @@ from streams.ingest.simulator import Simulation, SimulationConfig
 from streams.kafka import topics
 from streams.kafka.producer import RecordProducer
 from streams.pipeline.processor import Stored
+from streams.pipeline.stored import is_listener
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CONFIG = SimulationConfig(users=60, events=4000, days=4, seed=5)
@@ -80,7 +81,8 @@ def ground_truth(s: Settings) -> dict[str, UserState]:
 
 def worker_states(s: Settings) -> dict[str, UserState]:
     changelog = f"{s.app_id}-user-state-changelog"
-    return {u: Stored.loads(v).state for u, v in latest_by_key(read_all(s, changelog)).items()}
+    latest = latest_by_key(read_all(s, changelog)).items()
+    return {u: Stored.loads(v).state for u, v in latest if is_listener(u.encode())}
 
 
 def assert_equal_to_truth(s: Settings) -> None:

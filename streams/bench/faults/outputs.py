@@ -22,7 +22,7 @@ from schemas.records import Story, StoryRequest
 from schemas.registry import Registry
 from streams.bench.faults.truth import Observed
 from streams.config.settings import Settings
-from streams.pipeline.stored import Stored
+from streams.pipeline.stored import Stored, is_listener
 from streams.stories.readback import STORY_ID_HEADER
 
 TOPIC_CHECK_S = 1.0  # how often topics not there yet (the changelog: faust creates it) are looked for
@@ -105,6 +105,8 @@ class Outputs:
     def _keep(self, m: Any) -> None:
         topic, value = m.topic(), m.value()
         if topic == self._changelog:
+            if not is_listener(m.key() or b""):
+                return  # the worker's own record (its requests mark)
             user = (m.key() or b"").decode()
             self._raw_states[user] = value  # None: a tombstone, the listener's state deleted
             self._changed.add(user)

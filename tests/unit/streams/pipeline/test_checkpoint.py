@@ -10,6 +10,7 @@ from faust.types import TP
 from features.facts import Trigger, story_id
 from streams.pipeline.checkpoint import Checkpoint
 from streams.pipeline.publisher import PublishError
+from streams.pipeline.stored import REQUESTS_MARK_KEY, is_listener
 from tests.unit.streams.pipeline.test_processor import W, ev, msg, processor
 
 TP0 = TP("le", 0)
@@ -81,7 +82,7 @@ def checkpoint(**publisher: bool) -> tuple[Checkpoint, Log]:
         Publisher(log, **publisher),  # type: ignore[arg-type]
         States(log),  # type: ignore[arg-type]
         Producer(log, "dead letters"),  # type: ignore[arg-type]
-        lambda offsets, _mark: log("offsets done", dict(offsets)),
+        lambda offsets: log("offsets done", dict(offsets)),
         requests_topic="story-requests",
     )
     return cp, log
@@ -178,10 +179,10 @@ def fired(user: str, key: str) -> tuple[Trigger, int, None]:
     return Trigger(0, "MILESTONE", key, user, ()), 0, None
 
 
-def test_a_commit_carries_the_request_ends_read_while_it_ran_and_the_last_known_if_that_fails() -> None:
+def test_each_partition_stores_the_request_ends_read_while_its_commit_ran_after_its_states() -> None:
     cp, _ = checkpoint()
     ends: list[Any] = [{0: 7, 1: 3}, RuntimeError("broker away"), {0: 9, 1: 4}]
-    marks: list[Any] = []
+    written: list[list[tuple[bytes, int, bytes]]] = []
 
     def request_ends() -> dict[int, int]:
         answer = ends.pop(0)
@@ -190,24 +191,34 @@ def test_a_commit_carries_the_request_ends_read_while_it_ran_and_the_last_known_
         return answer
 
     cp.request_ends = request_ends
-    cp.mark_done = lambda offsets, mark: marks.append((dict(offsets), mark))
+    cp.states.write = lambda states: written.append(list(states))  # type: ignore[method-assign]
 
     async def run() -> None:
         for first in (0, 3, 6):
             handle(cp, range(first, first + 3))
+            cp.pending[TP("le", 2)] = 1  # a second partition handled in the same commit
             await cp.commit(wait=True)
 
     asyncio.run(run())
-    assert marks == [({TP0: 3}, {0: 7, 1: 3}), ({TP0: 6}, {0: 7, 1: 3}), ({TP0: 9}, {0: 9, 1: 4})]
+    marks = [[(k, p, v) for k, p, v in states if k == REQUESTS_MARK_KEY] for states in written]
+    assert marks == [
+        [(REQUESTS_MARK_KEY, 0, b'{"0":7,"1":3}'), (REQUESTS_MARK_KEY, 2, b'{"0":7,"1":3}')],
+        # the ends could not be read: the last ones known (lower than the real ones: still a valid mark)
+        [(REQUESTS_MARK_KEY, 0, b'{"0":7,"1":3}'), (REQUESTS_MARK_KEY, 2, b'{"0":7,"1":3}')],
+        [(REQUESTS_MARK_KEY, 0, b'{"0":9,"1":4}'), (REQUESTS_MARK_KEY, 2, b'{"0":9,"1":4}')],
+    ]
+    for states in written:  # after the states, so a mark restored from the changelog implies them
+        assert [k == REQUESTS_MARK_KEY for k, _, _ in states] == [False] * (len(states) - 2) + [True, True]
+        assert not any(is_listener(k) for k, _, _ in states[-2:])
 
 
-def test_without_request_ends_the_offsets_carry_no_mark() -> None:
+def test_without_request_ends_no_mark_is_stored() -> None:
     cp, _ = checkpoint()
-    marks: list[Any] = []
-    cp.mark_done = lambda offsets, mark: marks.append(mark)
+    written: list[Any] = []
+    cp.states.write = written.extend  # type: ignore[method-assign]
     handle(cp, range(3))
     asyncio.run(cp.commit(wait=True))
-    assert marks == [None]
+    assert written and all(is_listener(k) for k, _, _ in written)
 
 
 def test_a_request_read_back_from_story_requests_is_not_handed_over_again() -> None:

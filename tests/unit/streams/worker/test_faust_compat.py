@@ -21,7 +21,7 @@ from typing import Any
 import aiokafka
 import faust
 import pytest
-from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+from aiokafka.structs import ConsumerRecord
 from faust.types import TP
 
 from streams.config.settings import load
@@ -206,28 +206,6 @@ def test_offsets_marked_done_are_what_faust_commits(worker_app: tuple[faust.App,
     # faust's commit filter: the hot partition at what was marked, another (nothing acked) not at all
     assert consumer._filter_committable_offsets([*tps, other_tp]) == {hot_tp: 42}
     assert hot_tp not in list(consumer._filter_tps_with_pending_acks({"catalog"}))  # a commit of other topics
-
-
-def test_a_commit_carries_the_requests_mark_of_the_offset_it_commits(
-    worker_app: tuple[faust.App, Any, BatchConsumer],
-) -> None:
-    app, _, consumer = worker_app
-    consumer.hot = Hot()
-    hot_tp, other_tp = TP("listening-events", 0), TP("catalog", 0)
-    consumer.mark_done({hot_tp: 40}, {0: 5, 1: 2})
-    consumer.mark_done({hot_tp: 42}, {0: 6, 1: 2})  # marked while faust's thread commits 40
-    made = aiokafka_consumer(consumer, app)
-    committed: list[Any] = []
-
-    async def commit(offsets: Any = None) -> None:
-        committed.append(offsets)
-
-    wrapped = faust_compat._with_metadata(commit, consumer)
-    tp40, cat = aiokafka.TopicPartition(hot_tp.topic, 0), aiokafka.TopicPartition(other_tp.topic, 0)
-    asyncio.run(wrapped({tp40: OffsetAndMetadata(40, ""), cat: OffsetAndMetadata(7, "")}))
-    assert committed == [{tp40: OffsetAndMetadata(40, '{"0":5,"1":2}'), cat: OffsetAndMetadata(7, "")}]
-    assert consumer.commit_metadata(hot_tp, 42) == '{"0":6,"1":2}'
-    assert made.commit.__name__ == "commit_with_metadata"  # the consumer faust's thread commits with
 
 
 def test_the_fetch_wait_reaches_aiokafka(worker_app: tuple[faust.App, Any, BatchConsumer]) -> None:

@@ -59,7 +59,7 @@ def hot_path(max_poll: int) -> tuple[FeatureHotPath, Publisher]:
         publisher,  # type: ignore[arg-type]
         States(publisher.log),  # type: ignore[arg-type]
         hot.producer,
-        lambda offsets, _mark: publisher.log.append(("done", dict(offsets))),
+        lambda offsets: publisher.log.append(("done", dict(offsets))),
         requests_topic=settings.topic_requests,
     )
     hot._catalog_frozen, hot._read = True, {}
