@@ -48,3 +48,27 @@ def test_the_fault_bench_runs_and_reports_every_figure(stack, stack_settings: Se
     history = figures["history-import"]
     assert history["history_plays_sent"] == history["history_plays_expected"] > 0
     assert history["expected_plays"] == EVENTS + history["history_plays_expected"]
+
+
+def test_a_worker_killed_or_restarted_publishes_each_story_request_once(
+    stack, stack_settings: Settings, tmp_path: Path
+) -> None:
+    """SIGKILLs (helpers included) and SIGTERM restarts every 10 s while 60k events flow: every story id the
+    fold expects is on story-requests exactly once. Before the requests marks, this size repeated 129
+    requests after two kills."""
+    scenarios = ("worker-kill", "worker-restart")
+    cmd = [sys.executable, "-m", "streams.cli", "bench", "faults", "--json", "--events", "60000", "--users", "3000"]
+    cmd += [f"--scenario={name}" for name in scenarios] + ["--keep", str(tmp_path)]
+    done = subprocess.run(cmd, env=env_for(stack_settings), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])["scenarios"]
+    for name in scenarios:
+        got = figures[name]
+        assert "error" not in got, (name, got)
+        assert got["expected_requests"] > 0
+        assert (got["lost_requests"], got["duplicate_request_records"], got["unexpected_requests"]) == (0, 0, 0), got
+        assert (got["lost"], got["double_counted"]) == (0, 0), got
+        assert got["worker_crashes"] == 0, got
+    assert figures["worker-kill"]["worker_kills"] >= 2
+    assert figures["worker-restart"]["worker_restarts"] >= 2
+    assert figures["worker-restart"]["worker_stops_killed"] == 0, "a graceful stop that had to be killed"
