@@ -62,8 +62,12 @@ def update(
     first_batch = not state.total_plays and not a_scores
     if first_batch:
         # The first play that counts, in arrival order (not the batch's earliest, which may have come
-        # late): the same for any batching, so is every score.
-        state.landmark = next((e["event_time"] for e in events if e["track_id"] in catalog), events[0]["event_time"])
+        # late): the same for any batching, so is every score. (A loop: no generator per listener.)
+        state.landmark = events[0]["event_time"]
+        for e in events:
+            if e["track_id"] in catalog:
+                state.landmark = e["event_time"]
+                break
     landmark = state.landmark
     as_of = state.as_of
     pow2 = (2.0).__pow__
