@@ -110,18 +110,46 @@ def read_batches(
         consumer.close()
 
 
-def end_marks(conf: Mapping[str, Any], topic: str) -> dict[int, int]:
+class TopicEnds:
     """Per partition of ``topic``, its reported end (high watermark): a record appended from now on
-    lies at or past it, so a later read from these marks finds every such record (a broker that
-    under-reports the end only makes that read longer). Empty if the topic does not exist."""
-    consumer = Consumer({**conf, "group.id": f"marks-{uuid.uuid4()}", "enable.auto.commit": False})
+    lies at or past it, so a later read from these ends finds every such record (a broker that
+    under-reports the end only makes that read longer). Empty while the topic does not exist. One
+    client, kept until :meth:`close`, for a caller that asks again and again; blocking calls."""
+
+    TIMEOUT_S = 10.0
+
+    def __init__(self, conf: Mapping[str, Any], topic: str) -> None:
+        self._conf, self.topic = dict(conf), topic
+        self._consumer: Consumer | None = None
+        self._partitions: list[int] = []
+
+    def __call__(self) -> dict[int, int]:
+        if self._consumer is None:
+            self._consumer = Consumer({**self._conf, "group.id": f"ends-{uuid.uuid4()}", "enable.auto.commit": False})
+        consumer, topic = self._consumer, self.topic
+        if not self._partitions:
+            meta = consumer.list_topics(topic, timeout=self.TIMEOUT_S).topics.get(topic)
+            if meta is None or meta.error is not None:
+                return {}
+            self._partitions = sorted(meta.partitions)
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=self.TIMEOUT_S)[1]
+            for p in self._partitions
+        }
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+
+
+def end_marks(conf: Mapping[str, Any], topic: str) -> dict[int, int]:
+    """:class:`TopicEnds` asked once."""
+    ends = TopicEnds(conf, topic)
     try:
-        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if meta is None or meta.error is not None:
-            return {}
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in meta.partitions}
+        return ends()
     finally:
-        consumer.close()
+        ends.close()
 
 
 def read_topic(

@@ -19,11 +19,11 @@ from typing import Protocol
 from faust.types import TP
 
 from features.facts import story_id
+from streams.kafka.marks import encode_marks
 from streams.kafka.producer import RecordProducer
 from streams.pipeline.processor import FeatureProcessor
 from streams.pipeline.publisher import FlushPublisher, Request
 from streams.pipeline.stored import REQUESTS_MARK_KEY
-from streams.stories.readback import encode_marks
 
 log = logging.getLogger("linernotes.worker")
 RequestsMark = Mapping[int, int]

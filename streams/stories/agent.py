@@ -43,8 +43,9 @@ from schemas.errors import DecodeError, RegistryUnavailable
 from schemas.records import StoryRequest
 from streams.config.settings import Settings
 from streams.kafka import dlq
+from streams.kafka.marks import decode_marks, earliest, encode_marks
 from streams.stories.offsets import PartitionOffsets, headers_of
-from streams.stories.readback import STORY_ID_HEADER, decode_marks, earliest, encode_marks, published_since
+from streams.stories.readback import STORY_ID_HEADER, published_since
 from streams.stories.spans import trace_generation
 from streams.tracing.records import messaging
 from streams.tracing.tracer import Span, Tracer, disabled, parse

@@ -13,42 +13,16 @@ publish them again. No transactions: one read of the recent tail of the topic pe
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from streams.kafka.marks import Marks
 from streams.kafka.read import read_topic
 
 log = logging.getLogger("linernotes.stories")
 
 STORY_ID_HEADER = "linernotes.story_id"
-
-Marks = dict[int, int]  # user-stories partition -> offset
-
-
-def encode_marks(marks: Mapping[int, int]) -> str:
-    return json.dumps({str(p): o for p, o in sorted(marks.items())}, separators=(",", ":"))
-
-
-def decode_marks(metadata: str | None) -> Marks | None:
-    """The marks a commit carried; None for a commit without them (or with foreign metadata)."""
-    if not metadata:
-        return None
-    try:
-        raw = json.loads(metadata)
-        return {int(p): int(o) for p, o in raw.items()}
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
-def earliest(marks: Iterable[Marks]) -> Marks:
-    """Per stories partition, the lowest mark: where a read-back must start to cover every commit."""
-    out: Marks = {}
-    for m in marks:
-        for p, o in m.items():
-            out[p] = min(o, out.get(p, o))
-    return out
 
 
 def published_since(conf: Mapping[str, Any], topic: str, starts: Marks) -> set[str]:

@@ -20,17 +20,18 @@ from schemas import retry
 from schemas.errors import RegistryUnavailable
 from streams.config import gc as gctune
 from streams.config.settings import Settings
+from streams.kafka.marks import decode_marks
 from streams.kafka.producer import RecordProducer
+from streams.kafka.read import TopicEnds
 from streams.pipeline.checkpoint import Checkpoint
 from streams.pipeline.processor import DeadLetter, FeatureProcessor, RawMessage, dead_letter_headers
 from streams.pipeline.publisher import FlushPublisher
 from streams.pipeline.stored import REQUESTS_MARK_KEY
-from streams.stories.readback import decode_marks
 from streams.worker.catalog import CatalogBehind, CatalogJoin, CatalogTable
 from streams.worker.changelog import StateWriter
 from streams.worker.consumer import BatchConsumer
 from streams.worker.faust_app import PartitionContext
-from streams.worker.published import RequestEnds, read_back
+from streams.worker.published import read_back
 
 log = logging.getLogger("linernotes.worker")
 MIN_FLUSH_INTERVAL_S = 0.5
@@ -63,7 +64,7 @@ class FeatureHotPath:
         self.app, self.settings, self.processor, self.table = app, settings, processor, table
         self.producer, self.ctx = producer, ctx
         self.publisher, self.story_ids = publisher, story_ids
-        self.request_ends = RequestEnds(settings.kafka_conf(), settings.topic_requests) if story_ids else None
+        self.request_ends = TopicEnds(settings.kafka_conf(), settings.topic_requests) if story_ids else None
         self.checkpoint = Checkpoint(
             processor,
             publisher,

@@ -25,42 +25,13 @@ tail per assignment.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
-
+from streams.kafka.marks import Marks, earliest
 from streams.kafka.read import read_batches
-from streams.stories.readback import Marks, earliest
 
 log = logging.getLogger("linernotes.worker")
-TIMEOUT_S = 10.0
-
-
-class RequestEnds:
-    """The end offsets of ``story-requests``, as the broker reports them (a lower bound of where
-    anything produced from now on lands). One client, kept for the worker's life; blocking calls."""
-
-    def __init__(self, conf: Mapping[str, Any], topic: str) -> None:
-        self.conf, self.topic = dict(conf), topic
-        self._consumer: Consumer | None = None
-        self._partitions: list[int] = []
-
-    def __call__(self) -> Marks:
-        if self._consumer is None:
-            self._consumer = Consumer({**self.conf, "group.id": f"request-ends-{uuid.uuid4()}"})
-            meta = self._consumer.list_topics(self.topic, timeout=TIMEOUT_S).topics[self.topic]
-            self._partitions = sorted(meta.partitions)
-        consumer, topic = self._consumer, self.topic
-        return {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT_S)[1] for p in self._partitions
-        }
-
-    def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
 
 
 def read_back(

@@ -1,7 +1,7 @@
 """The read-back marks a commit carries (streams.stories.readback, PartitionOffsets.marks_at)."""
 
+from streams.kafka.marks import decode_marks, earliest, encode_marks
 from streams.stories.offsets import PartitionOffsets
-from streams.stories.readback import decode_marks, earliest, encode_marks
 
 
 def test_marks_survive_the_commit_metadata_and_foreign_metadata_is_ignored() -> None:
