@@ -153,10 +153,45 @@ class FeatureProcessor:
                 buckets[i] += 1
 
     def _apply(self, pairs: Sequence[tuple[RawMessage, dict[str, Any]]], dead: list[DeadLetter]) -> list[DeadLetter]:
+        """Validate a decoded batch (the invalid ones join ``dead``), then apply each listener's events
+        in one ``update``, firing the triggers of the change."""
+        by_user, tracks = self._valid(pairs, dead)
+        tcfg = self.trigger_config if self.trigger_config is not None and self.trigger_config.enabled else None
+        watch = tcfg.watch if tcfg is not None else frozenset()
+        config, grace, stats = self.config, self.config.grace_ms, self.stats
+        for user, items in by_user.items():
+            stored = self._get(user, items[0][0].partition)
+            fresh = self._fresh(stored, items)
+            # Every user of the batch is dirty: its marks moved at least. One whose events were all read
+            # again (its state was written at a flush the crash cut short) publishes its snapshot again:
+            # that may never have gone out (it is keyed by user: harmless).
+            self.dirty.add(user)
+            if not fresh:
+                continue
+            state = stored.state
+            if tcfg is None:
+                result = update(state, fresh, tracks, config)
+            else:
+                result = update(state, fresh, tracks, config, watch)
+                self._fire(triggers.detect(state, result, fresh, tracks, tcfg, config, self._rules), items[-1][0])
+            seen = stored.seen
+            if seen and next(iter(seen.values())) < state.as_of - grace:  # the oldest id, nearly always
+                stored.forget_before(state.as_of - grace)
+            stats.applied += result.applied
+            stats.late += result.late
+        stats.dead += len(dead)
+        stats.last_batch_s = time.monotonic()
+        return dead
+
+    def _valid(
+        self, pairs: Sequence[tuple[RawMessage, dict[str, Any]]], dead: list[DeadLetter]
+    ) -> tuple[dict[str, list[tuple[RawMessage, dict[str, Any]]]], dict[str, Track]]:
+        """The batch's valid events by listener, and the catalog entries of their tracks (handed to
+        ``update`` as a plain dict); an invalid event joins ``dead`` with its reason."""
         horizon = self.clock_ms() + MAX_FUTURE_MS
         by_user: dict[str, list[tuple[RawMessage, dict[str, Any]]]] = {}
         catalog = self.catalog
-        tracks: dict[str, Track] = {}  # this batch's catalog lookups, handed to update as a plain dict
+        tracks: dict[str, Track] = {}
         for msg, event in pairs:
             reason = None
             track_id = event["track_id"]
@@ -174,60 +209,47 @@ class FeatureProcessor:
                 dead.append(DeadLetter(msg, reason))
                 continue
             by_user.setdefault(event["user_id"], []).append((msg, event))
-        tcfg = self.trigger_config if self.trigger_config is not None and self.trigger_config.enabled else None
-        detect, watch = triggers.detect, tcfg.watch if tcfg is not None else frozenset()
-        config, rules, suppressed = self.config, self._rules, self.stats.suppressed
-        grace, stats = config.grace_ms, self.stats
-        for user, items in by_user.items():
-            stored = self._get(user, items[0][0].partition)
-            marks, seen = stored.offsets, stored.seen
-            fresh = []
-            duplicates = 0
-            for msg, ev in items:  # skip what the stored state already contains; advance the marks
-                if msg.offset > marks.get(msg.partition, -1):
-                    marks[msg.partition] = msg.offset
-                    event_id = ev["event_id"]
-                    if event_id in seen:
-                        duplicates += 1
-                    else:
-                        seen[event_id] = ev["event_time"]
-                        fresh.append(ev)
-            # Every user of the batch is dirty: its marks moved at least. One whose events were all read
-            # again (its state was written at a flush the crash cut short) publishes its snapshot again:
-            # that may never have gone out (it is keyed by user: harmless).
-            self.dirty.add(user)
-            if duplicates:
-                stats.duplicates += duplicates
-            if len(fresh) + duplicates < len(items):
-                stats.skipped_replayed += len(items) - len(fresh) - duplicates
-            if not fresh:
-                continue
-            state = stored.state
-            if tcfg is None:
-                result = update(state, fresh, tracks, config)
+        return by_user, tracks
+
+    def _fresh(self, stored: Stored, items: list[tuple[RawMessage, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """The events of ``items`` that ``stored`` does not hold yet: past its offset mark on their
+        partition (which they advance) and with an id it has not seen (which they add). Counts the
+        rest: read again after a restart, or duplicates."""
+        marks, seen = stored.offsets, stored.seen
+        fresh = []
+        duplicates = 0
+        for msg, ev in items:
+            if msg.offset > marks.get(msg.partition, -1):
+                marks[msg.partition] = msg.offset
+                event_id = ev["event_id"]
+                if event_id in seen:
+                    duplicates += 1
+                else:
+                    seen[event_id] = ev["event_time"]
+                    fresh.append(ev)
+        stats = self.stats
+        if duplicates:
+            stats.duplicates += duplicates
+        if len(fresh) + duplicates < len(items):
+            stats.skipped_replayed += len(items) - len(fresh) - duplicates
+        return fresh
+
+    def _fire(self, fired: triggers.Detected, last: RawMessage) -> None:
+        """Queue the story requests of ``fired`` (``last``: the message whose batch fired them) and
+        count them, with those the cooldowns suppressed."""
+        if fired.triggers:
+            if self.tracer.enabled:
+                refs = self.spans.triggered(last, fired.triggers, self._batch_start_ns)
+                self.requests += [(r, last.timestamp, ref) for r, ref in zip(fired.triggers, refs, strict=True)]
             else:
-                result = update(state, fresh, tracks, config, watch)
-                fired = detect(state, result, fresh, tracks, tcfg, config, rules)
-                if fired.triggers:
-                    last = items[-1][0]  # the message whose batch fired the triggers
-                    if self.tracer.enabled:
-                        refs = self.spans.triggered(last, fired.triggers, self._batch_start_ns)
-                        self.requests += [(r, last.timestamp, ref) for r, ref in zip(fired.triggers, refs, strict=True)]
-                    else:
-                        self.requests += [(r, last.timestamp, None) for r in fired.triggers]
-                    counts = self.stats.triggers
-                    for r in fired.triggers:
-                        counts[r.kind] = counts.get(r.kind, 0) + 1
-                if fired.suppressed:
-                    for kind, n in fired.suppressed.items():
-                        suppressed[kind] = suppressed.get(kind, 0) + n
-            if seen and next(iter(seen.values())) < state.as_of - grace:  # the oldest id, nearly always
-                stored.forget_before(state.as_of - grace)
-            stats.applied += result.applied
-            stats.late += result.late
-        self.stats.dead += len(dead)
-        self.stats.last_batch_s = time.monotonic()
-        return dead
+                self.requests += [(r, last.timestamp, None) for r in fired.triggers]
+            counts = self.stats.triggers
+            for r in fired.triggers:
+                counts[r.kind] = counts.get(r.kind, 0) + 1
+        if fired.suppressed:
+            suppressed = self.stats.suppressed
+            for kind, n in fired.suppressed.items():
+                suppressed[kind] = suppressed.get(kind, 0) + n
 
     def _get(self, user: str, partition: int) -> Stored:
         cache = self.cache

@@ -109,10 +109,10 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
     hot = FeatureHotPath(
         app,
         settings,
-        processor,
-        state_table,
-        RecordProducer(settings),
-        FlushPublisher(
+        processor=processor,
+        table=state_table,
+        producer=RecordProducer(settings),
+        publisher=FlushPublisher(
             settings,
             registry.register(subject_for(settings.topic_features), schema_str("UserFeatures")),
             config,
@@ -121,7 +121,7 @@ def build_worker(settings: Settings, *, web_port: int | None = None, data_dir: A
             else None,
             processes=settings.flush_publishers,
         ),
-        ctx,
+        ctx=ctx,
         story_ids=_story_ids(registry) if trigger_config.enabled else None,
     )
 

@@ -52,6 +52,7 @@ class FeatureHotPath:
         self,
         app: faust.App,
         settings: Settings,
+        *,
         processor: FeatureProcessor,
         table: Any,
         producer: RecordProducer,
