@@ -237,6 +237,9 @@ class StoryClient:
                 model,
                 tensors,
                 outputs=[InferRequestedOutput(output)],
+                # The same deadline for the server's queue (the model's queue policy): a request this
+                # call has stopped waiting for is not computed.
+                timeout=int(self.timeout_s * 1_000_000),
                 client_timeout=self.timeout_s,
                 headers=self.headers(headers),
             )

@@ -8,11 +8,13 @@ import subprocess
 import sys
 from importlib import resources
 
+import numpy as np
 import pytest
 
 from inference import golden
 from inference.client import CircuitBreaker, StoryClient
 from inference.errors import BadRequest, CircuitOpen, Unavailable
+from inference.factsheet import to_json
 from inference.grounding import check
 from inference.prompt import Sampling
 from inference.writer import StoryWriter, WriterConfig
@@ -167,3 +169,40 @@ def test_eval_cli_reports_the_served_models_figures(triton: Stack, stack_setting
     for key in ("model_written_share", "model_acceptable_rate", "repeat_rate_per_listener"):
         assert 0.0 <= out["served"][key]["rate"] <= 1.0
     assert 0.0 < out["served"]["distinct_2"] <= 1.0
+
+
+def test_a_request_whose_deadline_passed_in_the_queue_is_not_computed(triton: Stack, stack_settings: Settings) -> None:
+    """The model's queue policy drops a request still queued when its deadline (sent with it) has
+    passed, instead of computing a story its caller no longer waits for."""
+    from tritonclient.grpc import InferenceServerException, InferInput
+    from tritonclient.grpc.aio import InferenceServerClient
+
+    case = CASES[0]
+    params = {"n": 4, "temperature": 0.7, "top_p": 0.9, "max_new_tokens": 64, "seed": 1, "draft": "A draft."}
+
+    def tensors() -> list[InferInput]:
+        out = []
+        for name, value in (("FACT_SHEET", to_json(case.sheet, case.kind)), ("PARAMS", json.dumps(params))):
+            t = InferInput(name, [1, 1], "BYTES")
+            t.set_data_from_numpy(np.array([[value.encode()]], dtype=np.object_))
+            out.append(t)
+        return out
+
+    async def go() -> tuple[object, BaseException | None]:
+        async with StoryClient(url=stack_settings.triton_url, timeout_s=300) as client:
+            await client.wait_ready(timeout_s=120)
+            busy = asyncio.create_task(client.generate(case.kind, case.sheet, Sampling(n=4, seed=1, max_new_tokens=64)))
+            await asyncio.sleep(0.5)  # the one instance is computing it: the next request queues
+            raw = InferenceServerClient(stack_settings.triton_url)
+            try:
+                await raw.infer("story_generator", tensors(), timeout=1_000)  # a 1 ms deadline
+                refused: BaseException | None = None
+            except InferenceServerException as e:
+                refused = e
+            finally:
+                await raw.close()
+            return await busy, refused
+
+    generated, refused = run(go())
+    assert generated.candidates, "the request that was computing finished"
+    assert refused is not None and "timeout" in str(refused).lower(), refused
