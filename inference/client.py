@@ -57,6 +57,8 @@ def translate(exc: BaseException) -> InferenceError:
     status_fn, message_fn = getattr(exc, "status", None), getattr(exc, "message", None)  # InferenceServerException
     status = str(status_fn()) if callable(status_fn) else ""
     msg = str(message_fn()) if callable(message_fn) else str(exc)
+    if "request timeout expired" in msg.lower():  # the model's queue dropped it at its deadline (UNAVAILABLE)
+        return Timeout(f"triton: {msg}")
     if status in _RETRIABLE_STATUS:
         return _RETRIABLE_STATUS[status](f"triton: {msg}")
     return _by_message(status, msg)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from inference import golden
-from inference.client import CircuitBreaker, StoryClient
-from inference.errors import BadRequest, CircuitOpen, Unavailable
+from inference.client import CircuitBreaker, StoryClient, translate
+from inference.errors import BadRequest, CircuitOpen, Timeout, Unavailable
 from inference.factsheet import to_json
 from inference.grounding import check
 from inference.prompt import Sampling
@@ -206,3 +206,5 @@ def test_a_request_whose_deadline_passed_in_the_queue_is_not_computed(triton: St
     generated, refused = run(go())
     assert generated.candidates, "the request that was computing finished"
     assert refused is not None and "timeout" in str(refused).lower(), refused
+    # to the client, a deadline passed: retriable, as when it passes on the client's side
+    assert isinstance(translate(refused), Timeout), (refused.status(), str(refused))  # type: ignore[attr-defined]

@@ -37,6 +37,11 @@ def test_triton_errors_become_typed_errors(status: str, expected: type) -> None:
     assert isinstance(translate(TimeoutError()), Timeout)
 
 
+def test_a_request_the_models_queue_dropped_at_its_deadline_is_a_timeout() -> None:
+    dropped = InferenceServerException("Request timeout expired", status="StatusCode.UNAVAILABLE")
+    assert isinstance(translate(dropped), Timeout)
+
+
 def test_breaker_opens_half_opens_and_closes() -> None:
     now = [0.0]
     states: list[str] = []
