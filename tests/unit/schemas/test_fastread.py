@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from schemas import DecodeError, schema_str
 from schemas.codec import Decoder, Encoder
-from schemas.fastpath import varint_long
+from schemas.fastpath import _uvarint, varint_long
 from schemas.fastread import CORE_FIELDS, read_listening_event_core
 from schemas.records import CONTEXT_TYPES, PLATFORMS
 from tests.unit.schemas.test_fastpath import events
@@ -34,16 +34,6 @@ BOOLEANS = ("shuffle", "skipped", "offline")
 # Byte sequences that are not UTF-8 wherever they stand between whole characters: a lone continuation
 # byte, a bad continuation, a surrogate, an overlong NUL, a code point past U+10FFFF, a cut sequence.
 NOT_UTF8 = (b"\x80", b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xc0\x80", b"\xf4\x90\x80\x80", b"\xe2\x82")
-
-
-def _varint(n: int) -> bytes:
-    """Any non-negative ``n`` as a base-128 varint, not zig-zagged: the value read is any bits at all."""
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def texts(e: dict[str, Any]) -> dict[str, str | None]:
@@ -137,7 +127,7 @@ def test_any_varint_in_any_varint_field(event: dict, field: str, n: int, padding
     many bytes as they need or ``padding`` more (overlong: no Avro writer writes them, fastavro reads
     them)."""
     parts = fields(event)
-    encoded = _varint(n)
+    encoded = _uvarint(n)  # any non-negative n, not zig-zagged: the value read is any bits at all
     if padding:
         encoded = encoded[:-1] + bytes([encoded[-1] | 0x80]) + b"\x80" * (padding - 1) + b"\x00"
     if field in STRINGS:  # the length, before the string's own bytes
@@ -168,22 +158,33 @@ def test_truncated_and_extended_bodies_are_refused(event: dict, data: st.DataObj
     assert compare(body + data.draw(st.binary(min_size=1, max_size=8))) != "both read it"
 
 
+def mutated(body: bytes, edits: list[tuple[int, str, int]]) -> bytes:
+    """``body`` with each ``(at, kind, byte)`` applied in turn: replace, insert or delete at ``at``."""
+    out = bytearray(body)
+    for at, kind, byte in edits:
+        if kind == "insert":
+            out.insert(at, byte)
+        elif at < len(out):
+            if kind == "replace":
+                out[at] = byte
+            else:
+                del out[at]
+    return bytes(out)
+
+
 @settings(max_examples=500)
 @given(events, st.data())
 def test_randomly_mutated_bodies(event: dict, data: st.DataObject) -> None:
-    body = bytearray(b"".join(fields(event).values()))
-    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
-        at = data.draw(st.integers(min_value=0, max_value=len(body)))
-        kind = data.draw(st.sampled_from(("replace", "insert", "delete")))
-        byte = data.draw(st.integers(min_value=0, max_value=255))
-        if kind == "insert":
-            body.insert(at, byte)
-        elif at < len(body):
-            if kind == "replace":
-                body[at] = byte
-            else:
-                del body[at]
-    compare(bytes(body))
+    body = b"".join(fields(event).values())
+    edits = [
+        (
+            data.draw(st.integers(min_value=0, max_value=len(body))),
+            data.draw(st.sampled_from(("replace", "insert", "delete"))),
+            data.draw(st.integers(min_value=0, max_value=255)),
+        )
+        for _ in range(data.draw(st.integers(min_value=1, max_value=3)))
+    ]
+    compare(mutated(body, edits))
 
 
 @settings(max_examples=500)
@@ -202,20 +203,13 @@ def test_seeded_mutations_of_simulated_events() -> None:
     outcomes: dict[str, int] = {}
     for day in sim.days():
         for event in day:
-            body = bytearray(ENCODER.encode(event)[5:])
+            body = ENCODER.encode(event)[5:]
             for _ in range(10):
-                mutated = bytearray(body)
-                for _ in range(rng.randint(1, 3)):
-                    at, byte = rng.randrange(len(mutated) + 1), rng.randrange(256)
-                    kind = rng.choice(("replace", "insert", "delete"))
-                    if kind == "insert":
-                        mutated.insert(at, byte)
-                    elif at < len(mutated):
-                        if kind == "replace":
-                            mutated[at] = byte
-                        else:
-                            del mutated[at]
-                outcome = compare(bytes(mutated))
+                edits = [
+                    (rng.randrange(len(body) + 1), rng.choice(("replace", "insert", "delete")), rng.randrange(256))
+                    for _ in range(rng.randint(1, 3))
+                ]
+                outcome = compare(mutated(body, edits))
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert sum(outcomes.values()) >= 15_000 and outcomes.get("both read it", 0) > 0
 
