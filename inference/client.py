@@ -123,6 +123,7 @@ class Generated:
     completion_tokens: list[int]
     latency_ms: float
     logprobs: list[float] = field(default_factory=list)  # each candidate's mean token log-probability
+    device: str = ""  # where the model ran ("cpu", "cuda:0"); "" when the server does not say
 
 
 @dataclass
@@ -299,5 +300,6 @@ class StoryClient:
             prompt_tokens=int(doc.get("prompt_tokens", 0)),
             completion_tokens=list(doc.get("completion_tokens", [])),
             logprobs=[float(x) for x in doc.get("logprobs", [])],
+            device=str(doc.get("device", "")),
             latency_ms=(time.perf_counter() - t0) * 1000,
         )

@@ -49,6 +49,7 @@ async def _measure(
         sem = asyncio.Semaphore(concurrency)
         latencies: list[float] = []
         model_written = 0
+        devices: set[str] = set()
 
         async def one(r: StoryRequest) -> None:
             nonlocal model_written
@@ -57,6 +58,7 @@ async def _measure(
                 w = await writer.write(r, 0)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 model_written += w.model_written
+                devices.update(g.device for g in w.generations)
 
         t0 = time.perf_counter()
         await asyncio.gather(*(one(r) for r in requests))
@@ -66,16 +68,20 @@ async def _measure(
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
         "model_accept_rate": model_written / len(requests),
+        "device": ",".join(sorted(devices)),
     }
 
 
-def run(settings: Settings, *, stories: int, concurrency: int, report: Callable[[str], None]) -> dict[str, Any]:
+def run(
+    settings: Settings, *, stories: int, concurrency: int, candidates: int, report: Callable[[str], None]
+) -> dict[str, Any]:
     cases = golden.load()
     requests = [
         StoryRequest(f"bench-{i}", "bench", c.kind, c.id, 0, c.sheet, seed=i)
         for i, c in enumerate(cases[i % len(cases)] for i in range(stories))
     ]
-    cfg = WriterConfig(candidates=1, regenerations=0, max_new_tokens=32)  # one model call per story
+    # One model call per story; with more than one candidate the writer ranks them, as the agent does.
+    cfg = WriterConfig(candidates=candidates, regenerations=0, max_new_tokens=32)
     with tempfile.TemporaryDirectory(prefix="linernotes-bench-stories-") as tmp:
         repo = Path(tmp) / "models"
         make_repository(settings.model_repository.resolve(), repo)
@@ -120,4 +126,6 @@ def run(settings: Settings, *, stories: int, concurrency: int, report: Callable[
         "p99_ms_c1": round(one["p99_ms"]),
         "model_accept_rate": round((b["model_accept_rate"] + u["model_accept_rate"]) / 2, 3),
         "max_new_tokens": cfg.max_new_tokens,
+        "candidates": candidates,
+        "device": b["device"],
     }

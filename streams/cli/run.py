@@ -263,15 +263,23 @@ def bench_tracing(events: int, users: int, rounds: int, receiver: str, as_json: 
 @bench.command("stories")
 @option("--stories", type=click.IntRange(min=4), default=64, help="Stories per measurement")
 @option("--concurrency", type=click.IntRange(min=2), default=32, help="Requests in flight")
+@option(
+    "--candidates",
+    type=click.IntRange(min=1, max=8),
+    default=None,
+    help="Candidates per story, ranked by the writer [default: LINERNOTES_STORY_CANDIDATES]",
+)
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
-def bench_stories(stories: int, concurrency: int, as_json: bool) -> None:
+def bench_stories(stories: int, concurrency: int, candidates: int | None, as_json: bool) -> None:
     """Stories/s and latency through Triton: dynamic batching on vs off, in one run."""
     from streams.bench.stories import run as run_bench
 
+    settings = settings_from()
     figures = run_bench(
-        settings_from(),
+        settings,
         stories=stories,
         concurrency=concurrency,
+        candidates=candidates or settings.story_candidates,
         report=reporter(as_json),
     )
     echo_figures(figures, as_json)

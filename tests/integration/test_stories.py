@@ -52,6 +52,7 @@ def test_a_grounded_story_for_every_kind(triton: Stack, stack_settings: Settings
         assert case.sheet.key_fact in w.story.facts_used
         assert w.story.story_id == f"t-{case.id}-0" and w.story.created_at == 5
         assert w.generations, "the model was asked"
+        assert {g.device for g in w.generations} == {"cpu"}, "the local stack's instance is KIND_CPU"
         if w.model_written:
             assert w.story.generator.startswith("story_generator/")
         else:

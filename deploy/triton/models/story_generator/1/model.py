@@ -71,6 +71,7 @@ class TritonPythonModel:
                 "prompt_tokens": g.prompt_tokens,
                 "completion_tokens": g.completion_tokens,
                 "logprobs": g.logprobs,
+                "device": str(self.model.device),
             }
             out = pb_utils.Tensor("CANDIDATES", np.array([dumps(doc)], dtype=np.object_))
             responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
