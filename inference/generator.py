@@ -174,15 +174,20 @@ class StoryModel:
 
         The decode loop stays on the device: the next tokens, the stop test and the log-probabilities are
         tensor operations, and the host reads one flag a step (are all rows done?) and the tokens at the end.
+        Each request's prompt is read once, and its cache copied to its candidates: on a CPU the prompt
+        (the facts) costs more than the few tokens of a frame, so reading it once per candidate would
+        spend most of the call on copies of the same work.
         """
         torch = self.torch
         dev = self.device
         rows: list[tuple[int, str, Sampling, int]] = []  # (request index, prompt, sampling, candidate index)
+        prompts = []
         for i, (kind, sheet, draft, sampling) in enumerate(requests):
-            prompt = self.prompt_for(kind, sheet, draft)
-            rows.extend((i, prompt, sampling, k) for k in range(sampling.n))
-        enc = self.tok([r[1] for r in rows], return_tensors="pt", padding=True).to(dev)
-        prompt_tokens = [int(x) for x in enc.attention_mask.sum(-1).tolist()]
+            prompts.append(self.prompt_for(kind, sheet, draft))
+            rows.extend((i, prompts[-1], sampling, k) for k in range(sampling.n))
+        enc = self.tok(prompts, return_tensors="pt", padding=True).to(dev)
+        request_of = torch.tensor([r[0] for r in rows], dtype=torch.long, device=dev)
+        prompt_tokens = [int(x) for x in enc.attention_mask.sum(-1)[request_of].tolist()]
         gens = [torch.Generator(device=dev).manual_seed((s.seed * 1_000_003 + k) % (2**63)) for _, _, s, k in rows]
         temps = torch.tensor([max(s.temperature, 1e-6) for _, _, s, _ in rows], device=dev).unsqueeze(-1)
         greedy = torch.tensor([s.temperature == 0.0 for _, _, s, _ in rows], device=dev)
@@ -194,24 +199,10 @@ class StoryModel:
         done = torch.zeros(n, dtype=torch.bool, device=dev)
         lengths = torch.zeros(n, dtype=torch.long, device=dev)
         logprob_sum = torch.zeros(n, device=dev)
-        ids, mask = enc.input_ids, enc.attention_mask
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)
-        past = None
         with torch.inference_mode():
+            past, logits, mask, pos = self._prefill(enc, request_of)
             for step in range(steps):
-                res = self.model(
-                    input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=past, use_cache=True
-                )
-                past = res.past_key_values
-                logits = res.logits[:, -1, :].float()
-                probs = torch.softmax(logits / temps, dim=-1)
-                sorted_p, sorted_ix = torch.sort(probs, dim=-1, descending=True)
-                cum = sorted_p.cumsum(-1)
-                sorted_p = torch.where(cum - sorted_p > top_p, torch.zeros_like(sorted_p), sorted_p)
-                cum = sorted_p.cumsum(-1)
-                draws = torch.cat([torch.rand(1, generator=g, device=dev) for g in gens]).unsqueeze(-1) * cum[:, -1:]
-                pick = torch.searchsorted(cum, draws).clamp(max=cum.shape[-1] - 1)
-                token = torch.where(greedy, logits.argmax(-1), sorted_ix.gather(-1, pick).squeeze(-1))
+                token = _draw(torch, logits, temps=temps, top_p=top_p, greedy=greedy, gens=gens)
                 stop = torch.isin(token, self.stop_ids)
                 live = ~done & ~stop
                 chosen = torch.log_softmax(logits, dim=-1).gather(-1, token.unsqueeze(-1)).squeeze(-1)
@@ -224,11 +215,26 @@ class StoryModel:
                 ids = torch.where(done, torch.full_like(token, self.pad_id), token).unsqueeze(-1)
                 mask = torch.cat([mask, torch.ones((n, 1), dtype=mask.dtype, device=dev)], dim=-1)
                 pos = pos[:, -1:] + 1
+                res = self.model(
+                    input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=past, use_cache=True
+                )
+                past, logits = res.past_key_values, res.logits[:, -1, :].float()
         lens = lengths.tolist()
         tokens = out.tolist()
         means = (logprob_sum / lengths.clamp(min=1)).tolist()
         raws = [str(self.tok.decode(tokens[r][: lens[r]], skip_special_tokens=True)) for r in range(n)]
         return self._by_request(len(requests), rows, raws=raws, prompt_tokens=prompt_tokens, lens=lens, means=means)
+
+    def _prefill(self, enc: Any, request_of: Any) -> tuple[Any, Any, Any, Any]:
+        """Each request's prompt read once; its cache, last logits, mask and positions copied to each of
+        its candidates (``request_of``: the request of each candidate row)."""
+        mask = enc.attention_mask
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        res = self.model(input_ids=enc.input_ids, attention_mask=mask, position_ids=pos, use_cache=True)
+        past = res.past_key_values
+        past.reorder_cache(request_of)
+        logits = res.logits[:, -1, :].index_select(0, request_of).float()
+        return past, logits, mask.index_select(0, request_of), pos.index_select(0, request_of)
 
     def _by_request(
         self,
@@ -255,6 +261,34 @@ class StoryModel:
                 )
             )
         return results
+
+
+def _draw(torch: Any, logits: Any, *, temps: Any, top_p: Any, greedy: Any, gens: list[Any]) -> Any:
+    """Each row's next token: sampled from its nucleus at its temperature, each row from its own
+    generator (so a candidate does not depend on its batch), or the likeliest where greedy."""
+    sorted_p, sorted_ix, cum = _head(torch, torch.softmax(logits / temps, dim=-1), top_p)
+    sorted_p = torch.where(cum - sorted_p > top_p, torch.zeros_like(sorted_p), sorted_p)
+    cum = sorted_p.cumsum(-1)
+    draws = torch.cat([torch.rand(1, generator=g, device=logits.device) for g in gens]).unsqueeze(-1) * cum[:, -1:]
+    pick = torch.searchsorted(cum, draws).clamp(max=cum.shape[-1] - 1)
+    return torch.where(greedy, logits.argmax(-1), sorted_ix.gather(-1, pick).squeeze(-1))
+
+
+NUCLEUS_HEAD = 256
+
+
+def _head(torch: Any, probs: Any, top_p: Any) -> tuple[Any, Any, Any]:
+    """The most likely tokens of each row, sorted, with their running mass: enough of them to hold each
+    row's nucleus (top-p). Usually the first ``NUCLEUS_HEAD`` do, and finding them costs a twentieth of
+    sorting the whole vocabulary every step; a row that needs more (a hot temperature) gets the full sort.
+    On a GPU the sort is cheap and the test would cost a device sync a token: it always sorts."""
+    if probs.device.type == "cpu":
+        sorted_p, sorted_ix = torch.topk(probs, min(NUCLEUS_HEAD, probs.shape[-1]), dim=-1)
+        cum = sorted_p.cumsum(-1)
+        if bool(((cum[:, -1:] - sorted_p[:, -1:]) > top_p).all()):  # the head's last is past every nucleus
+            return sorted_p, sorted_ix, cum
+    sorted_p, sorted_ix = torch.sort(probs, dim=-1, descending=True)
+    return sorted_p, sorted_ix, sorted_p.cumsum(-1)
 
 
 def adapter_generator_id(folder: Path) -> str:
