@@ -177,6 +177,93 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"\bmoved : (?!(?:the )?\{(?:old|new)_time_of_day\})"),
         "grammar: 'moved:' with no parts of the day after it",
     ),
+    # the artist reaches the count; the listener does not reach the artist ("you reached X with 10 plays")
+    (
+        re.compile(r"\byou (?:have |'ve )?(?:just )?(?:reached|hit) (?:the )?\{(artist|top_artist|track)\}"),
+        "wrong role: the {0} reached the count, not the listener the {0}",
+    ),
+    # a name is no modifier: "your first The Broken Foxes track"
+    (
+        re.compile(r"\b(?:your|a|an) (?:new |first |latest )+(?:the )?\{(artist|top_artist|track)\} \w"),
+        "grammar: the {0} used as a modifier",
+    ),
+    # since a date, a count has reached it ("since November 2, X has reached 10 plays")
+    (
+        re.compile(r"\bsince (?:the )?\{first_played\}(?: ,)? (?:the )?\{artist\} (?:reached|hit|got to|made it to)\b"),
+        "grammar: since the first play, the artist has reached the count",
+    ),
+    # a share is of the listening, not a level it was brought to
+    (
+        re.compile(r"(?:brings|brought|takes|took|raises|raised|lifts|lifted) (?:your |the )?(?:\w+ )?to \{(share)\}"),
+        "wrong role: the {0} is a part of the listening, not a level",
+    ),
+    # "settled in the evening, before the afternoon" reads as the clock's order
+    (
+        re.compile(r"\bbefore (?:the )?\{(old_time_of_day)\}"),
+        "wrong role: 'before the {0}' reads as a time of day earlier than the new one",
+    ),
+    # the top artist led; "X in your session" says only that it was there
+    (
+        re.compile(r"\{(top_artist)\} in (?:your|this) "),
+        "wrong role: the {0} said only to be there, not to have led",
+    ),
+    (re.compile(r"\band (?:the )?\{(top_artist)\} most played\b"), "grammar: the {0} most played has no verb"),
+    (re.compile(r", and you pressed play \.$"), "dull: 'and you pressed play' says nothing"),
+    # a duration is pressed play *for*; a session wraps, it does not wrap its minutes
+    (re.compile(r"\bpressed play (?:in )?\{(minutes)\}"), "grammar: pressed play for the {0}, not 'pressed play {0}'"),
+    (re.compile(r"\bwrapped \{(minutes)\}"), "grammar: a session wraps, it does not wrap the {0}"),
+    (re.compile(r"\bin front of (?:you|it|(?:the )?\{\w+\})"), "grammar: 'in front of' says where, not what led"),
+    (re.compile(r"\bholds? the front of\b"), "grammar: 'holds the front of' is no English"),
+    (re.compile(r"\bby far\b"), "unsupported: 'by far' compares"),
+    (re.compile(r"\b(?:you're|you are) on the clock\b"), "grammar: 'on the clock' is the minutes', not the listener's"),
+    # a shift is told in the past ("moved from the morning to the evening") or the present, not both
+    (
+        re.compile(
+            r"\b(?:moved|shifted) (?:the clock )?from (?:the )?\{old_time_of_day\} "
+            r"to (?:the )?\{new_time_of_day\} now\b"
+        ),
+        "grammar: 'moved' and 'now' in one clause",
+    ),
+    # "where it used to be the evening": "it" is the new part of the day, which was not the old one
+    (
+        re.compile(r"^the \{new_time_of_day\}[^.]*\bwhere it (?:used to|once) (?:be|hold|held|led|lead)\b"),
+        "grammar: 'it' points at the new part of the day, not at what led before",
+    ),
+    # "now, the evening before" reads as the previous evening
+    (
+        re.compile(r"now , the \{(old_time_of_day)\} before \."),
+        "wrong role: 'the {0} before' reads as the day before",
+    ),
+    (re.compile(r"\bweek (?:was|is) \{(week_of)\}"), "wrong role: the {0} is when the week started, not the week"),
+    (re.compile(r"listened (?:to )?\{(new_artists)\}"), "wrong role: the {0} were found, not listened"),
+    (re.compile(r"\{(skips)\} (?:played|done)\b"), "wrong role: the {0} were passed over, not played"),
+    # a clause of an amount and a name on top needs a verb ("164 minutes and X up front")
+    (
+        re.compile(
+            r"(?:\{minutes\}|\{plays\}) (?:, )?and (?:the )?\{(top_artist)\} "
+            r"(?:up front|at the front|reached|most played)\b"
+        ),
+        "grammar: the {0} on top has no verb",
+    ),
+    # greeting the artist makes "your" the artist's ("Welcome, X: your first play was Y")
+    (
+        re.compile(r"\b(?:welcome|hello)(?: ,)? (?:to )?(?:the )?\{artist\}(?: ,)? : your\b"),
+        "grammar: after greeting the artist, 'your' is the artist's",
+    ),
+    # a streak said as its days alone is a caption
+    (
+        re.compile(r"^\{(streak_days)\} (?:in a row|straight|running) \.$"),
+        "dull: the {0} alone, nothing said about them",
+    ),
+    # a first play is a track; the greeting is to the listener, not a list
+    (re.compile(r"\byour first play : (?:the )?\{(artist)\}"), "grammar: a first play is a track, not the {0}"),
+    (re.compile(r"^(?:welcome|hello) , (?:your|new to you :)"), "grammar: a greeting with no one greeted"),
+    (re.compile(r"\bstreak (?:holds|goes :?) \{(streak_days)\}"), "grammar: a streak reaches its {0}"),
+    (
+        re.compile(r"\b(?:listening|music) (?:moved|moves|moving) (?:your listening|the clock)\b"),
+        "grammar: the listening moved, not moved itself",
+    ),
+    (re.compile(r", and you kept going \.$"), "unsupported: 'kept going' after the session ended"),
     # "listed" says where a name is listed ("listed under {genre}"), never alone
     (re.compile(_NAME + r" listed [.,;]"), "grammar: the {0} listed, with nothing it is listed under"),
     # two facts with no word between them
