@@ -1,5 +1,7 @@
 """The story model's candidates for the evaluation's sheets, recorded once per model and replayed
-through the story writer's own choice (``StoryWriter.choose``).
+through the story writer's own choice (``StoryWriter.choose``), round by round as the writer asks:
+when none of a round's candidates passes, the writer asks again with the next round's seed
+(``WriterConfig.regenerations``), and so does a replay.
 
 Generating them takes minutes on a CPU; filling, the frame checks, the gate and the ranking take a
 second. With the candidates recorded (``inference/data/eval/recorded.jsonl``), ``linernotes eval``
@@ -20,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from inference.client import Generated
-from inference.prompt import Sampling
 from inference.templates import render
-from inference.writer import StoryWriter, WriterConfig
+from inference.writer import StoryWriter, WriterConfig, sampling_for
 from schemas.records import StoryRequest
 
 from .published import Published, judge, labels_of
@@ -40,6 +41,7 @@ class Recorded:
     candidates: list[str]
     logprobs: list[float]
     completion_tokens: list[int] = field(default_factory=list)
+    round: int = 0  # the writer's round (``sampling_for``): 0, then each regeneration
 
 
 def seed_of(sheet_id: str) -> int:
@@ -57,50 +59,46 @@ def requests(es: EvalSet) -> list[tuple[Sheet, StoryRequest]]:
 
 def record(model: Any, es: EvalSet, config: WriterConfig, batch: int = 16) -> tuple[list[Recorded], float]:
     """The candidates ``model`` (an ``inference.generator.StoryModel``) writes for every sheet, in
-    batches as Triton would send them; with the tokens per second it wrote them at."""
+    batches as Triton would send them, for every round the writer may ask (``config.regenerations``);
+    with the tokens per second it wrote them at."""
     todo = requests(es)
     out: list[Recorded] = []
     tokens, spent = 0, 0.0
-    for start in range(0, len(todo), batch):
-        part = todo[start : start + batch]
-        asks = [
-            (
-                r.kind,
-                r.facts,
-                render(r.kind, r.facts, r.seed).text,
-                Sampling(
-                    n=config.candidates,
-                    temperature=config.temperature,
-                    top_p=config.top_p,
-                    max_new_tokens=config.max_new_tokens,
-                    seed=r.seed,
-                ),
-            )
-            for _, r in part
-        ]
-        t0 = time.perf_counter()
-        gens = model.generate(asks)
-        spent += time.perf_counter() - t0
-        for (s, _), g in zip(part, gens, strict=True):
-            tokens += sum(g.completion_tokens)
-            out.append(Recorded(s.id, model.generator_id, g.candidates, g.logprobs, g.completion_tokens))
+    for round_ in range(1 + config.regenerations):
+        for start in range(0, len(todo), batch):
+            part = todo[start : start + batch]
+            asks = [
+                (r.kind, r.facts, render(r.kind, r.facts, r.seed).text, sampling_for(r, config, round_))
+                for _, r in part
+            ]
+            t0 = time.perf_counter()
+            gens = model.generate(asks)
+            spent += time.perf_counter() - t0
+            for (s, _), g in zip(part, gens, strict=True):
+                tokens += sum(g.completion_tokens)
+                out.append(Recorded(s.id, model.generator_id, g.candidates, g.logprobs, g.completion_tokens, round_))
     return out, tokens / spent if spent else 0.0
 
 
 def replay(es: EvalSet, recorded: Iterable[Recorded], config: WriterConfig | None = None) -> list[Published]:
     """What the story writer publishes from the recorded candidates, sheet by sheet in listener order
-    (so that it avoids repeating itself to a listener as it would live). Sheets with no recording are
-    left out."""
-    by_sheet = {r.sheet: r for r in recorded}
-    writer = StoryWriter(_NoClient(), config or WriterConfig())
+    (so that it avoids repeating itself to a listener as it would live), round by round until one is
+    model-written, up to ``config.regenerations``. Sheets with no recording are left out."""
+    config = config or WriterConfig()
+    rounds: dict[str, list[Recorded]] = {}
+    for r in sorted(recorded, key=lambda r: r.round):
+        rounds.setdefault(r.sheet, []).append(r)
+    writer = StoryWriter(_NoClient(), config)
     labels = labels_of(es)
     out = []
     for s, request in requests(es):
-        r = by_sheet.get(s.id)
-        if r is None:
+        if s.id not in rounds:
             continue
-        gen = Generated(r.candidates, r.candidates, r.generator, 0, r.completion_tokens, 0.0, r.logprobs)
-        w = writer.choose(request, gen, now_ms=0)
+        for r in rounds[s.id][: 1 + config.regenerations]:
+            gen = Generated(r.candidates, r.candidates, r.generator, 0, r.completion_tokens, 0.0, r.logprobs)
+            w = writer.choose(request, gen, now_ms=0)
+            if w.model_written:
+                break
         out.append(Published(s, w.story.text, w.model_written, judge(labels, s, w.story.text)))
     return out
 
