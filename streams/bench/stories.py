@@ -33,10 +33,22 @@ UNBATCHED = "story_generator_nobatch"
 def make_repository(src: Path, dest: Path) -> None:
     shutil.copytree(src / "story_generator", dest / "story_generator")
     shutil.copytree(src / "story_generator", dest / UNBATCHED)
-    config = (dest / UNBATCHED / "config.pbtxt").read_text()
-    config = re.sub(r"dynamic_batching\s*\{[^}]*\}\n?", "", config)
+    config = _without_block((dest / UNBATCHED / "config.pbtxt").read_text(), "dynamic_batching")
     config = config.replace('name: "story_generator"', f'name: "{UNBATCHED}"')
     (dest / UNBATCHED / "config.pbtxt").write_text(config)
+
+
+def _without_block(config: str, name: str) -> str:
+    """``config`` (protobuf text) without the block ``name { ... }``, nested blocks and all."""
+    m = re.search(name + r"\s*\{", config)
+    if m is None:
+        return config
+    depth, end = 0, m.end() - 1
+    for end in range(m.end() - 1, len(config)):
+        depth += {"{": 1, "}": -1}.get(config[end], 0)
+        if depth == 0:
+            break
+    return config[: m.start()] + config[end + 1 :].removeprefix("\n")
 
 
 async def _measure(
