@@ -59,7 +59,9 @@ def test_eval_record_writes_the_shipped_adapters_candidates_and_scores_them(tmp_
     r = CliRunner().invoke(eval_cmd, ["--record", "--data", str(tmp_path), "--split", "all", "--json"])
     assert r.exit_code == 0, r.output
     rows = load(tmp_path / "recorded.jsonl")
-    assert len(rows) == 3 and {row.generator for row in rows} == {shipped_generator()}
+    # both of the writer's rounds (WriterConfig's one regeneration), for every sheet
+    assert len(rows) == 6 and {row.generator for row in rows} == {shipped_generator()}
+    assert sorted((row.sheet, row.round) for row in rows) == sorted({(row.sheet, k) for row in rows for k in (0, 1)})
     assert all(row.candidates and len(row.logprobs) == len(row.candidates) for row in rows)
     adapter = json.loads(r.stdout.splitlines()[-1])["adapter"]
     assert adapter["current"] and adapter["stories"] == 3

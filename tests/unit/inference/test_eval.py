@@ -9,6 +9,7 @@ from inference.eval.metrics import distinct_n, repeats_per_listener, wilson
 from inference.eval.published import Published, judge, labels_of
 from inference.eval.recorded import Recorded, replay
 from inference.eval.run import evaluate, gate_figures, pipeline_figures, unlabelled
+from inference.writer import WriterConfig
 
 DAY = 86_400_000
 
@@ -89,6 +90,19 @@ def test_a_story_no_editor_labelled_is_not_called_acceptable() -> None:
     assert unlabelled(published) == [
         {"sheet": sheet.id, "kind": sheet.kind, "model_written": "True", "text": "A text no editor has read."}
     ]
+
+
+def test_a_replay_asks_again_as_the_writer_does() -> None:
+    """Round 0 all refused: round 1's candidate is published; without regenerations, the template."""
+    es = sets.load().split("heldout")
+    week = _sheet(es, "WEEKLY_DIGEST")
+    rows = [
+        Recorded(week.id, "g", ["Your week: {minutes} of music, led by {top_artist}."], [-0.5], round=1),
+        Recorded(week.id, "g", ["{minutes} over {top_artist}."], [-0.1], round=0),
+    ]
+    again = replay(es, rows)[0]
+    assert again.model_written and again.text.startswith("Your week: ")
+    assert not replay(es, rows, WriterConfig(regenerations=0))[0].model_written
 
 
 def test_recorded_candidates_replay_through_the_writers_choice() -> None:
