@@ -185,9 +185,9 @@ def bench_triggers(events: int, users: int, rounds: int, callgrind: bool, as_jso
 
 
 @bench.command("e2e")
-@option("--users", type=click.IntRange(min=1), default=300, help="Simulated listeners")
-@option("--events-per-s", type=click.FloatRange(min=1), default=100.0, help="Steady event rate (wall clock)")
-@option("--duration", "duration_s", type=click.FloatRange(min=5), default=120.0, help="Seconds of load")
+@option("--users", type=click.IntRange(min=1), default=30, help="Simulated listeners")
+@option("--events-per-s", type=click.FloatRange(min=1), default=4.0, help="Steady event rate (wall clock)")
+@option("--duration", "duration_s", type=click.FloatRange(min=5), default=180.0, help="Seconds of load")
 @option("--speedup", type=click.FloatRange(min=1), default=600.0, help="Event time runs this much faster")
 @option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @kafka_options
