@@ -45,9 +45,6 @@ class WriterConfig:
     temperature: float = 0.5
     top_p: float = 0.9
     max_new_tokens: int = 48
-    # Candidates scoring within ``margin`` of the best are alike to ``score``; the request's seed picks
-    # among them. Always taking the best publishes the model's likeliest phrasing for every listener.
-    margin: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,25 +123,19 @@ def score(c: Candidate) -> float:
     return c.likeness + c.logprob
 
 
-def rank(
-    candidates: list[Candidate], recent: RecentStories, user: str, t_ms: int, *, margin: float = 0.0, seed: int = 0
-) -> int | None:
+def rank(candidates: list[Candidate], recent: RecentStories, user: str, t_ms: int) -> int | None:
     """The candidate to publish: accepted by the frame checks and the gate; of those, one the listener
-    has not just read; of those, the ones within ``margin`` of the best ``score``, one picked by
-    ``seed`` (the request's, so a replay picks the same). None when none is accepted."""
+    has not just read, then the best ``score``. None when none is accepted."""
     accepted = [i for i, c in enumerate(candidates) if c.accepted]
     if not accepted:
         return None
 
-    def fresh(i: int) -> bool:
-        report = candidates[i].report
-        assert report is not None
-        return not recent.seen(user, report.skeleton, t_ms)
+    def key(i: int) -> tuple[bool, float]:
+        c = candidates[i]
+        assert c.report is not None
+        return (not recent.seen(user, c.report.skeleton, t_ms), score(c))
 
-    pool = [i for i in accepted if fresh(i)] or accepted
-    best = max(score(candidates[i]) for i in pool)
-    alike = [i for i in pool if score(candidates[i]) >= best - margin]
-    return alike[seed % len(alike)]
+    return max(accepted, key=key)
 
 
 def sampling_for(request: StoryRequest, config: WriterConfig, round_: int) -> Sampling:
@@ -211,9 +202,7 @@ class StoryWriter:
         """The best of one generation's candidates (``rank``) as a story, or the template if none passes."""
         logprobs = gen.logprobs or [0.0] * len(gen.candidates)
         cands = [read(request.kind, request.facts, c, lp) for c, lp in zip(gen.candidates, logprobs, strict=True)]
-        best = rank(
-            cands, self.recent, request.user_id, request.event_time, margin=self.config.margin, seed=request.seed
-        )
+        best = rank(cands, self.recent, request.user_id, request.event_time)
         rejected = tuple(Rejected(c.written, c.why) for c in cands if not c.accepted)
         if best is None:
             fallback = template_story(request, now_ms)

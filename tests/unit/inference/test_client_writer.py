@@ -263,23 +263,3 @@ def test_a_frame_like_the_house_frames_is_preferred_to_a_surer_bare_one() -> Non
     assert w.story.text.startswith("Your late night session ran 47 minutes across 12 tracks, led by ")
     assert [r.text for r in w.rejected] == ["{tracks} led {minutes} in the count."]
     assert "the tracks lead nothing" in w.rejected[0].reason
-
-
-def test_within_the_margin_the_requests_seed_picks_the_candidate() -> None:
-    frames = [
-        ("Your {time_of_day} session ran {minutes} across {tracks}.", -0.30),
-        ("{minutes} and {tracks}: that was your {time_of_day} session.", -0.32),
-        ("Session wrapped: {tracks} in {minutes}.", -2.0),  # far below the others: never picked
-    ]
-
-    def published(seed: int, margin: float) -> str:
-        request = StoryRequest("sid", "u1", CASE.kind, "k", 123, CASE.sheet, seed=seed)
-        return asyncio.run(StoryWriter(FrameModel(frames), WriterConfig(margin=margin)).write(request, 0)).story.text
-
-    assert {published(seed, 0.0) for seed in range(6)} == {"Your late night session ran 47 minutes across 12 tracks."}
-    alike = {published(seed, 0.3) for seed in range(6)}
-    assert alike == {
-        "Your late night session ran 47 minutes across 12 tracks.",
-        "47 minutes and 12 tracks: that was your late night session.",
-    }
-    assert published(5, 0.3) == published(5, 0.3)  # the same request, the same story
