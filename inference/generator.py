@@ -199,6 +199,7 @@ class StoryModel:
         done = torch.zeros(n, dtype=torch.bool, device=dev)
         lengths = torch.zeros(n, dtype=torch.long, device=dev)
         logprob_sum = torch.zeros(n, device=dev)
+        alive = torch.arange(n, device=dev)  # the rows still in the batch, as indices into the outputs
         with torch.inference_mode():
             past, logits, mask, pos = self._prefill(enc, request_of)
             for step in range(steps):
@@ -206,14 +207,24 @@ class StoryModel:
                 stop = torch.isin(token, self.stop_ids)
                 live = ~done & ~stop
                 chosen = torch.log_softmax(logits, dim=-1).gather(-1, token.unsqueeze(-1)).squeeze(-1)
-                logprob_sum += torch.where(live, chosen, torch.zeros_like(chosen))
-                out[:, step] = torch.where(live, token, torch.full_like(token, self.pad_id))
-                lengths += live.long()
+                logprob_sum.index_add_(0, alive, torch.where(live, chosen, torch.zeros_like(chosen)))
+                out[alive, step] = torch.where(live, token, torch.full_like(token, self.pad_id))
+                lengths.index_add_(0, alive, live.long())
                 done |= stop | (step + 1 >= limit)
-                if bool(done.all()):
+                left = int((~done).sum())
+                if left == 0:
                     break
+                if left <= 3 * len(done) // 4:
+                    # Frames differ in length (half the rows' steps are padding after their end in a
+                    # batch of 128): finished rows leave the batch once they are a quarter of it, and
+                    # copying the cache then costs less than the forward passes it saves.
+                    keep = (~done).nonzero().squeeze(-1)
+                    past.reorder_cache(keep)
+                    alive, done, token, mask, pos = alive[keep], done[keep], token[keep], mask[keep], pos[keep]
+                    temps, top_p, greedy, limit = temps[keep], top_p[keep], greedy[keep], limit[keep]
+                    gens = [gens[i] for i in keep.tolist()]
                 ids = torch.where(done, torch.full_like(token, self.pad_id), token).unsqueeze(-1)
-                mask = torch.cat([mask, torch.ones((n, 1), dtype=mask.dtype, device=dev)], dim=-1)
+                mask = torch.cat([mask, torch.ones((len(done), 1), dtype=mask.dtype, device=dev)], dim=-1)
                 pos = pos[:, -1:] + 1
                 res = self.model(
                     input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=past, use_cache=True

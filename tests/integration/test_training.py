@@ -65,3 +65,19 @@ def test_eval_record_writes_the_shipped_adapters_candidates_and_scores_them(tmp_
     assert all(row.candidates and len(row.logprobs) == len(row.candidates) for row in rows)
     adapter = json.loads(r.stdout.splitlines()[-1])["adapter"]
     assert adapter["current"] and adapter["stories"] == 3
+
+
+def test_rows_leaving_the_batch_early_change_no_candidate() -> None:
+    # Frames end at different lengths, and the decoder drops finished rows from its batch as it goes, at
+    # steps that depend on the whole batch: a request's candidates must not depend on when that happened.
+    from inference.eval import sets
+
+    sheets = list(sets.load().split("dev").sheets.values())[:6]
+    asks = [(s.kind, s.sheet, None, Sampling(n=4, seed=11 + i, temperature=0.8)) for i, s in enumerate(sheets)]
+    model = StoryModel(adapter=Path(__file__).resolve().parents[2] / "inference" / "data" / "story-adapter")
+    together = model.generate(asks)
+    assert len({len(c) for g in together for c in g.raw}) > 1  # the rows really end apart
+    for ask, gen in zip(asks, together, strict=True):
+        alone = model.generate([ask])[0]
+        assert alone.candidates == gen.candidates
+        assert alone.logprobs == pytest.approx(gen.logprobs, abs=1e-3)
