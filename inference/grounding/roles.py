@@ -213,7 +213,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bpressed play (?:in )?\{(minutes)\}"), "grammar: pressed play for the {0}, not 'pressed play {0}'"),
     (re.compile(r"\bwrapped \{(minutes)\}"), "grammar: a session wraps, it does not wrap the {0}"),
     (re.compile(r"\bin front of (?:you|it|(?:the )?\{\w+\})"), "grammar: 'in front of' says where, not what led"),
-    (re.compile(r"\bholds? the front of\b"), "grammar: 'holds the front of' is no English"),
+    (re.compile(r"\b(?:holds?|held) the front of\b"), "grammar: 'holds the front of' is no English"),
     (re.compile(r"\bby far\b"), "unsupported: 'by far' compares"),
     (re.compile(r"\b(?:you're|you are) on the clock\b"), "grammar: 'on the clock' is the minutes', not the listener's"),
     # a shift is told in the past ("moved from the morning to the evening") or the present, not both
@@ -267,6 +267,77 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"\{(?:minutes|tracks|plays)\}[^.]*, and you kept going \.$"),
         "unsupported: 'kept going' after the session ended",
     ),
+    # a sentence that stops where its next fact should be ("which came to 21 minutes over.")
+    (re.compile(r"\} (?:over|in short) \.$"), "grammar: the sentence stops where a fact should follow"),
+    (re.compile(r"\{(play_count)\} for the first time\b"), "wrong role: the {0} is a count, not a first"),
+    (re.compile(r"\bin a row , one after another\b"), "dull: 'one after another' repeats 'in a row'"),
+    (
+        re.compile(r"^(?:a (?:listening )?streak of|music over) \{(streak_days)\} (?:in a row|running) \.$"),
+        "dull: the {0} alone, as a caption",
+    ),
+    # plays are of the artist ("10 plays of music", "50 plays of your milestones")
+    (
+        re.compile(r"\{(play_count)\} of (?:music|songs|plays?|your|listening)\b"),
+        "grammar: the {0} are plays of the artist",
+    ),
+    # the week's count of new artists includes this one; it did not arrive with them
+    (
+        re.compile(r"\b(?:came|arrived|joined)\b[^.]* with \{(new_artists_7d)\}"),
+        "wrong role: the {0} counts this artist, it did not come with them",
+    ),
+    (re.compile(r"\bon \{(genre|top_genre)\}"), "wrong role: 'on the {0}' reads as a track or a place"),
+    # the share is the new part of the day's, not what moved
+    (
+        re.compile(r"\{(share)\} of your (?:listening|plays|music) (?:moved|shifted)\b|\bshifted to it now\b"),
+        "wrong role: the {0} is the new part of the day's, not the part that moved",
+    ),
+    (
+        re.compile(r"\bkept coming back to \{(minutes|tracks|plays)\}"),
+        "wrong role: the listener comes back to an artist, not to the {0}",
+    ),
+    # a count in brackets is the sheet's line pasted in; a genre in brackets is fine
+    (re.compile(r"\( \{(new_artists_7d|new_artists|play_count|streak_days)\} \)"), "leak: the {0} pasted in brackets"),
+    (
+        re.compile(r"\{(skips|tracks|plays|minutes)\} (?:tracks|plays|minutes|skips)\b"),
+        "grammar: the {0} followed by a second unit",
+    ),
+    (
+        re.compile(r", the \{(old_time_of_day)\} (?:held|had|led|did)(?: it)? before\b"),
+        "grammar: two sentences joined by a comma ('..., the {0} held it before')",
+    ),
+    (
+        re.compile(r"\{new_time_of_day\} listening now , the \{old_time_of_day\} listening before\b"),
+        "grammar: two parts of the day with no verb between them",
+    ),
+    # "every day for 3 days" needs a verb for what happened each day
+    (
+        re.compile(r"^every day (?:for \{streak_days\} , well done|with \{streak_days\})\b"),
+        "grammar: 'every day' with nothing done on those days",
+    ),
+    (re.compile(r"\bone by one\b"), "grammar: 'one by one' after the days adds nothing"),
+    (re.compile(r"\{(minutes)\} in the mix\b"), "wrong role: the {0} are the session's length, not part of a mix"),
+    (re.compile(r"\bin a (?:running|mix) of\b"), "grammar: 'in a running of' / 'in a mix of' is no English"),
+    (
+        re.compile(r"\bheld the most played\b|\bon the front\b"),
+        "grammar: the top artist was most played, it held nothing",
+    ),
+    (re.compile(r"\( [^)]*\.$"), "leak: a bracket never closed"),
+    (re.compile(r"\{artist\} is a new \{(genre)\} (?:in|on|to)\b"), "wrong role: the artist is not a {0}"),
+    (re.compile(r", (?:each one|that one) \.$"), "grammar: 'each one' left hanging at the end"),
+    # "Welcome X, to your listening": the comma leaves the greeting without its place
+    (re.compile(r"^(?:welcome (?:the )?\{artist\}|hello) , to\b"), "grammar: a greeting split from its 'to'"),
+    (re.compile(r"\bnew to you , and counting\b"), "grammar: a discovery is not counted"),
+    (re.compile(r"\{top_artist\} over (?:the )?\{(top_genre)\}"), "wrong role: the {0} was played, not beaten"),
+    (
+        re.compile(r"^you gave your \{time_of_day\} session of \{minutes\} \.$"),
+        "grammar: 'you gave' with nothing given",
+    ),
+    (re.compile(r"^play by play for\b"), "grammar: 'play by play for' the days is no English"),
+    (re.compile(r"\bweek\b[^.]*\bin your week \.$"), "grammar: the week said twice"),
+    (re.compile(r"\bused to be (?:the )?\{old_time_of_day\} before\b"), "grammar: 'used to' and 'before' at once"),
+    (re.compile(r"\bin your day\b"), "grammar: 'in your day' reads as 'back in your day'"),
+    (re.compile(r"\{(share)\} of it in the mix\b"), "wrong role: the {0} is of your plays, not 'in the mix'"),
+    (re.compile(r", the mark \.$"), "grammar: 'the mark' tacked on"),
     # "listed" says where a name is listed ("listed under {genre}"), never alone
     (re.compile(_NAME + r" listed [.,;]"), "grammar: the {0} listed, with nothing it is listed under"),
     # two facts with no word between them
