@@ -173,7 +173,8 @@ class StoryModel:
         """(kind, sheet, draft, sampling) per request -> its candidates. One batched decode for all.
 
         The decode loop stays on the device: the next tokens, the stop test and the log-probabilities are
-        tensor operations, and the host reads one flag a step (are all rows done?) and the tokens at the end.
+        tensor operations, and the host reads one number a step (how many rows are still writing) and the
+        tokens at the end.
         Each request's prompt is read once, and its cache copied to its candidates: on a CPU the prompt
         (the facts) costs more than the few tokens of a frame, so reading it once per candidate would
         spend most of the call on copies of the same work.
