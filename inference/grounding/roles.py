@@ -327,6 +327,21 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # "Welcome X, to your listening": the comma leaves the greeting without its place
     (re.compile(r"^(?:welcome (?:the )?\{artist\}|hello) , to\b"), "grammar: a greeting split from its 'to'"),
     (re.compile(r"\bnew to you , and counting\b"), "grammar: a discovery is not counted"),
+    # "where the evening did before" repeats the new part's verb, and with it its share
+    (
+        re.compile(r"\bwhere (?:the )?\{(old_time_of_day)\} did before\b"),
+        "wrong role: 'did before' gives the {0} the new part of the day's share",
+    ),
+    (re.compile(r"\bcovers \{(share)\} ,"), "grammar: the {0} of nothing"),
+    (re.compile(r"\{(play_count)\} , (?:with )?\{track\} \.$"), "grammar: the track after the {0} has no role"),
+    (
+        re.compile(
+            r"^(?:the week of \{week_of\}|your week) : \{top_artist\} , with \{(minutes)\}"
+            r"|\{(minutes)\} of music , with \{top_artist\} \.$"
+        ),
+        "wrong role: the week's {0} beside an artist never said to be on top",
+    ),
+    (re.compile(r"; \{top_artist\} the most played\b"), "grammar: the most played, with no verb"),
     (re.compile(r"\{top_artist\} over (?:the )?\{(top_genre)\}"), "wrong role: the {0} was played, not beaten"),
     (
         re.compile(r"^you gave your \{time_of_day\} session of \{minutes\} \.$"),

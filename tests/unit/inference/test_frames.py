@@ -256,6 +256,15 @@ def test_a_total_said_as_one_artists_is_refused(frame: str, why: str) -> None:
         ("TIME_OF_DAY_SHIFT", "Your {new_time_of_day} listening now, the {old_time_of_day} listening before."),
         ("WEEKLY_DIGEST", "Your week of {minutes} was led by {top_artist} over {top_genre}."),
         ("WEEKLY_DIGEST", "{top_artist} led a week of {minutes} and {new_artists} in your week."),
+        (
+            "TIME_OF_DAY_SHIFT",
+            "The {new_time_of_day} now covers {share} of your plays, where the {old_time_of_day} did before.",
+        ),
+        ("TIME_OF_DAY_SHIFT", "The {new_time_of_day} now covers {share}, where the {old_time_of_day} led before."),
+        ("MILESTONE", "{artist} rolled on to {play_count}, {track}."),
+        ("WEEKLY_DIGEST", "Your week: {top_artist}, with {minutes} spent listening."),
+        ("WEEKLY_DIGEST", "You gave your week {minutes} of music, with {top_artist}."),
+        ("WEEKLY_DIGEST", "You gave your week {minutes} of music; {top_artist} the most played name."),
     ],
 )
 def test_what_editors_refused_on_dev_is_refused_as_a_frame(kind: str, frame: str) -> None:
@@ -300,6 +309,13 @@ def test_what_editors_refused_on_dev_is_refused_as_a_frame(kind: str, frame: str
             "TIME_OF_DAY_SHIFT",
             "The {new_time_of_day} leads your day in music now; the {old_time_of_day} led it before.",
         ),
+        (
+            "TIME_OF_DAY_SHIFT",
+            "The {new_time_of_day} now covers {share} of your plays, where the {old_time_of_day} led before.",
+        ),
+        ("MILESTONE", "{artist} rolled on to {play_count}, {track} the latest."),
+        ("WEEKLY_DIGEST", "Up front this week: {top_artist}, with {minutes} spent listening."),
+        ("WEEKLY_DIGEST", "The week of {week_of} was led by {top_artist}, with {minutes} of listening in all."),
     ],
 )
 def test_the_same_words_in_good_sentences_are_not_refused(kind: str, frame: str) -> None:
