@@ -277,15 +277,15 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # plays are of the artist ("10 plays of music", "50 plays of your milestones")
     (
-        re.compile(r"\{(play_count)\} of (?:music|songs|plays?|your|listening)\b"),
-        "grammar: the {0} are plays of the artist",
+        re.compile(r"\{(play_count)\} of (?:music|songs|plays?|your|listening)\b(?! by \{artist\})"),
+        "grammar: a play count is of the artist, not of music or of the listener's things",
     ),
     # the week's count of new artists includes this one; it did not arrive with them
     (
         re.compile(r"\b(?:came|arrived|joined)\b[^.]* with \{(new_artists_7d)\}"),
-        "wrong role: the {0} counts this artist, it did not come with them",
+        "wrong role: the week's count of new artists includes this one; it did not come with them",
     ),
-    (re.compile(r"\bon \{(genre|top_genre)\}"), "wrong role: 'on the {0}' reads as a track or a place"),
+    (re.compile(r"(?<!plays )\bon \{(genre|top_genre)\}"), "wrong role: 'on the {0}' reads as a track or a place"),
     # the share is the new part of the day's, not what moved
     (
         re.compile(r"\{(share)\} of your (?:listening|plays|music) (?:moved|shifted)\b|\bshifted to it now\b"),
@@ -314,22 +314,27 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"^every day (?:for \{streak_days\} , well done|with \{streak_days\})\b"),
         "grammar: 'every day' with nothing done on those days",
     ),
-    (re.compile(r"\bone by one\b"), "grammar: 'one by one' after the days adds nothing"),
-    (re.compile(r"\{(minutes)\} in the mix\b"), "wrong role: the {0} are the session's length, not part of a mix"),
-    (re.compile(r"\bin a (?:running|mix) of\b"), "grammar: 'in a running of' / 'in a mix of' is no English"),
     (
-        re.compile(r"\bheld the most played\b|\bon the front\b"),
-        "grammar: the top artist was most played, it held nothing",
+        re.compile(r"\b(?:in a row|each|\{streak_days\}) ,? (?:each )?one by one\b"),
+        "grammar: 'one by one' after the days adds nothing",
     ),
+    (re.compile(r"\{(minutes)\} in the mix\b"), "wrong role: the {0} are the session's length, not part of a mix"),
+    (re.compile(r"\bin a running of\b"), "grammar: 'in a running of' is no English"),
+    (
+        re.compile(r"\{(play_count|streak_days|minutes)\} in a mix of\b"),
+        "wrong role: the {0} are not part of a mix",
+    ),
+    (re.compile(r"\bheld the most played\b"), "grammar: the top artist was most played, it held nothing"),
+    (re.compile(r"\bon the front\b"), "grammar: 'on the front' is no English; say 'in front'"),
     (re.compile(r"\( [^)]*\.$"), "leak: a bracket never closed"),
     (re.compile(r"\{artist\} is a new \{(genre)\} (?:in|on|to)\b"), "wrong role: the artist is not a {0}"),
     (re.compile(r", (?:each one|that one) \.$"), "grammar: 'each one' left hanging at the end"),
     # "Welcome X, to your listening": the comma leaves the greeting without its place
     (re.compile(r"^(?:welcome (?:the )?\{artist\}|hello) , to\b"), "grammar: a greeting split from its 'to'"),
     (re.compile(r"\bnew to you , and counting\b"), "grammar: a discovery is not counted"),
-    # "where the evening did before" repeats the new part's verb, and with it its share
+    # "covers 63% of your plays, where the evening did before" repeats the verb, and with it the share
     (
-        re.compile(r"\bwhere (?:the )?\{(old_time_of_day)\} did before\b"),
+        re.compile(r"\{share\}[^.;]* where (?:the )?\{(old_time_of_day)\} did before\b"),
         "wrong role: 'did before' gives the {0} the new part of the day's share",
     ),
     (re.compile(r"\bcovers \{(share)\} ,"), "grammar: the {0} of nothing"),
@@ -339,7 +344,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
             r"^(?:the week of \{week_of\}|your week) : \{top_artist\} , with \{(minutes)\}"
             r"|\{(minutes)\} of music , with \{top_artist\} \.$"
         ),
-        "wrong role: the week's {0} beside an artist never said to be on top",
+        "wrong role: the week's {0} beside an artist given no role",
     ),
     (re.compile(r"; \{top_artist\} the most played\b"), "grammar: the most played, with no verb"),
     (re.compile(r"\{top_artist\} over (?:the )?\{(top_genre)\}"), "wrong role: the {0} was played, not beaten"),
@@ -350,7 +355,10 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^play by play for\b"), "grammar: 'play by play for' the days is no English"),
     (re.compile(r"\bweek\b[^.]*\bin your week \.$"), "grammar: the week said twice"),
     (re.compile(r"\bused to be (?:the )?\{old_time_of_day\} before\b"), "grammar: 'used to' and 'before' at once"),
-    (re.compile(r"\bin your day\b"), "grammar: 'in your day' reads as 'back in your day'"),
+    (
+        re.compile(r"\bback in your day\b|\bin your day (?:\.|, at \{share\} of it\b)"),
+        "grammar: 'in your day' at the end reads as 'back in your day'",
+    ),
     (re.compile(r"\{(share)\} of it in the mix\b"), "wrong role: the {0} is of your plays, not 'in the mix'"),
     (re.compile(r", the mark \.$"), "grammar: 'the mark' tacked on"),
     # "listed" says where a name is listed ("listed under {genre}"), never alone

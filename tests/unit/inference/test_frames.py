@@ -316,6 +316,19 @@ def test_what_editors_refused_on_dev_is_refused_as_a_frame(kind: str, frame: str
         ("MILESTONE", "{artist} rolled on to {play_count}, {track} the latest."),
         ("WEEKLY_DIGEST", "Up front this week: {top_artist}, with {minutes} spent listening."),
         ("WEEKLY_DIGEST", "The week of {week_of} was led by {top_artist}, with {minutes} of listening in all."),
+        # what a second reader found the first versions of the rules above refusing
+        (
+            "TIME_OF_DAY_SHIFT",
+            "The {new_time_of_day} leads your listening now, where the {old_time_of_day} did before.",
+        ),
+        (
+            "TIME_OF_DAY_SHIFT",
+            "The {new_time_of_day} is now the main time in your day for music, with {share} of your plays.",
+        ),
+        ("MILESTONE", "The plays added up one by one, and {artist} reached {play_count}."),
+        ("SESSION_RECAP", "{top_artist} stood out in a mix of {tracks} over {minutes}."),
+        ("WEEKLY_DIGEST", "Your week: {minutes}, with the most plays on {top_genre}, led by {top_artist}."),
+        ("MILESTONE", "You're up to {play_count} of songs by {artist}, the latest being {track}."),
     ],
 )
 def test_the_same_words_in_good_sentences_are_not_refused(kind: str, frame: str) -> None:
