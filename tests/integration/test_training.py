@@ -71,10 +71,11 @@ def test_rows_leaving_the_batch_early_change_no_candidate() -> None:
     # Frames end at different lengths, and the decoder drops finished rows from its batch as it goes, at
     # steps that depend on the whole batch: a request's candidates must not depend on when that happened.
     from inference.eval import sets
+    from inference.generator import ADAPTER_DIR
 
     sheets = list(sets.load().split("dev").sheets.values())[:6]
     asks = [(s.kind, s.sheet, None, Sampling(n=4, seed=11 + i, temperature=0.8)) for i, s in enumerate(sheets)]
-    model = StoryModel(adapter=Path(__file__).resolve().parents[2] / "inference" / "data" / "story-adapter")
+    model = StoryModel(adapter=ADAPTER_DIR)
     together = model.generate(asks)
     assert len({len(c) for g in together for c in g.raw}) > 1  # the rows really end apart
     for ask, gen in zip(asks, together, strict=True):
