@@ -340,10 +340,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bcovers \{(share)\} ,"), "grammar: the {0} of nothing"),
     (re.compile(r"\{(play_count)\} , (?:with )?\{track\} \.$"), "grammar: the track after the {0} has no role"),
     (
-        re.compile(
-            r"^(?:the week of \{week_of\}|your week) : \{top_artist\} , with \{(minutes)\}"
-            r"|\{(minutes)\} of music , with \{top_artist\} \.$"
-        ),
+        re.compile(r"\{(minutes)\} of music , with \{top_artist\} \.$"),
         "wrong role: the week's {0} beside an artist given no role",
     ),
     (re.compile(r"; \{top_artist\} the most played\b"), "grammar: the most played, with no verb"),
@@ -363,11 +360,63 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r", the mark \.$"), "grammar: 'the mark' tacked on"),
     # "listed" says where a name is listed ("listed under {genre}"), never alone
     (re.compile(_NAME + r" listed [.,;]"), "grammar: the {0} listed, with nothing it is listed under"),
+    # The session's or week's length is neither one artist's nor the session's start.
+    (
+        re.compile(r": (?:the )?\{top_artist\} , with \{(minutes)\}"),
+        "wrong role: the session's or week's {0} beside the top artist, as if they were the artist's",
+    ),
+    (re.compile(r"\{(minutes)\} starts? your\b"), "wrong role: the {0} are the session's length, not its start"),
+    (
+        re.compile(r"\byour rotation holds \{(play_count)\}"),
+        "wrong role: the {0} are the artist's, not your rotation's",
+    ),
+    (re.compile(r"\{(share)\} of (?:the )?hours\b"), "wrong role: the {0} is of your plays, not of the hours"),
+    # a count is not on top ("1 new artist up front"); the top artist is
+    (
+        re.compile(r"\{(" + "|".join(n for n in COUNTS if n != "streak_days") + r")\} up front\b"),
+        "wrong role: the {0} are not on top; the top artist is",
+    ),
+    (
+        re.compile(r"^(?:leading your week(?: was)?|up front) : \{(minutes)\}"),
+        "wrong role: the {0} lead nothing; the top artist does",
+    ),
+    (re.compile(r"\{top_artist\} as your (top_genre|top genre)\b"), "wrong role: the top artist is not the top genre"),
+    (re.compile(r"\byou kept to (?:the )?\{top_artist\}"), "unsupported: the most played is not the only one played"),
+    (re.compile(r"^\{top_artist\} was your week\b"), "wrong role: the top artist was the most played, not the week"),
+    # a shift is in the listener's listening: not the clock's time, and the new part of the day is not the old
+    (
+        re.compile(r"\bthe clock 's (?:shifting|moving|moved)\b|^it used to be the \{old_time_of_day\} , now it 's\b"),
+        "wrong role: the shift reads as the time of day, not your listening",
+    ),
+    (
+        re.compile(r"^before , the \{old_time_of_day\} , it was \{(new_time_of_day)\}"),
+        "wrong role: the {0} said as the one before",
+    ),
     # two facts with no word between them
     (
         re.compile(r"(?<!given )(?<!gave )" + _any(_NOUNS) + " " + _any(_NOUNS)),
         "grammar: {0} and {1} with nothing between them",
     ),
+)
+
+# A discovery's artist is new to the listener, found by way of its track: not returned to, not the first
+# of the week's new artists (no fact orders them), and it reaches no count.
+DISCOVERY_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"\bcame back to (?:the )?\{artist\}"),
+        "wrong role: the artist is new to you, not one you came back to",
+    ),
+    (
+        re.compile(r"\bstart(?:ed|ing)(?: your listening)? with (?:the )?\{artist\}"),
+        "unsupported: no fact says the artist came first",
+    ),
+    (re.compile(r"\bnow you're (?:at|done with) \{track\}"), "wrong role: the track is your way in to the artist"),
+    (
+        re.compile(r"\b(?:reached|you've reached|moved to) \{(new_artists_7d)\}"),
+        "wrong role: the {0} is a count of the last seven days, not a total reached",
+    ),
+    (re.compile(r"\{artist\} (?:\( \{genre\} \) )?reached\b"), "unsupported: a new artist reaches no count"),
+    (re.compile(r"\{artist\} up front\b"), "wrong role: the new artist is not said to be on top"),
 )
 
 # A name as a modifier ("your first {artist} track"): fine for "Silver Machines", broken for "The Broken
@@ -413,6 +462,12 @@ def problems(skeleton: str, kind: str, said: str = "") -> list[str]:
         m = pattern.search(skeleton)
         if m:
             out.append(why.format(*[g.replace("_", " ") for g in m.groups() if g]))
+    if kind == "DISCOVERY":
+        out += [
+            why.format(*[g.replace("_", " ") for g in m.groups() if g])
+            for p, why in DISCOVERY_RULES
+            if (m := p.search(skeleton))
+        ]
     modifier = _MODIFIER.search(skeleton)
     if modifier and (not said or _MODIFIER_SAID.search(said)):
         out.append(f"grammar: the {modifier.group(1).replace('_', ' ')} used as a modifier")
@@ -444,4 +499,4 @@ def skeleton_of_frame(frame: str) -> str:
     return " ".join(out)
 
 
-__all__ = ["RULES", "lists_its_facts", "problems", "skeleton_of_frame"]
+__all__ = ["DISCOVERY_RULES", "RULES", "lists_its_facts", "problems", "skeleton_of_frame"]
