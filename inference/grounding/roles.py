@@ -365,7 +365,10 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r": (?:the )?\{top_artist\} , with \{(minutes)\}"),
         "wrong role: the session's or week's {0} beside the top artist, as if they were the artist's",
     ),
-    (re.compile(r"\{(minutes)\} starts? your\b"), "wrong role: the {0} are the session's length, not its start"),
+    (
+        re.compile(r"\{(minutes)\} starts? your\b"),
+        "wrong role: the {0} are the session's or week's length, not its start",
+    ),
     (
         re.compile(r"\byour rotation holds \{(play_count)\}"),
         "wrong role: the {0} are the artist's, not your rotation's",
@@ -380,16 +383,26 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"^(?:leading your week(?: was)?|up front) : \{(minutes)\}"),
         "wrong role: the {0} lead nothing; the top artist does",
     ),
-    (re.compile(r"\{top_artist\} as your (top_genre|top genre)\b"), "wrong role: the top artist is not the top genre"),
-    (re.compile(r"\byou kept to (?:the )?\{top_artist\}"), "unsupported: the most played is not the only one played"),
-    (re.compile(r"^\{top_artist\} was your week\b"), "wrong role: the top artist was the most played, not the week"),
+    (
+        re.compile(r"\{top_artist\} as your (?:\{top_genre\}|top genre)(?! \w)"),
+        "wrong role: the top artist is not the top genre",
+    ),
+    (re.compile(r"\byou kept to (?:the )?\{top_artist\}"), "wrong role: the most played is not the only one played"),
+    (
+        re.compile(r"^\{top_artist\} was your week(?! 's)\b"),
+        "wrong role: the top artist was the most played, not the week",
+    ),
     # a shift is in the listener's listening: not the clock's time, and the new part of the day is not the old
     (
-        re.compile(r"\bthe clock 's (?:shifting|moving|moved)\b|^it used to be the \{old_time_of_day\} , now it 's\b"),
+        re.compile(r"\bthe clock 's (?:shifting|moving|moved)\b"),
         "wrong role: the shift reads as the time of day, not your listening",
     ),
     (
-        re.compile(r"^before , the \{old_time_of_day\} , it was \{(new_time_of_day)\}"),
+        re.compile(r"^it used to be the \{old_time_of_day\} , now it 's\b"),
+        "grammar: two sentences joined by a comma ('it used to be …, now it's …')",
+    ),
+    (
+        re.compile(r"^before , the \{old_time_of_day\} , it was (?:the )?\{(new_time_of_day)\}"),
         "wrong role: the {0} said as the one before",
     ),
     # two facts with no word between them
@@ -407,15 +420,22 @@ DISCOVERY_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         "wrong role: the artist is new to you, not one you came back to",
     ),
     (
-        re.compile(r"\bstart(?:ed|ing)(?: your listening)? with (?:the )?\{artist\}"),
+        re.compile(r"(?:^|[.!?;] )(?:you )?start(?:ed|ing)(?: your listening)? with (?:the )?\{artist\}"),
         "unsupported: no fact says the artist came first",
     ),
     (re.compile(r"\bnow you're (?:at|done with) \{track\}"), "wrong role: the track is your way in to the artist"),
     (
-        re.compile(r"\b(?:reached|you've reached|moved to) \{(new_artists_7d)\}"),
+        re.compile(r"\b(?:count has now reached|you've reached) \{(new_artists_7d)\}"),
         "wrong role: the {0} is a count of the last seven days, not a total reached",
     ),
-    (re.compile(r"\{artist\} (?:\( \{genre\} \) )?reached\b"), "unsupported: a new artist reaches no count"),
+    (
+        re.compile(r"\bmoved to \{(new_artists_7d)\}"),
+        "wrong role: the {0} is a count, not a place your listening moved to",
+    ),
+    (
+        re.compile(r"\{artist\} (?:\( \{genre\} \) )?reached the (?:count|mark)\b"),
+        "unsupported: a new artist reaches no count",
+    ),
     (re.compile(r"\{artist\} up front\b"), "wrong role: the new artist is not said to be on top"),
 )
 

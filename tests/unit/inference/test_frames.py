@@ -285,6 +285,8 @@ def test_a_total_said_as_one_artists_is_refused(frame: str, why: str) -> None:
         ("DISCOVERY", "Starting with {artist}, your count has now reached {new_artists_7d}."),
         ("DISCOVERY", "{artist} ({genre}) reached the count."),
         ("DISCOVERY", "A discovery: {artist} up front."),
+        ("WEEKLY_DIGEST", "Your week: {minutes}, with {top_artist} as your {top_genre}."),
+        ("TIME_OF_DAY_SHIFT", "Before, the {old_time_of_day}, it was the {new_time_of_day}."),
     ],
 )
 def test_what_editors_refused_on_dev_is_refused_as_a_frame(kind: str, frame: str) -> None:
@@ -339,6 +341,14 @@ def test_what_editors_refused_on_dev_is_refused_as_a_frame(kind: str, frame: str
         ("SESSION_RECAP", "{tracks} led by {top_artist}, with {minutes} played."),
         ("MILESTONE", "You came back to {artist} for {play_count}."),
         ("DISCOVERY", "{artist} is one of {new_artists_7d} you found in the last seven days."),
+        # a second reader's good sentences the first drafts of the rules above refused
+        ("WEEKLY_DIGEST", "{top_artist} was your week's top artist, across {minutes} and {plays}."),
+        ("DISCOVERY", "Just getting started with {artist}: you found them through {track}."),
+        ("DISCOVERY", "{artist} reached your ears through {track}."),
+        (
+            "TIME_OF_DAY_SHIFT",
+            "It used to be the {old_time_of_day}; now it's the {new_time_of_day} that gets {share} of your plays.",
+        ),
         ("WEEKLY_DIGEST", "The week of {week_of} was led by {top_artist}, with {minutes} of listening in all."),
         # what a second reader found the first versions of the rules above refusing
         (
