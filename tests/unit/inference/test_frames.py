@@ -287,6 +287,9 @@ def test_a_total_said_as_one_artists_is_refused(frame: str, why: str) -> None:
         ("DISCOVERY", "A discovery: {artist} up front."),
         ("WEEKLY_DIGEST", "Your week: {minutes}, with {top_artist} as your {top_genre}."),
         ("TIME_OF_DAY_SHIFT", "Before, the {old_time_of_day}, it was the {new_time_of_day}."),
+        ("STREAK", "Each day with music: {streak_days}."),
+        ("STREAK", "{streak_days} and going strong."),
+        ("STREAK", "{streak_days} into your listening, and counting."),
     ],
 )
 def test_what_editors_refused_on_dev_is_refused_as_a_frame(kind: str, frame: str) -> None:
@@ -345,6 +348,8 @@ def test_what_editors_refused_on_dev_is_refused_as_a_frame(kind: str, frame: str
         ("WEEKLY_DIGEST", "{top_artist} was your week's top artist, across {minutes} and {plays}."),
         ("DISCOVERY", "Just getting started with {artist}: you found them through {track}."),
         ("DISCOVERY", "{artist} reached your ears through {track}."),
+        ("STREAK", "A streak of {streak_days}, and counting."),
+        ("STREAK", "Music came along each day, {streak_days} in a row."),
         (
             "TIME_OF_DAY_SHIFT",
             "It used to be the {old_time_of_day}; now it's the {new_time_of_day} that gets {share} of your plays.",
