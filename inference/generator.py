@@ -216,9 +216,9 @@ class StoryModel:
                 if left == 0:
                     break
                 if left <= 3 * len(done) // 4:
-                    # Frames differ in length (half the rows' steps are padding after their end in a
-                    # batch of 128): finished rows leave the batch once they are a quarter of it, and
-                    # copying the cache then costs less than the forward passes it saves.
+                    # Frames differ in length, so a batch would keep stepping rows that have ended:
+                    # finished rows leave once they are a quarter of it, when copying the cache costs
+                    # less than the forward passes it saves (docs/performance.md).
                     keep = (~done).nonzero().squeeze(-1)
                     past.reorder_cache(keep)
                     alive, done, token, mask, pos = alive[keep], done[keep], token[keep], mask[keep], pos[keep]

@@ -480,16 +480,10 @@ def problems(skeleton: str, kind: str, said: str = "") -> list[str]:
     """Why the facts of ``skeleton`` are not in their roles, or do not read as a sentence. ``said`` is
     the story as written, lower-cased, where a value may carry its role ("3 straight days")."""
     out: list[str] = []
-    for pattern, why in RULES:
+    for pattern, why in RULES + (DISCOVERY_RULES if kind == "DISCOVERY" else ()):
         m = pattern.search(skeleton)
         if m:
             out.append(why.format(*[g.replace("_", " ") for g in m.groups() if g]))
-    if kind == "DISCOVERY":
-        out += [
-            why.format(*[g.replace("_", " ") for g in m.groups() if g])
-            for p, why in DISCOVERY_RULES
-            if (m := p.search(skeleton))
-        ]
     modifier = _MODIFIER.search(skeleton)
     if modifier and (not said or _MODIFIER_SAID.search(said)):
         out.append(f"grammar: the {modifier.group(1).replace('_', ' ')} used as a modifier")

@@ -56,9 +56,8 @@ def test_the_gate_meets_its_contract_on_the_shipped_set(split: str) -> None:
     figures = gate_figures(sets.load().split(split))
     assert figures["adversarial_false_accepted"] == 0, figures["adversarial_false_accepted_texts"]
     assert figures["true_paraphrase_recall"]["rate"] >= 0.90, figures["true_paraphrases_refused"]
-    # The issue's 0.95, judged by its interval: the labels include later adapters' stories whose wording
-    # the editors split on ("where the evening did before": accepted 16 times and refused 30 times by five
-    # editors), and on such a pattern no gate agrees with every editor.
+    # The issue's 0.95, judged by its interval: the labels include wordings the editors split on ("where
+    # the evening did before"), and on such a pattern no gate agrees with every editor.
     agreement = figures["gate_label_agreement"]
     assert agreement["ci95"][1] >= 0.95 and agreement["rate"] >= 0.94
 

@@ -265,7 +265,6 @@ def test_a_total_said_as_one_artists_is_refused(frame: str, why: str) -> None:
         ("WEEKLY_DIGEST", "Your week: {top_artist}, with {minutes} spent listening."),
         ("WEEKLY_DIGEST", "You gave your week {minutes} of music, with {top_artist}."),
         ("WEEKLY_DIGEST", "You gave your week {minutes} of music; {top_artist} the most played name."),
-        # from the candidates the model wrote when each was started on a house opening (sixth session)
         ("WEEKLY_DIGEST", "Leading your week: {top_artist}, with {minutes} spent."),
         ("SESSION_RECAP", "Session done: {top_artist}, with {minutes}."),
         ("SESSION_RECAP", "{minutes} start your session, {top_artist} up front."),
@@ -344,7 +343,6 @@ def test_what_editors_refused_on_dev_is_refused_as_a_frame(kind: str, frame: str
         ("SESSION_RECAP", "{tracks} led by {top_artist}, with {minutes} played."),
         ("MILESTONE", "You came back to {artist} for {play_count}."),
         ("DISCOVERY", "{artist} is one of {new_artists_7d} you found in the last seven days."),
-        # a second reader's good sentences the first drafts of the rules above refused
         ("WEEKLY_DIGEST", "{top_artist} was your week's top artist, across {minutes} and {plays}."),
         ("DISCOVERY", "Just getting started with {artist}: you found them through {track}."),
         ("DISCOVERY", "{artist} reached your ears through {track}."),
@@ -355,7 +353,6 @@ def test_what_editors_refused_on_dev_is_refused_as_a_frame(kind: str, frame: str
             "It used to be the {old_time_of_day}; now it's the {new_time_of_day} that gets {share} of your plays.",
         ),
         ("WEEKLY_DIGEST", "The week of {week_of} was led by {top_artist}, with {minutes} of listening in all."),
-        # what a second reader found the first versions of the rules above refusing
         (
             "TIME_OF_DAY_SHIFT",
             "The {new_time_of_day} leads your listening now, where the {old_time_of_day} did before.",
